@@ -1,0 +1,217 @@
+"""The intermediate model: what every source adapter produces and the emitter consumes.
+
+Plain frozen dataclasses, independent of any NGFF version. Pixel data are lazy
+``dask.array.Array`` objects; nothing here reads or writes a file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import dask.array as da
+    import ome_types
+
+__all__ = [
+    "AXIS_TYPES",
+    "Axis",
+    "AxisType",
+    "Channel",
+    "Collection",
+    "Image",
+    "Label",
+    "LabelColor",
+    "Level",
+    "Plate",
+    "PlateAcquisition",
+    "Well",
+    "WellField",
+    "default_axes",
+]
+
+AxisType = Literal["space", "time", "channel", "custom"]
+AXIS_TYPES: dict[str, AxisType] = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One dimension: NGFF name (``"t"``, ``"c"``, ``"z"``, ``"y"``, ``"x"`` …), type and unit."""
+
+    name: str
+    type: AxisType | None = None
+    unit: str | None = None
+
+    @classmethod
+    def named(cls, name: str, unit: str | None = None) -> Axis:
+        """An axis whose type follows from its conventional name (custom otherwise)."""
+        kind = AXIS_TYPES.get(name.lower(), "custom")
+        return cls(name=name, type=kind, unit=None if kind == "channel" else unit)
+
+
+def default_axes(ndim: int) -> tuple[Axis, ...]:
+    """``tczyx`` trimmed from the left to ``ndim`` axes (2 to 5)."""
+    if not 2 <= ndim <= 5:
+        raise ValueError(f"an image needs 2 to 5 dimensions, not {ndim}")
+    return tuple(Axis.named(n) for n in "tczyx"[-ndim:])
+
+
+@dataclass(frozen=True)
+class Level:
+    """One pyramid level: lazy pixels plus its scale and optional translation (one per axis)."""
+
+    data: da.Array
+    scale: tuple[float, ...]
+    translation: tuple[float, ...] | None = None
+    path: str | None = None
+    source: Any = None
+    """Where the level's encoded chunks live (a ``zarr.Array``) when they can be copied as is."""
+
+
+@dataclass(frozen=True)
+class Channel:
+    """Rendering and acquisition facts of one channel."""
+
+    label: str | None = None
+    color: str | None = None
+    """Six hex digits, ``"RRGGBB"``."""
+    window: tuple[float, float, float, float] | None = None
+    """``(min, max, start, end)``; the emitter fills it from the data when absent."""
+    active: bool | None = None
+    inverted: bool | None = None
+    coefficient: float | None = None
+    family: str | None = None
+    emission_wavelength: float | None = None
+    excitation_wavelength: float | None = None
+
+
+@dataclass(frozen=True)
+class LabelColor:
+    """Display colour of one label value, RGBA 0-255."""
+
+    value: int
+    rgba: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Label:
+    """A segmentation image stored under the image's ``labels/`` group."""
+
+    name: str
+    levels: tuple[Level, ...]
+    axes: tuple[Axis, ...]
+    colors: tuple[LabelColor, ...] = ()
+    properties: tuple[dict[str, Any], ...] = ()
+    source_image: str | None = "../../"
+    extra_attrs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Image:
+    """A multiscale image: axes, levels (finest first), channels, labels, original OME-XML."""
+
+    name: str | None
+    axes: tuple[Axis, ...]
+    levels: tuple[Level, ...]
+    channels: tuple[Channel, ...] = ()
+    labels: tuple[Label, ...] = ()
+    ome: ome_types.OME | None = None
+    downscale_type: str | None = None
+    extra_attrs: dict[str, Any] = field(default_factory=dict)
+    """Attributes of the source group that NGFF does not define; written back unchanged."""
+
+    def __post_init__(self) -> None:
+        if not self.levels:
+            raise ValueError("an image needs at least one level")
+        ndim = len(self.axes)
+        for i, level in enumerate(self.levels):
+            if level.data.ndim != ndim or len(level.scale) != ndim:
+                raise ValueError(
+                    f"level {i} has {level.data.ndim} dimensions and {len(level.scale)} scales,"
+                    f" but the image has {ndim} axes"
+                )
+
+    @property
+    def data(self) -> da.Array:
+        """Level 0, the full-resolution pixels."""
+        return self.levels[0].data
+
+    @property
+    def axis_names(self) -> str:
+        """The axis names joined, e.g. ``"czyx"``."""
+        return "".join(a.name for a in self.axes)
+
+    @property
+    def nchannels(self) -> int:
+        """Length of the channel axis (1 when there is none)."""
+        names = [a.type for a in self.axes]
+        return int(self.data.shape[names.index("channel")]) if "channel" in names else 1
+
+    def with_levels(self, levels: tuple[Level, ...]) -> Image:
+        """A copy of this image with other levels."""
+        return replace(self, levels=levels)
+
+
+@dataclass(frozen=True)
+class WellField:
+    """One field of view (image) in a well."""
+
+    path: str
+    image: Image
+    acquisition: int | None = None
+
+
+@dataclass(frozen=True)
+class Well:
+    """A well at ``row``/``column`` of a plate, holding its fields."""
+
+    row: str
+    column: str
+    fields: tuple[WellField, ...]
+    extra_attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        return f"{self.row}/{self.column}"
+
+
+@dataclass(frozen=True)
+class PlateAcquisition:
+    """One acquisition (run) of a plate."""
+
+    id: int
+    name: str | None = None
+    description: str | None = None
+    maximumfieldcount: int | None = None
+    starttime: int | None = None
+    endtime: int | None = None
+
+
+@dataclass(frozen=True)
+class Plate:
+    """A high-content-screening plate: named rows and columns and the wells present."""
+
+    name: str | None
+    rows: tuple[str, ...]
+    columns: tuple[str, ...]
+    wells: tuple[Well, ...]
+    acquisitions: tuple[PlateAcquisition, ...] = ()
+    field_count: int | None = None
+    extra_attrs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Collection:
+    """What a source holds: one image, several series (bioformats2raw layout) or a plate.
+
+    ``images`` are written at ``"0"``, ``"1"`` … when there are several, at the root when
+    there is one and no plate. ``ome`` is the whole original OME-XML, kept verbatim.
+    """
+
+    images: tuple[Image, ...] = ()
+    plate: Plate | None = None
+    ome: ome_types.OME | None = None
+    ome_xml: str | None = None
+    layout: Literal["image", "bioformats2raw", "plate"] = "image"
+    image_paths: tuple[str, ...] | None = None
+    extra_attrs: dict[str, Any] = field(default_factory=dict)
