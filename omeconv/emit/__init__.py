@@ -1,0 +1,410 @@
+"""The emitter: writes a :class:`~omeconv.model.Collection` as OME-Zarr 0.4 or 0.5.
+
+Arrays first, group metadata after, the root's metadata last: an interrupted write never
+looks like a complete OME-Zarr. Both versions share one array-write path
+(:mod:`omeconv.emit.write`) and one metadata builder (:mod:`omeconv.emit.ngff`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from omeconv.emit import ngff, v04, v05
+from omeconv.emit.write import Encoding, Runner, Stats, create_level_array, default_chunks, fill_levels
+from omeconv.errors import MetadataError, UsageError
+from omeconv.pyramid import Method, default_method, plan_levels
+from omeconv.stores import staged_output
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Sequence
+    from types import ModuleType
+
+    from omeconv.model import Axis, Channel, Collection, Image, Label
+
+__all__ = ["LAYOUTS", "emit", "ngff_order"]
+
+LAYOUTS: dict[str, ModuleType] = {"0.4": v04, "0.5": v05}
+_TYPE_RANK = {"time": 0, "channel": 1, "space": 2}
+_SPACE_RANK = {"z": 0, "y": 1, "x": 2}
+
+
+def emit(
+    collection: Collection,
+    dest: str | os.PathLike[str],
+    *,
+    version: str = "0.5",
+    levels: int | None = None,
+    chunks: Sequence[int] | Mapping[str, int] | None = None,
+    shards: bool = False,
+    compression: str = "zstd",
+    clevel: int = 5,
+    overwrite: bool = False,
+    workers: int | None = None,
+    client: Any = None,
+    progress: bool = False,
+    storage_options: dict[str, Any] | None = None,
+    inputs: tuple[str | os.PathLike[str], ...] = (),
+) -> str:
+    """Write ``collection`` to ``dest``; return where it was written.
+
+    Parameters
+    ----------
+    version
+        NGFF version, ``"0.4"`` (Zarr v2) or ``"0.5"`` (Zarr v3).
+    levels
+        Total pyramid levels; ``None`` halves until a plane fits one chunk (or keeps the
+        source's own pyramid when it has one).
+    chunks
+        Chunk shape in NGFF axis order, or ``{axis: size}`` for some axes; the rest
+        (or all, when ``None``) are picked for chunks of about 2 MiB.
+    shards, compression, clevel
+        Encoding: sharding (v0.5 only), ``zstd``/``lz4`` (Blosc, shuffled), ``gzip`` or ``none``.
+    overwrite
+        Replace an existing ``dest`` once the new output is complete.
+    workers, client
+        Threads for the local dask scheduler, or a ``distributed.Client`` to run on.
+    progress
+        Show a progress bar on stderr.
+    inputs
+        Paths of the sources, which ``dest`` must not be or lie inside.
+    """
+    from tqdm import tqdm
+
+    if version not in LAYOUTS:
+        raise UsageError(f"unknown OME-Zarr version {version!r}; choose 0.4 or 0.5")
+    if levels is not None and levels < 1:
+        raise UsageError(f"--levels must be at least 1, not {levels}")
+    layout = LAYOUTS[version]
+    encoding = Encoding(
+        compression=compression,  # type: ignore[arg-type]
+        clevel=clevel,
+        shards=shards,
+        zarr_format=layout.ZARR_FORMAT,
+    )
+    images = [ngff_order(image) for image in collection.images]
+    total = sum(image.data.nbytes for image in images)
+    with (
+        staged_output(
+            dest, overwrite=overwrite, storage_options=storage_options, inputs=inputs
+        ) as out,
+        tqdm(
+            total=total,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            disable=not progress,
+            desc="converting",
+            dynamic_ncols=True,
+        ) as bar,
+    ):
+        runner = Runner(workers=workers, client=client, bar=bar)
+        writer = _Writer(out.store, layout, encoding, levels, chunks, runner)
+        paths = _image_paths(collection)
+        for path, image in zip(paths, images, strict=True):
+            writer.image(path, image)
+        writer.collection(collection, paths)
+    return out.final
+
+
+def _image_paths(collection: Collection) -> list[str]:
+    if collection.image_paths is not None:
+        return list(collection.image_paths)
+    if collection.plate is not None:
+        raise MetadataError("a plate collection must name the path of each image")
+    if collection.layout == "bioformats2raw" or len(collection.images) > 1:
+        return [str(i) for i in range(len(collection.images))]
+    return [""]
+
+
+def ngff_order(image: Image) -> Image:
+    """``image`` with its axes in NGFF order: time, channel/custom, then z, y, x."""
+    axes = image.axes
+    order = sorted(
+        range(len(axes)),
+        key=lambda i: (
+            _TYPE_RANK.get(axes[i].type or "", 1),
+            _SPACE_RANK.get(axes[i].name.lower(), -1) if axes[i].type == "space" else 0,
+        ),
+    )
+    if order == list(range(len(axes))):
+        return image
+
+    def permute(values: Sequence[Any] | None) -> Any:
+        return None if values is None else tuple(values[i] for i in order)
+
+    levels = tuple(
+        replace(
+            lv,
+            data=lv.data.transpose(order),
+            scale=permute(lv.scale),
+            translation=permute(lv.translation),
+            source=None,
+        )
+        for lv in image.levels
+    )
+    labels = tuple(
+        replace(
+            label,
+            axes=permute(label.axes),
+            levels=tuple(
+                replace(
+                    lv,
+                    data=lv.data.transpose(order),
+                    scale=permute(lv.scale),
+                    translation=permute(lv.translation),
+                    source=None,
+                )
+                for lv in label.levels
+            ),
+        )
+        for label in image.labels
+    )
+    return replace(image, axes=permute(axes), levels=levels, labels=labels)
+
+
+class _Writer:
+    """Writes images and collection metadata into one store with one layout."""
+
+    def __init__(
+        self,
+        store: Any,
+        layout: ModuleType,
+        encoding: Encoding,
+        levels: int | None,
+        chunks: Sequence[int] | Mapping[str, int] | None,
+        runner: Runner,
+    ) -> None:
+        self.store = store
+        self.chunks = chunks
+        self.layout = layout
+        self.ns: ModuleType = layout.NS
+        self.encoding = encoding
+        self.levels = levels
+        self.runner = runner
+
+    def image(self, path: str, image: Image) -> None:
+        """Write one image: its levels, its labels, then its group metadata."""
+        level0 = image.levels[0]
+        chunks = self._chunks(image.axes, level0.data.shape, level0.data.dtype.itemsize)
+        metas, factors, stats = self._levels(
+            path, image.levels, image.axes, chunks, default_method(level0.data.dtype), None
+        )
+        label_names = []
+        for label in image.labels:
+            self._label(_join(path, "labels"), label, factors, chunks)
+            label_names.append(label.name)
+        if label_names:
+            self._group(
+                _join(path, "labels"), self.ns_model("labels_group_model", label_names)
+            )
+        channels = _channels_with_windows(image, stats)
+        model = self._validated(ngff.image_model, image, metas, channels)
+        self._group(path, model, image.extra_attrs)
+
+    def _chunks(
+        self, axes: Sequence[Axis], shape: Sequence[int], itemsize: int
+    ) -> tuple[int, ...]:
+        names = [a.name for a in axes]
+        chunks = default_chunks(shape, names, itemsize)
+        if self.chunks is None:
+            return chunks
+        if isinstance(self.chunks, Mapping):
+            unknown = set(self.chunks) - set(names)
+            if unknown:
+                raise UsageError(f"--chunks names axes {sorted(unknown)} not in {''.join(names)}")
+            return tuple(int(self.chunks.get(n, c)) for n, c in zip(names, chunks, strict=True))
+        if len(self.chunks) != len(names):
+            raise UsageError(
+                f"--chunks has {len(self.chunks)} values but the image has axes {''.join(names)}"
+            )
+        return tuple(int(c) for c in self.chunks)
+
+    def _label(
+        self, path: str, label: Label, factors: list[tuple[int, ...]], chunks: Sequence[int]
+    ) -> None:
+        dtype = label.levels[0].data.dtype
+        if dtype.kind not in "iub":
+            raise MetadataError(f"label {label.name!r} has dtype {dtype}; labels must be integers")
+        metas, _, _ = self._levels(
+            _join(path, label.name), label.levels, label.axes, chunks, "mode", factors
+        )
+        model = self._validated(ngff.label_model, label, metas)
+        self._group(_join(path, label.name), model, label.extra_attrs)
+
+    def _levels(
+        self,
+        path: str,
+        levels: Sequence[Any],
+        axes: Sequence[Axis],
+        chunks: Sequence[int],
+        method: Method,
+        factors: list[tuple[int, ...]] | None,
+    ) -> tuple[list[ngff.LevelMeta], list[tuple[int, ...]], Stats]:
+        """Write given levels and the generated ones below them.
+
+        ``factors`` fixes the per-level factors (labels follow their image); otherwise the
+        pyramid is planned from the last given level.
+        """
+        names = [a.name for a in axes]
+        last = levels[-1]
+        ones = (1,) * len(names)
+        if factors is not None:
+            wanted = max(len(factors), len(levels))
+            shapes = [tuple(lv.data.shape) for lv in levels]
+            scales = [tuple(lv.scale) for lv in levels]
+            for f in factors[len(levels) : wanted]:
+                shapes.append(tuple(-(-n // k) for n, k in zip(shapes[-1], f, strict=True)))
+                scales.append(tuple(s * k for s, k in zip(scales[-1], f, strict=True)))
+            extra = [(s, sc, f) for s, sc, f in zip(shapes, scales, factors, strict=False)][
+                len(levels) :
+            ]
+        else:
+            wanted_total = self.levels
+            if wanted_total is None:
+                wanted_total = 1 if len(levels) > 1 else None
+            plans = plan_levels(
+                last.data.shape,
+                axes,
+                last.scale,
+                chunks,
+                levels=None if wanted_total is None else max(1, wanted_total - len(levels) + 1),
+            )
+            extra = [(p.shape, p.scale, p.factors) for p in plans[1:]]
+        arrays = []
+        metas: list[ngff.LevelMeta] = []
+        all_factors: list[tuple[int, ...]] = []
+        for i, lv in enumerate(levels):
+            arrays.append(self._array(path, str(i), lv.data.shape, lv.data.dtype, chunks, names))
+            metas.append((str(i), tuple(lv.scale), lv.translation))
+            all_factors.append(ones if i == 0 else _ratio(levels[i - 1].data.shape, lv.data.shape))
+        for j, (shape, scale, f) in enumerate(extra, start=len(levels)):
+            arrays.append(self._array(path, str(j), shape, last.data.dtype, chunks, names))
+            metas.append((str(j), scale, _shifted(last.translation, last.scale, scale)))
+            all_factors.append(f)
+        stats = Stats()
+        for i, lv in enumerate(levels):
+            is_last = i == len(levels) - 1
+            targets = arrays[i:] if is_last else [arrays[i]]
+            level_factors = [ones] + [f for _, _, f in extra] if is_last else [ones]
+            result = fill_levels(
+                lv.data,
+                targets,
+                level_factors,
+                method=method,
+                channel_axis=_channel_axis(axes),
+                runner=self.runner,
+            )
+            if i == 0:
+                stats = result
+        return metas, all_factors, stats
+
+    def _array(
+        self,
+        path: str,
+        name: str,
+        shape: Sequence[int],
+        dtype: np.dtype,
+        chunks: Sequence[int],
+        names: Sequence[str],
+    ) -> Any:
+        return create_level_array(
+            self.store,
+            _join(path, name),
+            shape=shape,
+            dtype=np.dtype(dtype),
+            chunks=chunks,
+            encoding=self.encoding,
+            dimension_names=names,
+        )
+
+    def collection(self, collection: Collection, paths: Sequence[str]) -> None:
+        """Write wells, the OME group and the root metadata (last)."""
+        root_extra = collection.extra_attrs
+        if collection.ome_xml is not None:
+            self._ome_group(collection.ome_xml, paths)
+        if collection.plate is not None:
+            for well in collection.plate.wells:
+                self._group(well.path, self.ns_model("well_model", well), well.extra_attrs)
+            self._group("", self.ns_model("plate_model", collection.plate), collection.plate.extra_attrs)
+        elif collection.layout == "bioformats2raw" or paths != [""]:
+            self._group("", self.ns_model("bf2raw_model"), root_extra)
+
+    def _ome_group(self, xml: str, paths: Sequence[str]) -> None:
+        from zarr.core.buffer import default_buffer_prototype
+        from zarr.core.sync import sync
+
+        series = [p for p in paths if p]
+        if series:
+            self._group("OME", self.ns_model("series_model", series))
+        else:
+            self._plain_group("OME")
+        buffer = default_buffer_prototype().buffer.from_bytes(xml.encode("utf-8"))
+        sync(self.store.set("OME/METADATA.ome.xml", buffer))
+
+    def ns_model(self, builder: str, *args: Any) -> Any:
+        return self._validated(getattr(ngff, builder), *args)
+
+    def _validated(self, builder: Any, *args: Any) -> Any:
+        from pydantic import ValidationError
+
+        try:
+            return builder(self.ns, *args)
+        except ValidationError as exc:
+            reasons = "; ".join(e["msg"] for e in exc.errors())
+            raise MetadataError(f"cannot express as OME-Zarr {self.layout.VERSION}: {reasons}") from exc
+
+    def _group(self, path: str, model: Any, extra: dict[str, Any] | None = None) -> None:
+        self._write_attrs(path, self.layout.group_attrs(model, extra))
+
+    def _plain_group(self, path: str) -> None:
+        self._write_attrs(path, {})
+
+    def _write_attrs(self, path: str, attrs: dict[str, Any]) -> None:
+        import zarr
+
+        group = zarr.open_group(self.store, path=path, mode="a", zarr_format=self.encoding.zarr_format)
+        # One write of the whole document (``update`` would merge with stale keys).
+        group.attrs.put(json.loads(json.dumps(attrs)))
+
+
+def _join(*parts: str) -> str:
+    return "/".join(p for p in parts if p)
+
+
+def _channel_axis(axes: Sequence[Axis]) -> int | None:
+    return next((i for i, a in enumerate(axes) if a.type == "channel"), None)
+
+
+def _ratio(upper: Sequence[int], lower: Sequence[int]) -> tuple[int, ...]:
+    return tuple(max(1, round(u / lo)) for u, lo in zip(upper, lower, strict=True))
+
+
+def _shifted(
+    translation: tuple[float, ...] | None, old: Sequence[float], new: Sequence[float]
+) -> tuple[float, ...] | None:
+    """Translation of a coarser level: pixel centres move by half the growth of the pixel."""
+    if translation is None:
+        return None
+    return tuple(t + (n - o) / 2 for t, o, n in zip(translation, old, new, strict=True))
+
+
+def _channels_with_windows(image: Image, stats: Stats) -> list[Channel]:
+    """The image's channels (one per channel index), windows filled from ``stats``."""
+    from omeconv.model import Channel
+
+    count = image.nchannels
+    given = list(image.channels[:count]) + [Channel() for _ in range(count - len(image.channels))]
+    out = []
+    for i, ch in enumerate(given):
+        if ch.window is None:
+            lo = stats.minimum.get(i, 0.0)
+            hi = stats.maximum.get(i, lo)
+            ch = replace(ch, window=(lo, hi, lo, hi))
+        out.append(ch)
+    return out

@@ -1,0 +1,381 @@
+"""The one array-write path: create level arrays, then stream pixels into them.
+
+One streaming pass reads each source region once, writes it to level 0 and feeds the same
+block down to as many lower levels as fit a memory budget; deeper levels continue from the
+deepest level written (a small array) rather than from the source. Every region task owns
+whole chunks (or shards) at every level it writes, so no chunk is written twice and no
+task reads what another writes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from itertools import product
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from omeconv.errors import StoreWriteError, UsageError
+from omeconv.pyramid import Method, downsample
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+    import dask.array as da
+    import zarr
+    from tqdm import tqdm
+
+__all__ = [
+    "Compression",
+    "Encoding",
+    "Runner",
+    "Stats",
+    "create_level_array",
+    "default_chunks",
+    "fill_levels",
+]
+
+Compression = Literal["zstd", "lz4", "gzip", "none"]
+COMPRESSIONS: tuple[Compression, ...] = ("zstd", "lz4", "gzip", "none")
+
+#: Bytes of level-0 pixels one region task reads at most (when chunking allows).
+REGION_BUDGET = 64 * 2**20
+#: Target size of one chunk.
+CHUNK_TARGET = 2 * 2**20
+#: Target size of one shard.
+SHARD_TARGET = 128 * 2**20
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How arrays are chunked and compressed."""
+
+    compression: Compression = "zstd"
+    clevel: int = 5
+    shards: bool = False
+    zarr_format: Literal[2, 3] = 3
+
+    def __post_init__(self) -> None:
+        if self.compression not in COMPRESSIONS:
+            raise UsageError(
+                f"unknown compression {self.compression!r}; choose one of {', '.join(COMPRESSIONS)}"
+            )
+        if not 0 <= self.clevel <= 9:
+            raise UsageError(f"compression level must be 0 to 9, not {self.clevel}")
+        if self.shards and self.zarr_format == 2:
+            raise UsageError("sharding needs Zarr v3 (OME-Zarr 0.5)")
+
+
+def default_chunks(shape: Sequence[int], axis_names: Sequence[str], itemsize: int) -> tuple[int, ...]:
+    """About 2 MiB chunks: 1 in t/c, up to 256 in y/x, up to 64 in z (powers of two)."""
+    chunks = []
+    for n, name in zip(shape, axis_names, strict=True):
+        chunks.append(min(n, 256) if name in ("y", "x") else 1)
+    if "z" in axis_names:
+        zi = list(axis_names).index("z")
+        plane = math.prod(chunks) * itemsize
+        z = 1
+        while z * 2 <= 64 and z * 2 * plane <= CHUNK_TARGET:
+            z *= 2
+        chunks[zi] = min(shape[zi], z)
+    return tuple(max(1, c) for c in chunks)
+
+
+def default_shards(shape: Sequence[int], chunks: Sequence[int], itemsize: int) -> tuple[int, ...]:
+    """Shards of whole chunks near ``SHARD_TARGET``, grown from the last axis inwards."""
+    shards = list(chunks)
+    for axis in reversed(range(len(shape))):
+        while (
+            shards[axis] < shape[axis]
+            and math.prod(shards) * 2 * itemsize <= SHARD_TARGET
+        ):
+            shards[axis] *= 2
+    return tuple(shards)
+
+
+def _codecs(encoding: Encoding, dtype: np.dtype) -> dict[str, Any]:
+    """``create_array`` keyword arguments for the compressor chain."""
+    import numcodecs
+    from zarr.codecs import BloscCodec, GzipCodec
+
+    if encoding.compression == "none":
+        return {"compressors": None}
+    if encoding.zarr_format == 2:
+        if encoding.compression == "gzip":
+            return {"compressors": numcodecs.GZip(level=encoding.clevel)}
+        return {
+            "compressors": numcodecs.Blosc(
+                cname=encoding.compression, clevel=encoding.clevel, shuffle=numcodecs.Blosc.SHUFFLE
+            )
+        }
+    if encoding.compression == "gzip":
+        return {"compressors": GzipCodec(level=encoding.clevel)}
+    return {
+        "compressors": BloscCodec(
+            cname=encoding.compression,
+            clevel=encoding.clevel,
+            shuffle="shuffle",
+            typesize=dtype.itemsize,
+        )
+    }
+
+
+def create_level_array(
+    store: Any,
+    path: str,
+    *,
+    shape: Sequence[int],
+    dtype: np.dtype,
+    chunks: Sequence[int],
+    encoding: Encoding,
+    dimension_names: Sequence[str],
+) -> zarr.Array:
+    """Create one empty level array at ``path`` with the encoding's codecs."""
+    import zarr
+
+    chunks = tuple(max(1, min(c, n)) for c, n in zip(chunks, shape, strict=True))
+    kwargs: dict[str, Any] = _codecs(encoding, dtype)
+    if encoding.zarr_format == 2:
+        kwargs["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
+    else:
+        kwargs["dimension_names"] = list(dimension_names)
+        if encoding.shards:
+            kwargs["shards"] = default_shards(shape, chunks, dtype.itemsize)
+    try:
+        return zarr.create_array(
+            store,
+            name=path,
+            shape=tuple(shape),
+            dtype=dtype,
+            chunks=chunks,
+            fill_value=0,
+            zarr_format=encoding.zarr_format,
+            overwrite=True,
+            **kwargs,
+        )
+    except OSError as exc:
+        raise StoreWriteError(f"cannot create array {path!r}: {exc}", path=path) from exc
+
+
+@dataclass
+class Stats:
+    """Per-channel minimum and maximum of the pixels written (level 0)."""
+
+    minimum: dict[int, float] = field(default_factory=dict)
+    maximum: dict[int, float] = field(default_factory=dict)
+
+    def update(self, block: np.ndarray, channel_axis: int | None, offset: int) -> None:
+        if block.size == 0:
+            return
+        if channel_axis is None:
+            values = {0: block}
+        else:
+            values = {
+                offset + i: np.take(block, i, axis=channel_axis)
+                for i in range(block.shape[channel_axis])
+            }
+        for c, v in values.items():
+            if v.dtype.kind == "f":
+                finite = v[np.isfinite(v)]
+                if finite.size == 0:
+                    continue
+                lo, hi = float(finite.min()), float(finite.max())
+            else:
+                lo, hi = float(v.min()), float(v.max())
+            self.minimum[c] = min(lo, self.minimum.get(c, lo))
+            self.maximum[c] = max(hi, self.maximum.get(c, hi))
+
+    def merge(self, other: Stats) -> None:
+        for c, lo in other.minimum.items():
+            self.minimum[c] = min(lo, self.minimum.get(c, lo))
+        for c, hi in other.maximum.items():
+            self.maximum[c] = max(hi, self.maximum.get(c, hi))
+
+
+class Runner:
+    """Runs region tasks on dask: local threads, or a ``distributed.Client`` when given."""
+
+    def __init__(
+        self, *, workers: int | None = None, client: Any = None, bar: tqdm | None = None
+    ) -> None:
+        self.workers = workers
+        self.client = client
+        self.bar = bar
+
+    def run(self, tasks: Sequence[Callable[[], tuple[Stats, int]]]) -> Stats:
+        """Run every task; merge their statistics and report their byte counts to the bar."""
+        import dask
+
+        total = Stats()
+        if not tasks:
+            return total
+        if self.client is not None:
+            from distributed import as_completed
+
+            futures = self.client.compute([dask.delayed(t)() for t in tasks])
+            for future in as_completed(futures):
+                stats, nbytes = future.result()
+                total.merge(stats)
+                if self.bar is not None:
+                    self.bar.update(nbytes)
+            return total
+        from dask.callbacks import Callback
+
+        bar = self.bar
+
+        def posttask(key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+            if bar is not None and isinstance(result, tuple) and len(result) == 2:
+                bar.update(result[1])
+
+        with Callback(posttask=posttask):
+            results = dask.compute(
+                *[dask.delayed(t, pure=False)() for t in tasks],
+                scheduler="threads",
+                num_workers=self.workers,
+            )
+        for stats, _ in results:
+            total.merge(stats)
+        return total
+
+
+def _unit(array: zarr.Array) -> tuple[int, ...]:
+    """The write unit of an array: its shard shape when sharded, else its chunk shape."""
+    shards = getattr(array, "shards", None)
+    return tuple(shards) if shards else tuple(array.chunks)
+
+
+def _plan_groups(
+    shapes: Sequence[tuple[int, ...]],
+    units: Sequence[tuple[int, ...]],
+    factors: Sequence[tuple[int, ...]],
+    itemsize: int,
+    budget: int,
+) -> list[tuple[int, int, tuple[int, ...]]]:
+    """Split levels into streaming groups ``(first, last, region shape at level first)``.
+
+    The first group reads the source and writes levels ``0 .. last``; each later group
+    reads level ``first`` back and writes ``first + 1 .. last``. A group grows while its
+    region (whole write units at each of its levels) stays within ``budget`` bytes.
+    """
+    groups = []
+    first = 0
+    while True:
+        last = first if not groups else first + 1
+        while (
+            last + 1 < len(shapes)
+            and math.prod(_region(units, factors, first, last + 1, shapes[first])) * itemsize
+            <= budget
+        ):
+            last += 1
+        groups.append((first, last, _region(units, factors, first, last, shapes[first])))
+        if last == len(shapes) - 1:
+            return groups
+        first = last
+
+
+def _region(
+    units: Sequence[tuple[int, ...]],
+    factors: Sequence[tuple[int, ...]],
+    first: int,
+    last: int,
+    shape: tuple[int, ...],
+) -> tuple[int, ...]:
+    """Smallest region at level ``first`` made of whole write units of levels first..last."""
+    region = [1] * len(shape)
+    scale = [1] * len(shape)
+    for level in range(first, last + 1):
+        if level > first:
+            scale = [s * f for s, f in zip(scale, factors[level], strict=True)]
+        region = [
+            math.lcm(r, u * s) for r, u, s in zip(region, units[level], scale, strict=True)
+        ]
+    return tuple(min(r, n) for r, n in zip(region, shape, strict=True))
+
+
+def _regions(shape: Sequence[int], region: Sequence[int]) -> Iterator[tuple[slice, ...]]:
+    starts = [range(0, n, r) for n, r in zip(shape, region, strict=True)]
+    for corner in product(*starts):
+        yield tuple(
+            slice(c, min(c + r, n)) for c, r, n in zip(corner, region, shape, strict=True)
+        )
+
+
+def _read(source: Any, region: tuple[slice, ...]) -> np.ndarray:
+    block = source[region]
+    if hasattr(block, "compute"):
+        block = block.compute(scheduler="synchronous")
+    return np.ascontiguousarray(block)
+
+
+def fill_levels(
+    source: da.Array,
+    targets: Sequence[zarr.Array],
+    factors: Sequence[tuple[int, ...]],
+    *,
+    method: Method,
+    channel_axis: int | None,
+    runner: Runner,
+    budget: int = REGION_BUDGET,
+) -> Stats:
+    """Write ``source`` into ``targets[0]`` and each ``targets[j]`` as ``targets[j-1]``
+    downsampled by ``factors[j]``; return the per-channel statistics of ``source``.
+    """
+    if tuple(source.shape) != tuple(targets[0].shape):
+        raise ValueError(f"source shape {source.shape} != level 0 shape {targets[0].shape}")
+    shapes = [tuple(t.shape) for t in targets]
+    units = [_unit(t) for t in targets]
+    itemsize = np.dtype(source.dtype).itemsize
+    stats = Stats()
+    for n, (first, last, region) in enumerate(
+        _plan_groups(shapes, units, factors, itemsize, budget)
+    ):
+        reader: Any = source if n == 0 else targets[first]
+        tasks = [
+            _RegionTask(reader, targets, factors, first, last, sl, method, channel_axis, n == 0)
+            for sl in _regions(shapes[first], region)
+        ]
+        group_stats = runner.run(tasks)
+        if n == 0:
+            stats = group_stats
+    return stats
+
+
+@dataclass
+class _RegionTask:
+    """Read one region of level ``first``; write it (from the source only) and its reductions."""
+
+    reader: Any
+    targets: Sequence[zarr.Array]
+    factors: Sequence[tuple[int, ...]]
+    first: int
+    last: int
+    region: tuple[slice, ...]
+    method: Method
+    channel_axis: int | None
+    from_source: bool
+
+    def __call__(self) -> tuple[Stats, int]:
+        stats = Stats()
+        block = _read(self.reader, self.region)
+        nbytes = block.nbytes
+        if self.from_source:
+            self._write(self.first, self.region, block)
+            offset = 0 if self.channel_axis is None else self.region[self.channel_axis].start
+            stats.update(block, self.channel_axis, offset or 0)
+        region = self.region
+        for level in range(self.first + 1, self.last + 1):
+            f = self.factors[level]
+            block = downsample(block, f, self.method)
+            region = tuple(
+                slice(s.start // k, s.start // k + n)
+                for s, k, n in zip(region, f, block.shape, strict=True)
+            )
+            self._write(level, region, block)
+        return stats, nbytes if self.from_source else 0
+
+    def _write(self, level: int, region: tuple[slice, ...], block: np.ndarray) -> None:
+        try:
+            self.targets[level][region] = block
+        except OSError as exc:
+            raise StoreWriteError(f"writing level {level} failed: {exc}") from exc

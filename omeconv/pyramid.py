@@ -1,0 +1,175 @@
+"""Pyramid planning and downsampling kernels.
+
+Each level halves X and Y, and Z while Z is not coarser than XY, until the largest plane
+fits one chunk (or a requested number of levels). Every level is computed from the one
+above it. Downsampling windows that run past an odd edge average only the pixels present,
+so level ``k + 1`` has ``ceil(n / 2)`` pixels along each halved axis and scales double exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from omeconv.model import Axis
+
+__all__ = ["LevelPlan", "Method", "default_method", "downsample", "plan_levels"]
+
+Method = Literal["mean", "mode"]
+
+
+@dataclass(frozen=True)
+class LevelPlan:
+    """Shape and scale of one level, and its per-axis factor relative to the level above."""
+
+    shape: tuple[int, ...]
+    scale: tuple[float, ...]
+    factors: tuple[int, ...]
+
+
+def plan_levels(
+    shape: Sequence[int],
+    axes: Sequence[Axis],
+    scale: Sequence[float],
+    chunks: Sequence[int],
+    *,
+    levels: int | None = None,
+) -> list[LevelPlan]:
+    """Plan the pyramid below level 0 (level 0 included as the first entry).
+
+    Parameters
+    ----------
+    shape, scale, chunks
+        Level 0's shape, physical scale and chunk shape, one value per axis.
+    axes
+        The image axes; only ``x``, ``y`` and ``z`` space axes are downsampled.
+    levels
+        Total number of levels wanted. ``None`` keeps halving until the largest
+        plane fits one chunk in Y and X.
+    """
+    names = [a.name.lower() for a in axes]
+    types = [a.type for a in axes]
+    yx = [i for i, n in enumerate(names) if n in ("y", "x") and types[i] == "space"]
+    z = next((i for i, n in enumerate(names) if n == "z" and types[i] == "space"), None)
+    plans = [LevelPlan(tuple(shape), tuple(float(s) for s in scale), (1,) * len(shape))]
+    while True:
+        current = plans[-1]
+        if levels is not None:
+            if len(plans) >= levels:
+                break
+        elif not yx or all(current.shape[i] <= chunks[i] for i in yx):
+            break
+        if not yx or all(current.shape[i] == 1 for i in yx):
+            break
+        factors = [1] * len(shape)
+        for i in yx:
+            factors[i] = 2 if current.shape[i] > 1 else 1
+        if z is not None and current.shape[z] > 1:
+            xy_scale = min(current.scale[i] for i in yx)
+            if current.scale[z] <= xy_scale:
+                factors[z] = 2
+        plans.append(
+            LevelPlan(
+                shape=tuple(-(-n // f) for n, f in zip(current.shape, factors, strict=True)),
+                scale=tuple(s * f for s, f in zip(current.scale, factors, strict=True)),
+                factors=tuple(factors),
+            )
+        )
+    return plans
+
+
+def default_method(dtype: np.dtype) -> Method:
+    """``mode`` for booleans (and labels, chosen by the caller), ``mean`` for intensities."""
+    return "mode" if dtype == np.bool_ else "mean"
+
+
+def downsample(block: np.ndarray, factors: Sequence[int], method: Method = "mean") -> np.ndarray:
+    """Reduce ``block`` by integer ``factors`` per axis; edge windows use the pixels present.
+
+    ``mean`` rounds integers to the nearest value (ties to even) without overflow and keeps
+    the dtype; ``mode`` returns the most frequent value of each window (ties to the smallest).
+    """
+    if all(f == 1 for f in factors):
+        return block
+    if method == "mode":
+        return _mode(block, factors)
+    return _mean(block, factors)
+
+
+def _window_sums(block: np.ndarray, factors: Sequence[int], acc: type) -> np.ndarray:
+    """Sums over windows, accumulated in ``acc`` without a full-size widened copy."""
+    out = block
+    for axis, f in enumerate(factors):
+        if f > 1:
+            out = np.add.reduceat(out, np.arange(0, out.shape[axis], f), axis=axis, dtype=acc)
+    return out if out is not block else block.astype(acc)
+
+
+def _window_counts(shape: Sequence[int], factors: Sequence[int]) -> np.ndarray:
+    counts = np.ones((1,) * len(shape), dtype=np.int64)
+    for axis, (n, f) in enumerate(zip(shape, factors, strict=True)):
+        if f > 1:
+            sizes = np.minimum(f, n - np.arange(0, n, f))
+            counts = counts * sizes.reshape([-1 if i == axis else 1 for i in range(len(shape))])
+    return counts
+
+
+def _mean(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
+    dtype = block.dtype
+    counts = _window_counts(block.shape, factors)
+    if dtype.kind == "f":
+        acc = np.float64 if dtype.itemsize >= 8 else np.float32
+        return (_window_sums(block, factors, acc) / counts).astype(dtype)
+    if dtype.kind == "b":
+        return _mode(block, factors)
+    if dtype.kind not in "iu":
+        raise TypeError(f"cannot mean-downsample dtype {dtype}")
+    if dtype.itemsize <= 4:
+        # Sums fit exactly and counts are powers of two, so the division is exact.
+        acc = np.float32 if dtype.itemsize <= 2 else np.int64
+        sums = _window_sums(block, factors, acc)
+        return np.rint(sums / counts).astype(dtype)
+    return _mean_64bit(block, factors, counts)
+
+
+def _mean_64bit(block: np.ndarray, factors: Sequence[int], counts: np.ndarray) -> np.ndarray:
+    """Exact rounded mean of 64-bit integers: sum the high and low 32 bits apart."""
+    dtype = block.dtype
+    high = _window_sums(block >> 32, factors, dtype.type)
+    low = _window_sums(block & dtype.type(0xFFFFFFFF), factors, dtype.type)
+    cnt = counts.astype(dtype)
+    q_high, r_high = np.divmod(high, cnt)
+    q_low, rem = np.divmod((r_high << 32) + low, cnt)
+    twice = rem * 2
+    round_up = (twice > cnt) | ((twice == cnt) & (q_low % 2 == 1))
+    with np.errstate(over="ignore"):
+        return ((q_high << 32) + q_low + round_up.astype(dtype)).astype(dtype)
+
+
+def _mode(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
+    """Most frequent value per window (ties to the smallest); padding never counts."""
+    nd = block.ndim
+    out_shape = [-(-n // f) for n, f in zip(block.shape, factors, strict=True)]
+    pad = [(0, o * f - n) for o, f, n in zip(out_shape, factors, block.shape, strict=True)]
+    split = [d for o, f in zip(out_shape, factors, strict=True) for d in (o, f)]
+    order = [2 * i for i in range(nd)] + [2 * i + 1 for i in range(nd)]
+
+    def windows(a: np.ndarray) -> np.ndarray:
+        return a.reshape(split).transpose(order).reshape(-1, int(np.prod(factors)))
+
+    values = windows(np.pad(block, pad, mode="edge"))
+    valid = windows(np.pad(np.ones(block.shape, bool), pad))
+    sort = np.argsort(values, axis=1, kind="stable")
+    values = np.take_along_axis(values, sort, axis=1)
+    valid = np.take_along_axis(valid, sort, axis=1)
+    counts = np.zeros(values.shape, np.int64)
+    for j in range(values.shape[1]):
+        counts += (values == values[:, j : j + 1]) & valid[:, j : j + 1]
+    counts[~valid] = -1
+    best = np.argmax(counts, axis=1)
+    return values[np.arange(values.shape[0]), best].reshape(out_shape)
