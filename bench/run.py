@@ -1,0 +1,297 @@
+"""Benchmark TIFF -> OME-Zarr converters on the same large input.
+
+Each conversion runs in a fresh subprocess (``python -m bench._one``) so that its wall time
+and peak RSS are its own. Writes ``bench.md``, ``bench.json`` and ``bench.png`` to the results
+directory and prints the table. Usage: ``python -m bench.run [--size 2048 --z 64 ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench._one import BLOSC, CHUNKS, TOOLS
+from bench.make_data import make_tiff
+
+REPO = Path(__file__).resolve().parent.parent
+NOTES = {
+    "omeconv": "`omeconv tiff2zarr` CLI, defaults",
+    "omeconv-v04": "`omeconv tiff2zarr --ome-version 0.4`",
+    "ngff-zarr": "to_multiscales (default itkwasm_gaussian) + to_ngff_zarr",
+    "ome-zarr-py": "writer.write_image (default resize)",
+    "baseline": "level 0 only: tifffile -> dask -> zarr v3",
+}
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
+def describe_store(path: Path) -> tuple[str, int]:
+    """OME-Zarr version and number of multiscale levels of a store ('-' and 1 for a bare array)."""
+    v3 = path / "zarr.json"
+    if v3.is_file():
+        meta = json.loads(v3.read_text())
+        if meta.get("node_type") == "array":
+            return "-", 1
+        ome = meta.get("attributes", {}).get("ome", {})
+        return str(ome.get("version", "?")), len(
+            ome.get("multiscales", [{}])[0].get("datasets", [])
+        )
+    v2 = path / ".zattrs"
+    if v2.is_file():
+        multiscales = json.loads(v2.read_text()).get("multiscales", [{}])
+        return str(multiscales[0].get("version", "?")), len(multiscales[0].get("datasets", []))
+    return "?", 0
+
+
+def validate(path: Path) -> str:
+    """'yes' if yaozarrs validates the store (metadata and structure), else 'no: <reason>'."""
+    try:
+        import yaozarrs
+
+        yaozarrs.validate_zarr_store(str(path))
+    except Exception as exc:  # noqa: BLE001 - any failure means 'not valid'
+        return f"no: {type(exc).__name__}: {_last_line(str(exc))[:80]}"
+    return "yes"
+
+
+def disk_bytes(path: Path) -> int:
+    """Total size of the files under ``path``."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def run_one(tool: str, src: Path, out: Path, timeout: float | None) -> dict[str, Any]:
+    """Run one conversion in a subprocess, inspect and validate its output, then delete it."""
+    if out.exists():
+        shutil.rmtree(out)
+    row: dict[str, Any] = {"tool": tool}
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench._one", tool, str(src), str(out)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        row["error"] = f"timeout after {timeout} s"
+    else:
+        if proc.returncode == 0:
+            row.update(json.loads(_last_line(proc.stdout)))
+        else:
+            row["error"] = _last_line(proc.stderr) or f"exit status {proc.returncode}"
+    if "error" not in row and out.exists():
+        row["version"], row["levels"] = describe_store(out)
+        row["out_bytes"] = disk_bytes(out)
+        row["valid"] = "n/a" if tool == "baseline" else validate(out)
+    if out.exists():
+        shutil.rmtree(out)
+    return row
+
+
+def summarize(runs: list[dict[str, Any]], tools: list[str], nbytes: int) -> list[dict[str, Any]]:
+    """One row per tool: median wall time, max peak RSS, throughput and ratio to omeconv."""
+    rows = []
+    for tool in tools:
+        mine = [r for r in runs if r["tool"] == tool]
+        ok = [r for r in mine if "error" not in r]
+        if not ok:
+            rows.append({"tool": tool, "error": mine[-1]["error"] if mine else "not run"})
+            continue
+        wall = statistics.median(r["wall_s"] for r in ok)
+        rows.append(
+            {
+                **ok[-1],
+                "wall_s": wall,
+                "walls": [round(r["wall_s"], 2) for r in ok],
+                "peak_rss_mib": max(r["peak_rss_mib"] for r in ok),
+                "mb_s": nbytes / 1e6 / wall,
+                "failures": len(mine) - len(ok),
+            }
+        )
+    ref = next((r for r in rows if r["tool"] == "omeconv" and "mb_s" in r), None)
+    for r in rows:
+        if "mb_s" in r and ref is not None:
+            r["ratio"] = r["mb_s"] / ref["mb_s"]
+    return rows
+
+
+def _fmt(row: dict[str, Any]) -> list[str]:
+    if "error" in row:
+        err = row["error"].replace("|", "\\|")[:120]
+        return [row["tool"], "failed", "-", "-", "-", "-", "-", "-", err]
+    ratio = f"{row['ratio']:.2f}" if "ratio" in row else "n/a"
+    return [
+        row["tool"],
+        f"{row['wall_s']:.2f}",
+        f"{row['mb_s']:.1f}",
+        f"{row['peak_rss_mib']:.0f}",
+        ratio,
+        row["valid"],
+        f"{row['version']} / {row['levels']}",
+        f"{row['out_bytes'] / 2**20:.0f}",
+        NOTES.get(row["tool"], ""),
+    ]
+
+
+HEADER = [
+    "tool",
+    "wall s",
+    "MB/s",
+    "peak RSS MiB",
+    "x omeconv",
+    "valid",
+    "OME ver / levels",
+    "out MiB",
+    "notes",
+]
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The results as a GitHub-flavoured markdown table."""
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join("---" for _ in HEADER) + "|"]
+    lines += ["| " + " | ".join(_fmt(r)) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _versions() -> str:
+    names = ["omeconv", "ngff-zarr", "ome-zarr", "zarr", "dask", "tifffile", "numcodecs"]
+    out = []
+    for name in names:
+        try:
+            out.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            out.append(f"{name} (not installed)")
+    return ", ".join(out)
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def write_report(
+    rows: list[dict[str, Any]],
+    runs: list[dict[str, Any]],
+    args: argparse.Namespace,
+    shape: tuple[int, ...],
+) -> str:
+    """Write bench.md, bench.json and bench.png; return the markdown."""
+    nbytes = 2 * math.prod(shape)
+    results = Path(args.results_dir)
+    results.mkdir(parents=True, exist_ok=True)
+    md = "\n".join(
+        [
+            "# omeconv benchmark",
+            "",
+            f"- date: {dt.datetime.now().astimezone().isoformat(timespec='seconds')}",
+            f"- machine: {os.cpu_count()} CPUs ({_cpu_model()}), {platform.platform()}",
+            f"- python: {platform.python_version()}; {_versions()}",
+            (
+                f"- input: uint16 TCZYX {shape}, {nbytes / 1e6:.0f} MB uncompressed, "
+                "tiled 512x512 OME-TIFF, no compression"
+            ),
+            (
+                f"- third-party tools and baseline write chunks {CHUNKS} with blosc "
+                f"{BLOSC['cname']} level {BLOSC['clevel']} + shuffle; 4 levels, Y/X downsampled"
+            ),
+            f"- repeats: {args.repeat} (median wall time, max peak RSS)",
+            "",
+            markdown_table(rows),
+            "",
+            (
+                "MB/s = uncompressed level-0 bytes / wall seconds (10^6 bytes). Wall time "
+                "includes the tool's imports (or CLI start-up); peak RSS is that of the "
+                "converting process."
+            ),
+            "",
+        ]
+    )
+    (results / "bench.md").write_text(md)
+    (results / "bench.json").write_text(json.dumps({"shape": shape, "runs": runs}, indent=1))
+    _plot(rows, results / "bench.png", shape)
+    return md
+
+
+def _plot(rows: list[dict[str, Any]], path: Path, shape: tuple[int, ...]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [r for r in rows if "mb_s" in r]
+    fig, ax = plt.subplots(figsize=(7, 3.5), layout="constrained")
+    colors = ["tab:blue" if r["tool"].startswith("omeconv") else "tab:gray" for r in ok]
+    bars = ax.bar([r["tool"] for r in ok], [r["mb_s"] for r in ok], color=colors)
+    ax.bar_label(bars, fmt="%.1f")
+    failed = [r["tool"] for r in rows if "mb_s" not in r]
+    title = f"TIFF -> OME-Zarr throughput, input {shape} uint16"
+    ax.set_title(title + (f"\n(failed: {', '.join(failed)})" if failed else ""), fontsize=9)
+    ax.set_ylabel("MB/s (uncompressed input)")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", type=int, default=2048, help="Y = X size (default 2048)")
+    parser.add_argument("--z", type=int, default=64, help="Z planes (default 64)")
+    parser.add_argument("--channels", type=int, default=3, help="channels (default 3)")
+    parser.add_argument("--data-dir", default="bench/data", help="input and scratch outputs")
+    parser.add_argument("--results-dir", default="bench/results")
+    parser.add_argument("--tools", default=",".join(TOOLS), help="comma list (default: all)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per tool, alternating")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds per conversion")
+    args = parser.parse_args(argv)
+
+    tools = [t.strip() for t in args.tools.split(",") if t.strip()]
+    unknown = sorted(set(tools) - set(TOOLS))
+    if unknown:
+        parser.error(f"unknown tools {unknown}; choose from {list(TOOLS)}")
+
+    data = Path(args.data_dir)
+    shape = (1, args.channels, args.z, args.size, args.size)
+    src = data / f"input_c{args.channels}_z{args.z}_{args.size}.ome.tif"
+    print(f"input {src} {shape} ...", flush=True)
+    make_tiff(src, c=args.channels, z=args.z, y=args.size, x=args.size)
+    nbytes = 2 * math.prod(shape)
+
+    runs: list[dict[str, Any]] = []
+    for rep in range(args.repeat):
+        for tool in tools:
+            row = run_one(tool, src, data / f"out-{tool}.ome.zarr", args.timeout)
+            row["repeat"] = rep
+            runs.append(row)
+            status = row.get("error") or f"{row['wall_s']:.2f} s, {row['peak_rss_mib']:.0f} MiB"
+            print(f"  [{rep + 1}/{args.repeat}] {tool}: {status}", flush=True)
+
+    rows = summarize(runs, tools, nbytes)
+    md = write_report(rows, runs, args, shape)
+    print()
+    print(md)
+    print(f"results written to {args.results_dir}/bench.md, bench.json, bench.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
