@@ -1,0 +1,247 @@
+"""The ``omeconv`` command line: tiff2zarr, convert, info, validate.
+
+Errors print one line, ``omeconv: error: <path>: <message>``, and exit 2 (usage: bad
+options, missing input, existing output) or 1 (data: corrupt source, invalid metadata).
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from omeconv import __version__
+from omeconv.errors import OmeconvError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["main"]
+
+EPILOG_TIFF = """\b
+Examples:
+  omeconv tiff2zarr cells.ome.tif cells.ome.zarr
+  omeconv tiff2zarr stack.tif out.ome.zarr --ome-version 0.4 --levels 3
+  omeconv tiff2zarr big.ome.tif out.ome.zarr --chunks z=32,y=512,x=512 --compression lz4
+"""
+
+
+def _parse_chunks(value: str | None) -> tuple[int, ...] | dict[str, int] | None:
+    """``1,1,16,256,256`` (every axis) or ``z=16,y=256,x=256`` (some axes)."""
+    if not value:
+        return None
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    try:
+        if all("=" in p for p in parts):
+            return {k.strip(): int(v) for k, v in (p.split("=", 1) for p in parts)}
+        sizes = tuple(int(p) for p in parts)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r}: give sizes like 1,1,16,256,256 or z=16,y=256,x=256"
+        ) from None
+    if any(s < 1 for s in sizes):
+        raise click.BadParameter(f"{value!r}: chunk sizes must be positive")
+    return sizes
+
+
+def _write_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by every command that writes OME-Zarr."""
+    options = [
+        click.option(
+            "--ome-version",
+            type=click.Choice(["0.4", "0.5"]),
+            default="0.5",
+            show_default=True,
+            help="OME-Zarr version: 0.5 (Zarr v3) or 0.4 (Zarr v2).",
+        ),
+        click.option(
+            "--levels",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Pyramid levels in all. Default: halve until a plane fits one chunk "
+            "(or keep the file's own pyramid).",
+        ),
+        click.option(
+            "--chunks",
+            default=None,
+            help="Chunk shape: sizes for every axis (1,1,16,256,256) or some (z=16,y=256,x=256).",
+        ),
+        click.option(
+            "--shards",
+            is_flag=True,
+            default=False,
+            help="Group chunks into shards of about 128 MiB (0.5 only).",
+        ),
+        click.option(
+            "--compression",
+            type=click.Choice(["zstd", "lz4", "gzip", "none"]),
+            default="zstd",
+            show_default=True,
+            help="Codec: zstd and lz4 are Blosc with byte shuffle.",
+        ),
+        click.option(
+            "--clevel",
+            type=click.IntRange(0, 9),
+            default=5,
+            show_default=True,
+            help="Compression level.",
+        ),
+        click.option(
+            "--overwrite",
+            is_flag=True,
+            default=False,
+            help="Replace OUTPUT if it exists (only once the new one is complete).",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Threads to use (default: one per core).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="omeconv")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no warnings.")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
+@click.pass_context
+def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
+    """Convert microscopy images to OME-Zarr, and inspect or validate OME-Zarr.
+
+    \b
+    Start with:
+      omeconv tiff2zarr cells.ome.tif cells.ome.zarr   # convert
+      omeconv info cells.ome.zarr                      # what is inside
+      omeconv validate cells.ome.zarr                  # does it follow the spec
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["quiet"] = quiet
+    ctx.obj["debug"] = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(message)s")
+    if quiet:
+        warnings.simplefilter("ignore")
+    else:
+        warnings.showwarning = _show_warning
+
+
+def _show_warning(message: Any, category: Any, *_: Any, **__: Any) -> None:
+    click.echo(f"omeconv: warning: {message}", err=True)
+
+
+def _convert(ctx: click.Context, source: str, output: str, converter: str | None, **kw: Any) -> None:
+    from omeconv.api import convert
+
+    quiet = ctx.obj["quiet"]
+    chunks = _parse_chunks(kw.pop("chunks"))
+    out = convert(
+        source,
+        output,
+        converter=converter,
+        chunks=chunks,
+        progress=not quiet and sys.stderr.isatty(),
+        **kw,
+    )
+    if not quiet:
+        click.echo(f"wrote {out}", err=True)
+
+
+@cli.command(epilog=EPILOG_TIFF)
+@click.argument("input", type=click.Path(dir_okay=False))
+@click.argument("output", type=click.Path())
+@click.option("--series", type=click.IntRange(min=0), default=None, help="Convert only this series.")
+@_write_options
+@click.pass_context
+def tiff2zarr(ctx: click.Context, input: str, output: str, **kw: Any) -> None:
+    """Convert a TIFF or OME-TIFF file INPUT to an OME-Zarr store OUTPUT.
+
+    Axes, physical sizes, units, channel names and colours come from the OME-XML or ImageJ
+    metadata; the OME-XML is kept in OUTPUT/OME/METADATA.ome.xml. A pyramid is built
+    (mean downsampling) unless the file has its own. Nothing at OUTPUT is touched unless
+    --overwrite is given, and an interrupted run leaves no store at OUTPUT.
+    """
+    _convert(ctx, input, output, "tiff", **kw)
+
+
+@cli.command()
+@click.argument("input", type=click.Path())
+@click.argument("output", type=click.Path())
+@click.option("--series", type=click.IntRange(min=0), default=None, help="Convert only this series.")
+@_write_options
+@click.pass_context
+def convert(ctx: click.Context, input: str, output: str, **kw: Any) -> None:
+    """Convert INPUT (TIFF, OME-TIFF, .npy …) to OME-Zarr, picking the reader by content.
+
+    \b
+    Examples:
+      omeconv convert stack.npy stack.ome.zarr
+      omeconv convert cells.ome.tif cells.ome.zarr --ome-version 0.4
+    """
+    _convert(ctx, input, output, None, **kw)
+
+
+@cli.command()
+@click.argument("path", type=click.Path())
+def info(path: str) -> None:
+    """Describe PATH (an OME-Zarr store or an image file): version, axes, levels, channels."""
+    from omeconv.inspect import describe
+
+    click.echo(describe(path))
+
+
+@cli.command()
+@click.argument("path", type=click.Path())
+def validate(path: str) -> None:
+    """Check PATH (an OME-Zarr store or an NGFF JSON document) against the NGFF spec.
+
+    Exits 0 when valid; otherwise prints each reason and exits 1.
+    """
+    from omeconv.validate import validate_path
+
+    version = validate_path(path)
+    click.echo(f"{path}: valid OME-Zarr {version}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, mapping errors to one line and an exit code."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="omeconv", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("omeconv: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("omeconv: interrupted", err=True)
+        sys.exit(130)
+    except OmeconvError as exc:
+        if debug:
+            raise
+        click.echo(f"omeconv: error: {exc}", err=True)
+        for detail in getattr(exc, "details", []):
+            click.echo(f"  - {detail}", err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if debug:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        click.echo(
+            f"omeconv: error: unexpected {type(exc).__name__}: {first} "
+            "(run again with --debug for the traceback)",
+            err=True,
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+
