@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import tifffile
@@ -24,17 +23,10 @@ from omeconv.ome_xml import (
     time_unit,
 )
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 NS = "http://www.openmicroscopy.org/Schemas/OME/2016-06"
-
-
-@pytest.fixture(scope="session")
-def corpus() -> Path:
-    """The shared test corpus (``$OMECONV_CORPUS`` or ``../shared/corpus``); skip if absent."""
-    env = os.environ.get("OMECONV_CORPUS")
-    root = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-    if not (root / "ome-xml").is_dir():
-        pytest.skip(f"test corpus not found at {root}")
-    return root
 
 
 def _read(corpus: Path, name: str) -> str:

@@ -1,0 +1,20 @@
+"""Shared fixtures: the corpus of real files from other tools, and small generated inputs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+CORPUS = Path(
+    os.environ.get("OMECONV_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
+)
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """``../shared/corpus`` (or ``$OMECONV_CORPUS``); tests using it skip when it is absent."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"corpus not found at {CORPUS}")
+    return CORPUS
