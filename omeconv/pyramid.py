@@ -123,8 +123,8 @@ def _mean(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
     dtype = block.dtype
     counts = _window_counts(block.shape, factors)
     if dtype.kind == "f":
-        acc = np.float64 if dtype.itemsize >= 8 else np.float32
-        return (_window_sums(block, factors, acc) / counts).astype(dtype)
+        # Sum in float64 and round once, so a level equals the exact mean in its dtype.
+        return (_window_sums(block, factors, np.float64) / counts).astype(dtype)
     if dtype.kind == "b":
         return _mode(block, factors)
     if dtype.kind not in "iu":
