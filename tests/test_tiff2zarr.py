@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import TYPE_CHECKING
 
@@ -68,7 +69,7 @@ def test_pixels_and_pyramid(tmp_path: Path, version: str, dtype: str, axes: str)
     assert group[datasets[0]["path"]].dtype == expected.dtype
     np.testing.assert_array_equal(group[datasets[0]["path"]][:], expected)
     previous = expected
-    for ds_up, ds in zip(datasets, datasets[1:], strict=False):
+    for ds_up, ds in itertools.pairwise(datasets):
         level = group[ds["path"]][:]
         scale_up = ds_up["coordinateTransformations"][0]["scale"]
         scale = ds["coordinateTransformations"][0]["scale"]
