@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 SAMPLE := sample_data/cells_3ch_z16.ome.tif
-DEMO_OUT ?= /tmp/omeconv-demo/cells.ome.zarr
+DEMO_OUT ?= out/cells.ome.zarr
 
 .PHONY: install demo test test-fast lint format type check bench clean
 
