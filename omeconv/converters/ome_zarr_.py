@@ -1,0 +1,449 @@
+"""OME-Zarr 0.4 stores (Zarr v2) as a source: images, labels, plates, bioformats2raw collections.
+
+The store is read as it is: each level becomes a lazy dask array over the existing zarr
+array, which also rides along as :attr:`Level.source` so the emitter can copy its encoded
+chunks. Per-level scales and translations, ``omero``, labels, plate and well metadata and the
+``OME/METADATA.ome.xml`` document are carried; group attributes NGFF does not define are kept
+in ``extra_attrs``. Nothing here writes.
+
+The kind of the root is found by an ordered list of probes (plate, bioformats2raw, image,
+plain group of images); each returns ``None`` to pass.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from omeconv.converters import CONVERTERS
+from omeconv.errors import (
+    CorruptSourceError,
+    MetadataError,
+    OmeconvWarning,
+    SourceNotFoundError,
+    UnsupportedSourceError,
+)
+from omeconv.model import (
+    Axis,
+    Channel,
+    Collection,
+    Image,
+    Label,
+    LabelColor,
+    Level,
+    Plate,
+    PlateAcquisition,
+    Well,
+    WellField,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["NGFF_KEYS", "OmeZarrConverter", "read_attrs"]
+
+logger = logging.getLogger(__name__)
+
+#: Group attributes that NGFF 0.4 defines (and the emitter rewrites); the rest is kept as is.
+NGFF_KEYS = frozenset(
+    {
+        "multiscales",
+        "omero",
+        "labels",
+        "image-label",
+        "plate",
+        "well",
+        "bioformats2raw.layout",
+        "series",
+        "version",
+    }
+)
+_V2_FILES = (".zgroup", ".zattrs", ".zarray")
+
+
+class OmeZarrConverter:
+    """OME-Zarr 0.4 (Zarr v2) stores read with zarr-python."""
+
+    name: ClassVar[str] = "ome_zarr"
+    description: ClassVar[str] = "OME-Zarr 0.4 (Zarr v2): images, labels, plates, bioformats2raw"
+    suffixes: ClassVar[tuple[str, ...]] = (".zarr",)
+
+    def guess_can_open(self, source: Any) -> bool:
+        if not isinstance(source, str | os.PathLike) or "://" in str(source):
+            return False
+        path = Path(source)
+        try:
+            return path.is_dir() and any((path / name).is_file() for name in _V2_FILES)
+        except OSError:
+            return False
+
+    def open(self, source: Any, *, storage_options: dict[str, Any] | None = None) -> Collection:
+        """Read the OME-Zarr 0.4 hierarchy rooted at ``source`` lazily."""
+        reader = _Reader(source, storage_options)
+        for probe in _PROBES:
+            collection = probe(reader)
+            if collection is not None:
+                return collection
+        raise UnsupportedSourceError("not an OME-Zarr 0.4 store (no NGFF metadata)", path=source)
+
+
+class _Reader:
+    """Raw access to the v2 documents and arrays of one store."""
+
+    def __init__(self, source: Any, storage_options: dict[str, Any] | None) -> None:
+        from omeconv.stores import is_url, open_store
+
+        if not is_url(source) and not Path(str(source)).is_dir():
+            raise SourceNotFoundError("no such directory", path=source)
+        self.location = str(source)
+        self.store = open_store(source, mode="r", storage_options=storage_options)
+        self.root = read_attrs(self.store, "")
+
+    def attrs(self, path: str) -> dict[str, Any]:
+        return read_attrs(self.store, path)
+
+    def exists(self, key: str) -> bool:
+        from zarr.core.sync import sync
+
+        return bool(sync(self.store.exists(key)))
+
+    def text(self, key: str) -> str | None:
+        raw = _get(self.store, key)
+        return None if raw is None else raw.decode("utf-8")
+
+    def array(self, path: str) -> Any:
+        import zarr
+
+        try:
+            return zarr.open_array(self.store, path=path, mode="r", zarr_format=2)
+        except (FileNotFoundError, KeyError, ValueError, TypeError) as exc:
+            raise CorruptSourceError(
+                f"cannot open array {path!r}: {exc}", path=self.location
+            ) from exc
+
+    def children(self, path: str) -> list[str]:
+        """Names of the sub-groups of ``path`` (v2 groups: with ``.zgroup`` or ``.zattrs``)."""
+        from zarr.core.sync import sync
+
+        async def names() -> list[str]:
+            return [name async for name in self.store.list_dir(path)]
+
+        found = []
+        for name in sorted(sync(names())):
+            sub = _join(path, name)
+            if self.exists(f"{sub}/.zgroup") or self.exists(f"{sub}/.zattrs"):
+                found.append(name)
+        return found
+
+    def fail(self, path: str, message: str) -> MetadataError:
+        where = f"{self.location}/{path}" if path else self.location
+        return MetadataError(message, path=where)
+
+
+def read_attrs(store: Any, path: str) -> dict[str, Any]:
+    """The ``.zattrs`` document of the v2 node at ``path`` (empty when absent)."""
+    raw = _get(store, _join(path, ".zattrs"))
+    if raw is None:
+        return {}
+    try:
+        attrs = json.loads(raw)
+    except ValueError as exc:
+        raise CorruptSourceError(f"{_join(path, '.zattrs')} is not JSON: {exc}") from exc
+    if not isinstance(attrs, dict):
+        raise CorruptSourceError(f"{_join(path, '.zattrs')} is not a JSON object")
+    return attrs
+
+
+def _get(store: Any, key: str) -> bytes | None:
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.core.sync import sync
+
+    buffer = sync(store.get(key, prototype=default_buffer_prototype()))
+    return None if buffer is None else bytes(buffer.to_bytes())
+
+
+def _join(*parts: str) -> str:
+    return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
+
+
+def _extra(attrs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in attrs.items() if k not in NGFF_KEYS}
+
+
+# -- probes -----------------------------------------------------------------------------------
+
+
+def _probe_plate(reader: _Reader) -> Collection | None:
+    plate_doc = reader.root.get("plate")
+    if not isinstance(plate_doc, dict):
+        return None
+    plate = _plate(reader, plate_doc)
+    images = []
+    paths = []
+    for well in plate.wells:
+        for f in well.fields:
+            images.append(f.image)
+            paths.append(_join(well.path, f.path))
+    if "bioformats2raw.layout" in reader.root:
+        logger.info("%s: plate with bioformats2raw layout; written as a plate", reader.location)
+    return Collection(
+        images=tuple(images),
+        plate=plate,
+        ome_xml=reader.text("OME/METADATA.ome.xml"),
+        layout="plate",
+        image_paths=tuple(paths),
+    )
+
+
+def _probe_bf2raw(reader: _Reader) -> Collection | None:
+    if "bioformats2raw.layout" not in reader.root:
+        return None
+    series = reader.attrs("OME").get("series")
+    if isinstance(series, list) and series:
+        paths = [str(p) for p in series]
+    else:
+        paths = []
+        while reader.exists(f"{len(paths)}/.zattrs"):
+            paths.append(str(len(paths)))
+    if not paths:
+        raise reader.fail("", "bioformats2raw layout without any series")
+    images = tuple(_image(reader, p) for p in paths)
+    return Collection(
+        images=images,
+        ome_xml=reader.text("OME/METADATA.ome.xml"),
+        layout="bioformats2raw",
+        image_paths=tuple(paths),
+        extra_attrs=_extra(reader.root),
+    )
+
+
+def _probe_image(reader: _Reader) -> Collection | None:
+    if "multiscales" not in reader.root:
+        return None
+    return Collection(images=(_image(reader, ""),), image_paths=("",))
+
+
+def _probe_groups(reader: _Reader) -> Collection | None:
+    """A plain group whose children are images."""
+    if not reader.exists(".zgroup"):
+        return None
+    paths = [p for p in reader.children("") if "multiscales" in reader.attrs(p)]
+    if not paths:
+        return None
+    images = tuple(_image(reader, p) for p in paths)
+    return Collection(images=images, image_paths=tuple(paths), extra_attrs=_extra(reader.root))
+
+
+# -- images and labels ------------------------------------------------------------------------
+
+
+def _multiscale(reader: _Reader, path: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    multiscales = attrs.get("multiscales")
+    if not isinstance(multiscales, list) or not multiscales:
+        raise reader.fail(path, "'multiscales' must be a non-empty list")
+    if len(multiscales) > 1:
+        warnings.warn(
+            f"{reader.location}/{path}: {len(multiscales)} multiscales; only the first is kept",
+            OmeconvWarning,
+            stacklevel=4,
+        )
+    ms = multiscales[0]
+    if not isinstance(ms, dict) or not ms.get("datasets"):
+        raise reader.fail(path, "a multiscale needs 'datasets'")
+    return ms
+
+
+def _axes(reader: _Reader, path: str, ms: dict[str, Any], ndim: int) -> tuple[Axis, ...]:
+    raw = ms.get("axes")
+    if raw is None:
+        return tuple(Axis.named(n) for n in "tczyx"[-ndim:])
+    axes = []
+    for item in raw:
+        if isinstance(item, str):
+            axes.append(Axis.named(item))
+        elif isinstance(item, dict) and "name" in item:
+            kind = item.get("type")
+            axis = Axis.named(str(item["name"]), item.get("unit"))
+            if kind is not None and kind != axis.type:
+                axis = Axis(name=axis.name, type=kind, unit=item.get("unit"))
+            axes.append(axis)
+        else:
+            raise reader.fail(path, f"cannot read axis {item!r}")
+    if len(axes) != ndim:
+        raise reader.fail(path, f"{len(axes)} axes but the arrays have {ndim} dimensions")
+    return tuple(axes)
+
+
+def _transforms(transforms: Any, ndim: int) -> tuple[tuple[float, ...], tuple[float, ...] | None]:
+    scale: tuple[float, ...] = (1.0,) * ndim
+    translation: tuple[float, ...] | None = None
+    for t in transforms or ():
+        if t.get("type") == "scale" and "scale" in t:
+            scale = tuple(float(v) for v in t["scale"])
+        elif t.get("type") == "translation" and "translation" in t:
+            translation = tuple(float(v) for v in t["translation"])
+    return scale, translation
+
+
+def _levels(reader: _Reader, path: str, ms: dict[str, Any]) -> tuple[Level, ...]:
+    import dask.array as da
+
+    arrays = []
+    for ds in ms["datasets"]:
+        if not isinstance(ds, dict) or "path" not in ds:
+            raise reader.fail(path, f"dataset without a path: {ds!r}")
+        arrays.append((ds, reader.array(_join(path, str(ds["path"])))))
+    ndim = arrays[0][1].ndim
+    # A multiscale-wide transform applies after each dataset's own: fold it in.
+    outer_scale, outer_shift = _transforms(ms.get("coordinateTransformations"), ndim)
+    levels = []
+    for ds, array in arrays:
+        if array.ndim != ndim:
+            raise reader.fail(path, f"level {ds['path']!r} has {array.ndim} dimensions, not {ndim}")
+        scale, shift = _transforms(ds.get("coordinateTransformations"), ndim)
+        if len(scale) != ndim or (shift is not None and len(shift) != ndim):
+            raise reader.fail(path, f"level {ds['path']!r}: transform length != {ndim} axes")
+        if outer_shift is not None or shift is not None:
+            inner = shift or (0.0,) * ndim
+            outer = outer_shift or (0.0,) * ndim
+            shift = tuple(s * t + o for s, t, o in zip(outer_scale, inner, outer, strict=True))
+        scale = tuple(s * o for s, o in zip(scale, outer_scale, strict=True))
+        data = da.from_zarr(array)
+        levels.append(
+            Level(data=data, scale=scale, translation=shift, path=str(ds["path"]), source=array)
+        )
+    return tuple(levels)
+
+
+def _channels(omero: Any) -> tuple[Channel, ...]:
+    if not isinstance(omero, dict):
+        return ()
+    out = []
+    for ch in omero.get("channels") or ():
+        window = ch.get("window")
+        win = None
+        if isinstance(window, dict) and {"start", "end"} <= set(window):
+            start, end = float(window["start"]), float(window["end"])
+            win = (float(window.get("min", start)), float(window.get("max", end)), start, end)
+        color = ch.get("color")
+        out.append(
+            Channel(
+                label=None if ch.get("label") is None else str(ch["label"]),
+                color=str(color).upper() if color else None,
+                window=win,
+                active=ch.get("active"),
+                inverted=ch.get("inverted"),
+                coefficient=ch.get("coefficient"),
+                family=ch.get("family"),
+            )
+        )
+    return tuple(out)
+
+
+def _image(reader: _Reader, path: str) -> Image:
+    attrs = reader.attrs(path)
+    ms = _multiscale(reader, path, attrs)
+    levels = _levels(reader, path, ms)
+    axes = _axes(reader, path, ms, levels[0].data.ndim)
+    labels = tuple(_labels(reader, path))
+    return Image(
+        name=ms.get("name"),
+        axes=axes,
+        levels=levels,
+        channels=_channels(attrs.get("omero")),
+        labels=labels,
+        downscale_type=ms.get("type"),
+        extra_attrs=_extra(attrs),
+    )
+
+
+def _labels(reader: _Reader, path: str) -> list[Label]:
+    group = _join(path, "labels")
+    names = reader.attrs(group).get("labels") if reader.exists(f"{group}/.zattrs") else None
+    if not names:
+        return []
+    return [_label(reader, _join(group, str(name)), str(name)) for name in names]
+
+
+def _label(reader: _Reader, path: str, name: str) -> Label:
+    attrs = reader.attrs(path)
+    ms = _multiscale(reader, path, attrs)
+    levels = _levels(reader, path, ms)
+    info = attrs.get("image-label") or {}
+    colors = tuple(
+        LabelColor(value=int(c["label-value"]), rgba=tuple(int(v) for v in c["rgba"]))  # type: ignore[arg-type]
+        for c in info.get("colors") or ()
+        if "label-value" in c and len(c.get("rgba") or ()) == 4
+    )
+    properties = tuple(dict(p) for p in info.get("properties") or () if "label-value" in p)
+    source = info.get("source") or {}
+    return Label(
+        name=name,
+        levels=levels,
+        axes=_axes(reader, path, ms, levels[0].data.ndim),
+        colors=colors,
+        properties=properties,
+        source_image=source.get("image", "../../") if isinstance(source, dict) else "../../",
+        extra_attrs=_extra(attrs),
+    )
+
+
+# -- plates -----------------------------------------------------------------------------------
+
+
+def _plate(reader: _Reader, doc: dict[str, Any]) -> Plate:
+    rows = tuple(str(r["name"]) for r in doc.get("rows") or ())
+    columns = tuple(str(c["name"]) for c in doc.get("columns") or ())
+    wells = []
+    for w in doc.get("wells") or ():
+        well_path = str(w["path"]).strip("/")
+        row, _, column = well_path.partition("/")
+        if row not in rows or column not in columns:
+            raise reader.fail(well_path, "well path is not '<row>/<column>' of the plate")
+        wells.append(_well(reader, well_path, row, column))
+    acquisitions = tuple(
+        PlateAcquisition(**{k: a[k] for k in _ACQUISITION_KEYS if a.get(k) is not None})
+        for a in doc.get("acquisitions") or ()
+    )
+    return Plate(
+        name=doc.get("name"),
+        rows=rows,
+        columns=columns,
+        wells=tuple(wells),
+        acquisitions=acquisitions,
+        field_count=doc.get("field_count"),
+        extra_attrs=_extra(reader.root),
+    )
+
+
+_ACQUISITION_KEYS = ("id", "name", "description", "maximumfieldcount", "starttime", "endtime")
+
+
+def _well(reader: _Reader, path: str, row: str, column: str) -> Well:
+    attrs = reader.attrs(path)
+    doc = attrs.get("well")
+    if not isinstance(doc, dict):
+        raise reader.fail(path, "well group without 'well' metadata")
+    fields = tuple(
+        WellField(
+            path=str(f["path"]),
+            image=_image(reader, _join(path, str(f["path"]))),
+            acquisition=f.get("acquisition"),
+        )
+        for f in doc.get("images") or ()
+    )
+    return Well(row=row, column=column, fields=fields, extra_attrs=_extra(attrs))
+
+
+_PROBES: tuple[Callable[[_Reader], Collection | None], ...] = (
+    _probe_plate,
+    _probe_bf2raw,
+    _probe_image,
+    _probe_groups,
+)
+
+CONVERTERS["ome_zarr"] = OmeZarrConverter
