@@ -5,10 +5,11 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from omeconv import errors
+from omeconv.api import convert, read, write
 
 try:
     __version__ = version("omeconv")
 except PackageNotFoundError:  # pragma: no cover
     __version__ = "0+unknown"
 
-__all__ = ["__version__", "errors"]
+__all__ = ["__version__", "convert", "errors", "read", "write"]
