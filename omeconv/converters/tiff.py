@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from omeconv.converters import CONVERTERS
-from omeconv.errors import CorruptSourceError, MetadataError, OmeconvWarning, UsageError
+from omeconv.errors import (
+    CorruptSourceError,
+    MetadataError,
+    OmeconvError,
+    OmeconvWarning,
+    UnsupportedSourceError,
+    UsageError,
+)
 from omeconv.model import Axis, Channel, Collection, Image, Level
 
 if TYPE_CHECKING:
@@ -78,32 +86,93 @@ class TiffConverter:
         path = Path(source)
         try:
             with path.open("rb") as f:
-                return f.read(4) in _MAGIC
+                head = f.read(512)
         except OSError:
             return path.suffix.lower() in self.suffixes
+        return head[:4] in _MAGIC or (_is_companion_name(path) and b"<OME" in head)
 
     def open(self, source: Any, *, series: int | None = None, **_: Any) -> Collection:
-        """Read ``source`` lazily; all series (a collection) or the one numbered ``series``."""
+        """Read ``source`` lazily; all series (a collection or plate) or the one numbered ``series``.
+
+        ``source`` is a TIFF file or an OME-XML companion file (``*.companion.ome``,
+        ``*.ome.xml``) whose ``TiffData`` name the TIFF files holding the pixels.
+        """
         import tifffile
 
         path = Path(source)
         _check_file(path)
+        companion = _read_companion(path) if _is_companion_name(path) else None
+        target = path
+        if companion is not None:
+            target = _first_data_file(companion, path)
         try:
-            tf = tifffile.TiffFile(path)
-        except (tifffile.TiffFileError, ValueError, IndexError, KeyError, struct_error()) as exc:
+            tf = tifffile.TiffFile(target, omexml=companion)
+            if companion is None:
+                companion = _binary_only_companion(tf, path)
+                if companion is not None:
+                    tf.close()
+                    tf = tifffile.TiffFile(target, omexml=companion)
+        except Exception as exc:  # tifffile raises many kinds on fuzzed files
             raise CorruptSourceError(f"not a readable TIFF: {_reason(exc)}", path=path) from exc
         try:
             return _open(tf, path, series)
-        except (tifffile.TiffFileError, ValueError, IndexError, KeyError) as exc:
-            if isinstance(exc, MetadataError | UsageError | CorruptSourceError):
+        except (tifffile.TiffFileError, ValueError, IndexError, KeyError, TypeError) as exc:
+            if isinstance(exc, OmeconvError):
                 raise
             raise CorruptSourceError(f"cannot read the TIFF: {_reason(exc)}", path=path) from exc
 
 
-def struct_error() -> type[Exception]:
-    import struct
+def _is_companion_name(path: Path) -> bool:
+    name = path.name.lower()
+    return name.endswith((".companion.ome", ".ome.xml", ".ome"))
 
-    return struct.error
+
+def _read_companion(path: Path) -> str:
+    """The text of an OME-XML companion file."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorruptSourceError(f"not a readable OME-XML file: {_reason(exc)}", path=path) from exc
+    if text.rstrip()[-4:] != "OME>":
+        raise CorruptSourceError("not an OME-XML document (no closing </OME>)", path=path)
+    return text
+
+
+def _first_data_file(xml: str, path: Path) -> Path:
+    """The first TIFF named by a ``TiffData/UUID/@FileName`` of a companion file."""
+    from xml.etree import ElementTree
+
+    try:
+        root = ElementTree.fromstring(xml.encode("utf-8"))
+    except ElementTree.ParseError as exc:
+        raise MetadataError(f"malformed OME-XML: {exc}", path=path) from exc
+    for elem in root.iter():
+        if elem.tag.endswith("}UUID") and elem.attrib.get("FileName"):
+            candidate = path.parent / elem.attrib["FileName"]
+            if candidate.is_file():
+                return candidate
+    raise UnsupportedSourceError(
+        "OME-XML names no TIFF file next to it (no TiffData/UUID/@FileName found)", path=path
+    )
+
+
+def _binary_only_companion(tf: tifffile.TiffFile, path: Path) -> str | None:
+    """The companion OME-XML a ``BinaryOnly`` OME-TIFF points to, when it is present."""
+    xml = tf.ome_metadata if tf.is_ome else None
+    if not xml or "BinaryOnly" not in xml:
+        return None
+    match = re.search(r"<(?:\w+:)?BinaryOnly[^>]*MetadataFile=\"([^\"]+)\"", xml)
+    if match is None:
+        return None
+    companion = path.parent / match.group(1)
+    if not companion.is_file():
+        warnings.warn(
+            f"{path}: its OME-XML is in {match.group(1)}, which is missing; reading this file alone",
+            OmeconvWarning,
+            stacklevel=3,
+        )
+        return None
+    return _read_companion(companion)
 
 
 def _reason(exc: BaseException) -> str:
@@ -136,8 +205,11 @@ def _open(tf: tifffile.TiffFile, path: Path, series: int | None) -> Collection:
         try:
             ome = parse_ome_xml(ome_xml, path=str(path))
         except MetadataError as exc:
-            warnings.warn(f"{path}: ignoring its OME-XML: {exc.message}", OmeconvWarning, stacklevel=2)
+            warnings.warn(
+                f"{path}: ignoring its OME-XML: {exc.message}", OmeconvWarning, stacklevel=2
+            )
             ome_xml = None
+    indices = _ome_indices(all_series, ome)
     if series is not None:
         if not 0 <= series < len(all_series):
             raise UsageError(
@@ -148,9 +220,141 @@ def _open(tf: tifffile.TiffFile, path: Path, series: int | None) -> Collection:
         chosen = [series]
     else:
         chosen = list(range(len(all_series)))
-    images = tuple(_image(tf, all_series[i], i, ome, path) for i in chosen)
-    layout = "bioformats2raw" if len(images) > 1 else "image"
-    return Collection(images=images, ome=ome, ome_xml=ome_xml, layout=layout)
+    for i in chosen:
+        _check_decodable(all_series[i], path)
+    images = tuple(_image(tf, all_series[i], indices[i], ome, path) for i in chosen)
+    if series is None and ome is not None and ome.plates:
+        plate = _plate(ome, ome_xml, images, indices, path)
+        if plate is not None:
+            return plate
+    if len(images) > 1:
+        return Collection(images=images, ome=ome, ome_xml=ome_xml, layout="bioformats2raw")
+    return Collection(images=images, ome=ome, ome_xml=ome_xml)
+
+
+def _ome_indices(all_series: Sequence[tifffile.TiffPageSeries], ome: Any) -> list[int | None]:
+    """The OME Image index of each series (None when the series is not an OME image).
+
+    tifffile skips OME Images without pixel data, so series and images are aligned in
+    document order by name and X/Y size, not by position.
+    """
+    out: list[int | None] = []
+    if ome is None:
+        return [None] * len(all_series)
+    cursor = 0
+    for s in all_series:
+        found = None
+        if s.kind == "ome":
+            for i in range(cursor, len(ome.images)):
+                if _matches(s, ome.images[i]):
+                    found = i
+                    cursor = i + 1
+                    break
+        out.append(found)
+    return out
+
+
+def _matches(series: tifffile.TiffPageSeries, image: Any) -> bool:
+    axes = series.axes.upper()
+    shape = series.shape
+    pixels = image.pixels
+    same_name = (series.name or "") == (image.name or "") or not series.name
+    return (
+        same_name
+        and shape[axes.index("X")] == pixels.size_x
+        and shape[axes.index("Y")] == pixels.size_y
+    )
+
+
+def _check_decodable(series: tifffile.TiffPageSeries, path: Path) -> None:
+    """Raise a one-line error now when tifffile cannot decode the series' pixels."""
+    for level in series.levels:
+        decode = level.keyframe.decode
+        if getattr(decode, "__name__", "").startswith("decode_raise"):
+            try:
+                decode(None, 0)
+            except Exception as exc:
+                raise UnsupportedSourceError(
+                    f"cannot decode its pixels: {_reason(exc)}", path=path
+                ) from exc
+
+
+def _plate(
+    ome: Any,
+    ome_xml: str | None,
+    images: tuple[Image, ...],
+    indices: list[int | None],
+    path: Path,
+) -> Collection | None:
+    """The first OME Plate as a plate collection; None when its wells refer to no image here."""
+    from omeconv.model import Plate, PlateAcquisition, Well, WellField
+    from omeconv.ome_xml import plate_metadata
+
+    plates = plate_metadata(ome)
+    if len(plates) > 1:
+        warnings.warn(
+            f"{path}: OME-XML has {len(plates)} plates; converting the first, {plates[0].name!r}",
+            OmeconvWarning,
+            stacklevel=3,
+        )
+    meta = plates[0]
+    by_index = {idx: img for idx, img in zip(indices, images, strict=True) if idx is not None}
+    wells = []
+    paths: list[str] = []
+    used: list[Image] = []
+    for w in meta.wells:
+        fields: list[WellField] = []
+        for sample_index, acquisition in w.samples:
+            image = by_index.get(sample_index)
+            if image is None:
+                continue
+            field_path = str(len(fields))
+            fields.append(WellField(path=field_path, image=image, acquisition=acquisition))
+            paths.append(f"{meta.rows[w.row]}/{meta.columns[w.column]}/{field_path}")
+            used.append(image)
+        if fields:
+            row, column = meta.rows[w.row], meta.columns[w.column]
+            wells.append(Well(row=row, column=column, fields=tuple(fields)))
+    if not wells:
+        warnings.warn(
+            f"{path}: the plate's wells refer to no image in this file; writing the images only",
+            OmeconvWarning,
+            stacklevel=3,
+        )
+        return None
+    if len(used) < len(images):
+        warnings.warn(
+            f"{path}: {len(images) - len(used)} images are in no well and are left out of the plate",
+            OmeconvWarning,
+            stacklevel=3,
+        )
+    acquisitions = tuple(
+        PlateAcquisition(
+            id=a.id,
+            name=a.name,
+            description=a.description,
+            maximumfieldcount=a.maximum_field_count,
+            starttime=a.start_time,
+            endtime=a.end_time,
+        )
+        for a in meta.acquisitions
+    )
+    plate = Plate(
+        name=meta.name,
+        rows=meta.rows,
+        columns=meta.columns,
+        wells=tuple(wells),
+        acquisitions=acquisitions,
+        field_count=meta.field_count,
+    )
+    return Collection(
+        images=tuple(used),
+        plate=plate,
+        ome=ome,
+        ome_xml=ome_xml,
+        layout="plate",
+        image_paths=tuple(paths),
+    )
 
 
 def _size(shape: Sequence[int]) -> int:
@@ -161,13 +365,17 @@ def _size(shape: Sequence[int]) -> int:
 
 
 def _image(
-    tf: tifffile.TiffFile, series: tifffile.TiffPageSeries, index: int, ome: Any, path: Path
+    tf: tifffile.TiffFile,
+    series: tifffile.TiffPageSeries,
+    index: int | None,
+    ome: Any,
+    path: Path,
 ) -> Image:
     levels_data = [_dask_level(series, i) for i in range(len(series.levels))]
     letters = series.axes.upper()
     levels_data, letters = _normalise(levels_data, letters, path)
     names = tuple(_LETTERS[c] for c in letters)
-    meta = _metadata(tf, series, index, ome, letters, names)
+    meta = _metadata(tf, series, index, ome, letters, names, levels_data[0].shape)
     base = levels_data[0].shape
     levels = tuple(
         Level(
@@ -194,9 +402,7 @@ def _dask_level(series: tifffile.TiffPageSeries, level: int) -> da.Array:
     return da.from_zarr(zarr.open_array(series.aszarr(level=level), mode="r"))
 
 
-def _normalise(
-    levels: list[da.Array], letters: str, path: Path
-) -> tuple[list[da.Array], str]:
+def _normalise(levels: list[da.Array], letters: str, path: Path) -> tuple[list[da.Array], str]:
     """Squeeze or rename axes until only ``TCZYX`` letters remain, S folded into C."""
     shape = levels[0].shape
     # Letters with no NGFF meaning: drop when of length 1, else give them a free role.
@@ -261,15 +467,16 @@ class _Meta:
 def _metadata(
     tf: tifffile.TiffFile,
     series: tifffile.TiffPageSeries,
-    index: int,
+    index: int | None,
     ome: Any,
     letters: str,
     names: tuple[str, ...],
+    shape: tuple[int, ...],
 ) -> _Meta:
-    if ome is not None and index < len(ome.images):
+    if ome is not None and index is not None:
         from omeconv.ome_xml import image_metadata
 
-        m = image_metadata(ome, index, letters)
+        m = image_metadata(ome, index, letters, shape=shape)
         if len(m.axes) == len(names):
             return _Meta(m.name, tuple(m.axes), tuple(m.scale), tuple(m.channels))
     units: dict[str, str | None] = {}
@@ -301,7 +508,9 @@ def _unit(value: Any) -> str | None:
     return _UNIT_ALIASES.get(text, _UNIT_ALIASES.get(text.lower(), text.lower()))
 
 
-def _resolution(page: Any, ij: dict[str, Any] | None) -> tuple[tuple[float, float], str | None] | None:
+def _resolution(
+    page: Any, ij: dict[str, Any] | None
+) -> tuple[tuple[float, float], str | None] | None:
     """Pixel size in X and Y from the resolution tags, with its unit; None if meaningless."""
     import tifffile
 
