@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from omeconv.emit import ngff, v04, v05
+from omeconv.emit.copy import copy_array
 from omeconv.emit.write import Encoding, Runner, Stats, create_level_array, default_chunks, fill_levels
 from omeconv.errors import MetadataError, UsageError
 from omeconv.pyramid import Method, default_method, plan_levels
@@ -25,9 +26,9 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from types import ModuleType
 
-    from omeconv.model import Axis, Channel, Collection, Image, Label
+    from omeconv.model import Axis, Channel, Collection, Image, Label, Level
 
-__all__ = ["LAYOUTS", "emit", "ngff_order"]
+__all__ = ["LAYOUTS", "documents", "emit", "ngff_order"]
 
 LAYOUTS: dict[str, ModuleType] = {"0.4": v04, "0.5": v05}
 _TYPE_RANK = {"time": 0, "channel": 1, "space": 2}
@@ -50,6 +51,7 @@ def emit(
     progress: bool = False,
     storage_options: dict[str, Any] | None = None,
     inputs: tuple[str | os.PathLike[str], ...] = (),
+    copy_chunks: bool = False,
 ) -> str:
     """Write ``collection`` to ``dest``; return where it was written.
 
@@ -73,6 +75,9 @@ def emit(
         Show a progress bar on stderr.
     inputs
         Paths of the sources, which ``dest`` must not be or lie inside.
+    copy_chunks
+        Copy the encoded chunks of levels that have a ``source`` array (Zarr v2 to v3)
+        instead of decoding and re-encoding them (:mod:`omeconv.emit.copy`).
     """
     from tqdm import tqdm
 
@@ -105,11 +110,30 @@ def emit(
     ):
         runner = Runner(workers=workers, client=client, bar=bar)
         writer = _Writer(out.store, layout, encoding, levels, chunks, runner)
+        writer.copy_chunks = copy_chunks
         paths = _image_paths(collection)
         for path, image in zip(paths, images, strict=True):
             writer.image(path, image)
         writer.collection(collection, paths)
     return out.final
+
+
+def documents(collection: Collection, *, version: str = "0.5") -> dict[str, dict[str, Any]]:
+    """The group attributes :func:`emit` would write for ``collection``, by path, in write order.
+
+    Nothing is written: levels are described as they are (no new levels) and pixels are only
+    read for channel windows the collection lacks (from a small level). ``upgrade --in-place``
+    writes these documents itself.
+    """
+    layout = LAYOUTS[version]
+    writer = _Writer(None, layout, Encoding(zarr_format=layout.ZARR_FORMAT), 1, None, Runner())
+    writer.plan = {}
+    writer.copy_chunks = True
+    paths = _image_paths(collection)
+    for path, image in zip(paths, collection.images, strict=True):
+        writer.image(path, ngff_order(image))
+    writer.collection(collection, paths)
+    return writer.plan
 
 
 def _image_paths(collection: Collection) -> list[str]:
@@ -181,6 +205,8 @@ class _Writer:
         runner: Runner,
     ) -> None:
         self.store = store
+        self.copy_chunks = False
+        self.plan: dict[str, dict[str, Any]] | None = None
         self.chunks = chunks
         self.layout = layout
         self.ns: ModuleType = layout.NS
@@ -197,12 +223,16 @@ class _Writer:
         )
         label_names = []
         for label in image.labels:
-            self._label(_join(path, "labels"), label, factors, chunks)
+            self._label(
+                _join(path, "labels"), label, None if self.copy_chunks else factors, chunks
+            )
             label_names.append(label.name)
         if label_names:
             self._group(
                 _join(path, "labels"), self.ns_model("labels_group_model", label_names)
             )
+        if not stats.minimum and _lacks_windows(image):
+            stats = _small_level_stats(image)
         channels = _channels_with_windows(image, stats)
         model = self._validated(ngff.image_model, image, metas, channels)
         self._group(path, model, image.extra_attrs)
@@ -280,8 +310,14 @@ class _Writer:
         metas: list[ngff.LevelMeta] = []
         all_factors: list[tuple[int, ...]] = []
         for i, lv in enumerate(levels):
-            arrays.append(self._array(path, str(i), lv.data.shape, lv.data.dtype, chunks, names))
-            metas.append((str(i), tuple(lv.scale), lv.translation))
+            name = lv.path or str(i)
+            if self._copies(lv) and not (extra and i == len(levels) - 1):
+                arrays.append(None)
+                if self.plan is None:
+                    copy_array(lv.source, self.store, _join(path, name), dimension_names=names)
+            else:
+                arrays.append(self._array(path, name, lv.data.shape, lv.data.dtype, chunks, names))
+            metas.append((name, tuple(lv.scale), lv.translation))
             all_factors.append(ones if i == 0 else _ratio(levels[i - 1].data.shape, lv.data.shape))
         for j, (shape, scale, f) in enumerate(extra, start=len(levels)):
             arrays.append(self._array(path, str(j), shape, last.data.dtype, chunks, names))
@@ -289,6 +325,8 @@ class _Writer:
             all_factors.append(f)
         stats = Stats()
         for i, lv in enumerate(levels):
+            if arrays[i] is None:
+                continue
             is_last = i == len(levels) - 1
             targets = arrays[i:] if is_last else [arrays[i]]
             level_factors = [ones] + [f for _, _, f in extra] if is_last else [ones]
@@ -332,8 +370,10 @@ class _Writer:
             for well in collection.plate.wells:
                 self._group(well.path, self.ns_model("well_model", well), well.extra_attrs)
             self._group("", self.ns_model("plate_model", collection.plate), collection.plate.extra_attrs)
-        elif collection.layout == "bioformats2raw" or paths != [""]:
+        elif collection.layout == "bioformats2raw":
             self._group("", self.ns_model("bf2raw_model"), root_extra)
+        elif paths != [""]:
+            self._write_attrs("", root_extra)
 
     def _ome_group(self, xml: str, paths: Sequence[str]) -> None:
         from zarr.core.buffer import default_buffer_prototype
@@ -344,8 +384,13 @@ class _Writer:
             self._group("OME", self.ns_model("series_model", series))
         else:
             self._plain_group("OME")
+        if self.plan is not None:
+            return
         buffer = default_buffer_prototype().buffer.from_bytes(xml.encode("utf-8"))
         sync(self.store.set("OME/METADATA.ome.xml", buffer))
+
+    def _copies(self, level: Level) -> bool:
+        return self.copy_chunks and level.source is not None
 
     def ns_model(self, builder: str, *args: Any) -> Any:
         return self._validated(getattr(ngff, builder), *args)
@@ -367,6 +412,10 @@ class _Writer:
 
     def _write_attrs(self, path: str, attrs: dict[str, Any]) -> None:
         import zarr
+
+        if self.plan is not None:
+            self.plan[path] = json.loads(json.dumps(attrs))
+            return
 
         group = zarr.open_group(self.store, path=path, mode="a", zarr_format=self.encoding.zarr_format)
         # One write of the whole document (``update`` would merge with stale keys).
@@ -392,6 +441,20 @@ def _shifted(
     if translation is None:
         return None
     return tuple(t + (n - o) / 2 for t, o, n in zip(translation, old, new, strict=True))
+
+
+def _lacks_windows(image: Image) -> bool:
+    channels = image.channels
+    return len(channels) < image.nchannels or any(ch.window is None for ch in channels)
+
+
+def _small_level_stats(image: Image, limit: int = 64 * 2**20) -> Stats:
+    """Channel statistics from the image's smallest level when that is under ``limit`` bytes."""
+    stats = Stats()
+    data = image.levels[-1].data
+    if data.nbytes <= limit:
+        stats.update(np.asarray(data.compute(scheduler="threads")), _channel_axis(image.axes), 0)
+    return stats
 
 
 def _channels_with_windows(image: Image, stats: Stats) -> list[Channel]:
