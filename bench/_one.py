@@ -70,7 +70,7 @@ def _omeconv(src: str, dst: str, *extra: str) -> None:
     if cmd is None:
         raise FileNotFoundError("omeconv executable not found")
     proc = subprocess.run(
-        [cmd, "tiff2zarr", src, dst, "--overwrite", "-q", *extra],
+        [cmd, "-q", "tiff2zarr", src, dst, "--overwrite", *extra],
         capture_output=True,
         text=True,
         check=False,
@@ -81,7 +81,7 @@ def _omeconv(src: str, dst: str, *extra: str) -> None:
 
 
 def run_omeconv(src: str, dst: str) -> None:
-    """``omeconv tiff2zarr`` CLI with its defaults (OME-Zarr 0.5)."""
+    """``omeconv -q tiff2zarr IN OUT --overwrite``: the CLI with its defaults (OME-Zarr 0.5)."""
     _omeconv(src, dst)
 
 

@@ -7,6 +7,7 @@ image is never held in memory. Usage: ``python -m bench.make_data OUT --z 64 --s
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,7 +72,7 @@ def make_tiff(path: Path | str, *, c: int = 3, z: int = 64, y: int = 2048, x: in
     if tiff_shape(path) == shape:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
     tifffile.imwrite(
         tmp,
         _tiles(c, z, y, x),

@@ -26,8 +26,8 @@ from bench.make_data import make_tiff
 
 REPO = Path(__file__).resolve().parent.parent
 NOTES = {
-    "omeconv": "`omeconv tiff2zarr` CLI, defaults",
-    "omeconv-v04": "`omeconv tiff2zarr --ome-version 0.4`",
+    "omeconv": "`omeconv -q tiff2zarr` CLI, defaults",
+    "omeconv-v04": "`omeconv -q tiff2zarr --ome-version 0.4`",
     "ngff-zarr": "to_multiscales (default itkwasm_gaussian) + to_ngff_zarr",
     "ome-zarr-py": "writer.write_image (default resize)",
     "baseline": "level 0 only: tifffile -> dask -> zarr v3",
@@ -94,7 +94,9 @@ def run_one(tool: str, src: Path, out: Path, timeout: float | None) -> dict[str,
             row.update(json.loads(_last_line(proc.stdout)))
         else:
             row["error"] = _last_line(proc.stderr) or f"exit status {proc.returncode}"
-    if "error" not in row and out.exists():
+    if "error" not in row and not out.exists():
+        row["error"] = f"no output at {out}"
+    if "error" not in row:
         row["version"], row["levels"] = describe_store(out)
         row["out_bytes"] = disk_bytes(out)
         row["valid"] = "n/a" if tool == "baseline" else validate(out)
@@ -279,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[dict[str, Any]] = []
     for rep in range(args.repeat):
         for tool in tools:
-            row = run_one(tool, src, data / f"out-{tool}.ome.zarr", args.timeout)
+            out = data / f"out-{tool}-{os.getpid()}.ome.zarr"  # unique: runs may overlap
+            row = run_one(tool, src, out, args.timeout)
             row["repeat"] = rep
             runs.append(row)
             status = row.get("error") or f"{row['wall_s']:.2f} s, {row['peak_rss_mib']:.0f} MiB"
