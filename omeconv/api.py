@@ -102,9 +102,12 @@ def convert(
     client: Any = None,
     progress: bool = False,
     storage_options: dict[str, Any] | None = None,
+    resume: bool = False,
     **metadata: Any,
 ) -> str:
     """Read ``source`` and write it to ``dest`` as OME-Zarr; return the output location.
+
+    ``resume`` finishes the output of an interrupted run with the same options.
 
     Examples
     --------
@@ -130,4 +133,5 @@ def convert(
         progress=progress,
         storage_options=storage_options,
         inputs=inputs,
+        resume=resume,
     )

@@ -136,10 +136,27 @@ def _show_warning(message: Any, category: Any, *_: Any, **__: Any) -> None:
     click.echo(f"omeconv: warning: {message}", err=True)
 
 
+def _safety_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--resume`` and ``--verify`` for the converting commands."""
+    f = click.option(
+        "--verify",
+        is_flag=True,
+        default=False,
+        help="Read OUTPUT back: compare every level-0 chunk with INPUT and validate the metadata.",
+    )(f)
+    return click.option(
+        "--resume",
+        is_flag=True,
+        default=False,
+        help="Finish an interrupted conversion (same options), skipping what it wrote.",
+    )(f)
+
+
 def _convert(ctx: click.Context, source: str, output: str, converter: str | None, **kw: Any) -> None:
     from omeconv.api import convert
 
     quiet = ctx.obj["quiet"]
+    verify = kw.pop("verify", False)
     chunks = _parse_chunks(kw.pop("chunks"))
     out = convert(
         source,
@@ -151,6 +168,13 @@ def _convert(ctx: click.Context, source: str, output: str, converter: str | None
     )
     if not quiet:
         click.echo(f"wrote {out}", err=True)
+    if verify:
+        from omeconv.verify import verify as verify_output
+
+        report = verify_output(source, out, converter=converter, series=kw.get("series"))
+        if not quiet:
+            click.echo(f"verified {out}: {report}", err=True)
+
 
 
 @cli.command(epilog=EPILOG_TIFF)
@@ -158,6 +182,7 @@ def _convert(ctx: click.Context, source: str, output: str, converter: str | None
 @click.argument("output", type=click.Path())
 @click.option("--series", type=click.IntRange(min=0), default=None, help="Convert only this series.")
 @_write_options
+@_safety_options
 @click.pass_context
 def tiff2zarr(ctx: click.Context, input: str, output: str, **kw: Any) -> None:
     """Convert a TIFF or OME-TIFF file INPUT to an OME-Zarr store OUTPUT.
@@ -175,6 +200,7 @@ def tiff2zarr(ctx: click.Context, input: str, output: str, **kw: Any) -> None:
 @click.argument("output", type=click.Path())
 @click.option("--series", type=click.IntRange(min=0), default=None, help="Convert only this series.")
 @_write_options
+@_safety_options
 @click.pass_context
 def convert(ctx: click.Context, input: str, output: str, **kw: Any) -> None:
     """Convert INPUT (TIFF, OME-TIFF, .npy …) to OME-Zarr, picking the reader by content.
@@ -207,6 +233,21 @@ def validate(path: str) -> None:
 
     version = validate_path(path)
     click.echo(f"{path}: valid OME-Zarr {version}")
+
+
+@cli.command("verify")
+@click.argument("source", type=click.Path())
+@click.argument("output", type=click.Path())
+@click.option("--series", type=click.IntRange(min=0), default=None, help="SOURCE series converted.")
+def verify_command(source: str, output: str, series: int | None) -> None:
+    """Check that OUTPUT holds SOURCE's pixels and valid metadata.
+
+    Every level-0 chunk is read from both and compared by checksum, one chunk at a time;
+    the first difference is reported and the exit code is 1.
+    """
+    from omeconv.verify import verify
+
+    click.echo(f"{output}: {verify(source, output, series=series)}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -244,4 +285,3 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
-

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "ConversionInterruptedError",
     "CorruptSourceError",
     "DestinationError",
     "DestinationExistsError",
@@ -23,6 +24,7 @@ __all__ = [
     "UpgradeError",
     "UsageError",
     "ValidationFailedError",
+    "VerificationFailedError",
 ]
 
 
@@ -38,6 +40,13 @@ class OmeconvError(Exception):
         self.message = message
         self.path = None if path is None else str(path)
         super().__init__(f"{self.path}: {message}" if self.path else message)
+
+    def at(self, path: Any) -> OmeconvError:
+        """Name ``path`` as the file concerned unless one is named already; return self."""
+        if self.path is None and path is not None:
+            self.path = str(path)
+            self.args = (f"{self.path}: {self.message}",)
+        return self
 
 
 class OmeconvWarning(UserWarning):
@@ -84,6 +93,16 @@ class DestinationExistsError(DestinationError, FileExistsError):
 
 class StoreWriteError(DestinationError, OSError):
     """Writing to the output failed (read-only, full, unreachable)."""
+
+
+class ConversionInterruptedError(OmeconvError):
+    """A conversion was interrupted (Ctrl-C); its unfinished output is kept for ``--resume``."""
+
+    exit_code = 130
+
+
+class VerificationFailedError(OmeconvError, ValueError):
+    """An output differs from its source (``--verify``, ``omeconv verify``)."""
 
 
 class ValidationFailedError(OmeconvError, ValueError):

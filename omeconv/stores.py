@@ -2,7 +2,9 @@
 
 A local output is written into a staging directory beside it (``<OUTPUT>.partial``) and
 renamed into place when complete, so a crash never leaves a store at OUTPUT, and
-``--overwrite`` replaces an old output only once the new one is whole. Remote outputs
+``--overwrite`` replaces an old output only once the new one is whole. An interrupted
+run (Ctrl-C, or a kill) keeps the staging directory, and ``--resume`` continues in it
+(see :mod:`omeconv.journal`); any other failure removes it. Remote outputs
 (URLs) are written in place; their root metadata is written last, so an unfinished store
 never looks like an OME-Zarr image.
 """
@@ -16,12 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omeconv.errors import DestinationExistsError, StoreWriteError, UsageError
+from omeconv.errors import (
+    ConversionInterruptedError,
+    DestinationError,
+    DestinationExistsError,
+    OmeconvError,
+    StoreWriteError,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["Destination", "is_url", "open_store", "staged_output"]
+__all__ = ["Destination", "is_url", "open_store", "staged_output", "staging_path"]
 
 PARTIAL_SUFFIX = ".partial"
 
@@ -34,7 +43,7 @@ def is_url(location: str | os.PathLike[str]) -> bool:
 
 def _local_path(location: str | os.PathLike[str]) -> Path:
     text = str(location)
-    return Path(text[len("file://") :] if text.startswith("file://") else text)
+    return Path(text.removeprefix("file://"))
 
 
 def open_store(
@@ -77,6 +86,14 @@ def _remove(location: str | os.PathLike[str], storage_options: dict[str, Any] | 
         fs.rm(path, recursive=True)
 
 
+def staging_path(location: str | os.PathLike[str]) -> Path | None:
+    """Where a local output is written before it is complete (None for URLs)."""
+    if is_url(location):
+        return None
+    target = _local_path(location)
+    return target.with_name(target.name + PARTIAL_SUFFIX)
+
+
 @dataclass(frozen=True)
 class Destination:
     """Where a write goes now (``store``) and where the result will live (``final``)."""
@@ -93,18 +110,18 @@ def staged_output(
     overwrite: bool = False,
     storage_options: dict[str, Any] | None = None,
     inputs: tuple[str | os.PathLike[str], ...] = (),
+    resume: bool = False,
 ) -> Iterator[Destination]:
     """Yield a store to write into; move it to ``location`` when the block completes.
 
     Refuses an existing ``location`` unless ``overwrite``, and an output that is, or is
-    inside, one of ``inputs``.
+    inside, one of ``inputs``. With ``resume``, an existing staging directory is kept and
+    written on; on Ctrl-C the staging directory is kept for a later ``resume``.
     """
     final = str(location)
     _refuse_inside_inputs(final, inputs)
     if _exists(final, storage_options) and not overwrite:
-        raise DestinationExistsError(
-            "output exists; pass --overwrite to replace it", path=final
-        )
+        raise DestinationExistsError("output exists; pass --overwrite to replace it", path=final)
     if is_url(final):
         if overwrite:
             _remove(final, storage_options)
@@ -114,17 +131,34 @@ def staged_output(
     staging = target.with_name(target.name + PARTIAL_SUFFIX)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        if staging.exists():
+        if staging.exists() and not (resume and staging.is_dir()):
             _remove(staging, None)
-        staging.mkdir()
+        staging.mkdir(exist_ok=resume)
     except OSError as exc:
         raise StoreWriteError(f"cannot create output: {exc.strerror or exc}", path=final) from exc
     try:
         yield Destination(open_store(staging), final, str(staging))
-    except BaseException:
+    except KeyboardInterrupt as exc:
+        raise ConversionInterruptedError(
+            f"interrupted; the unfinished output is kept in {staging.name}: run the same "
+            "command again with --resume to finish it",
+            path=final,
+        ) from exc
+    except BaseException as exc:
         _remove(staging, None)
+        if isinstance(exc, DestinationError):
+            exc.at(final)
+        elif isinstance(exc, OSError) and not isinstance(exc, OmeconvError):
+            raise StoreWriteError(
+                f"cannot write output: {exc.strerror or exc}", path=final
+            ) from exc
         raise
-    _swap_into_place(staging, target)
+    try:
+        _swap_into_place(staging, target)
+    except OSError as exc:
+        raise StoreWriteError(
+            f"cannot move the output into place: {exc.strerror or exc}", path=final
+        ) from exc
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:

@@ -16,10 +16,18 @@ import numpy as np
 
 from omeconv.emit import ngff, v04, v05
 from omeconv.emit.copy import copy_array
-from omeconv.emit.write import Encoding, Runner, Stats, create_level_array, default_chunks, fill_levels
-from omeconv.errors import MetadataError, UsageError
+from omeconv.emit.write import (
+    Encoding,
+    Runner,
+    Stats,
+    create_level_array,
+    default_chunks,
+    fill_levels,
+)
+from omeconv.errors import MetadataError, SourceError, UsageError
+from omeconv.journal import Journal, check_resume, source_identity
 from omeconv.pyramid import Method, default_method, plan_levels
-from omeconv.stores import staged_output
+from omeconv.stores import is_url, staged_output, staging_path
 
 if TYPE_CHECKING:
     import os
@@ -52,6 +60,7 @@ def emit(
     storage_options: dict[str, Any] | None = None,
     inputs: tuple[str | os.PathLike[str], ...] = (),
     copy_chunks: bool = False,
+    resume: bool = False,
 ) -> str:
     """Write ``collection`` to ``dest``; return where it was written.
 
@@ -78,6 +87,9 @@ def emit(
     copy_chunks
         Copy the encoded chunks of levels that have a ``source`` array (Zarr v2 to v3)
         instead of decoding and re-encoding them (:mod:`omeconv.emit.copy`).
+    resume
+        Finish the unfinished output of an interrupted run with the same options,
+        skipping the regions it journaled as written (local outputs only).
     """
     from tqdm import tqdm
 
@@ -94,9 +106,22 @@ def emit(
     )
     images = [ngff_order(image) for image in collection.images]
     total = sum(image.data.nbytes for image in images)
+    options = {
+        "version": version,
+        "levels": levels,
+        "chunks": dict(chunks) if isinstance(chunks, Mapping) else chunks,
+        "encoding": [compression, clevel, shards],
+        "inputs": source_identity(inputs),
+    }
+    if resume:
+        check_resume(staging_path(dest), options)
     with (
         staged_output(
-            dest, overwrite=overwrite, storage_options=storage_options, inputs=inputs
+            dest,
+            overwrite=overwrite,
+            storage_options=storage_options,
+            inputs=inputs,
+            resume=resume,
         ) as out,
         tqdm(
             total=total,
@@ -109,12 +134,18 @@ def emit(
         ) as bar,
     ):
         runner = Runner(workers=workers, client=client, bar=bar)
-        writer = _Writer(out.store, layout, encoding, levels, chunks, runner)
+        journal = None if is_url(out.final) else Journal(out.staging, options, resume=resume)
+        writer = _Writer(out.store, layout, encoding, levels, chunks, runner, journal)
         writer.copy_chunks = copy_chunks
         paths = _image_paths(collection)
-        for path, image in zip(paths, images, strict=True):
-            writer.image(path, image)
+        try:
+            for path, image in zip(paths, images, strict=True):
+                writer.image(path, image)
+        except SourceError as exc:
+            raise exc.at(inputs[0] if inputs else None) from exc.__cause__
         writer.collection(collection, paths)
+        if journal is not None:
+            journal.remove()
     return out.final
 
 
@@ -203,10 +234,12 @@ class _Writer:
         levels: int | None,
         chunks: Sequence[int] | Mapping[str, int] | None,
         runner: Runner,
+        journal: Journal | None = None,
     ) -> None:
         self.store = store
         self.copy_chunks = False
         self.plan: dict[str, dict[str, Any]] | None = None
+        self.journal = journal
         self.chunks = chunks
         self.layout = layout
         self.ns: ModuleType = layout.NS
@@ -337,6 +370,7 @@ class _Writer:
                 method=method,
                 channel_axis=_channel_axis(axes),
                 runner=self.runner,
+                journal=self.journal,
             )
             if i == 0:
                 stats = result
@@ -351,6 +385,10 @@ class _Writer:
         chunks: Sequence[int],
         names: Sequence[str],
     ) -> Any:
+        if self.journal is not None and self.journal.resuming:
+            existing = _open_array(self.store, _join(path, name))
+            if existing is not None:
+                return existing
         return create_level_array(
             self.store,
             _join(path, name),
@@ -420,6 +458,16 @@ class _Writer:
         group = zarr.open_group(self.store, path=path, mode="a", zarr_format=self.encoding.zarr_format)
         # One write of the whole document (``update`` would merge with stale keys).
         group.attrs.put(json.loads(json.dumps(attrs)))
+
+
+def _open_array(store: Any, path: str) -> Any:
+    """The array an interrupted run created at ``path`` (same options), or None."""
+    import zarr
+
+    try:
+        return zarr.open_array(store, path=path, mode="r+")
+    except (OSError, ValueError, KeyError, LookupError):
+        return None
 
 
 def _join(*parts: str) -> str:

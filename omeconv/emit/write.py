@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from omeconv.errors import StoreWriteError, UsageError
+from omeconv.errors import CorruptSourceError, OmeconvError, StoreWriteError, UsageError
 from omeconv.pyramid import Method, downsample
 
 if TYPE_CHECKING:
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import dask.array as da
     import zarr
     from tqdm import tqdm
+
+    from omeconv.journal import Journal
 
 __all__ = [
     "Compression",
@@ -308,6 +310,11 @@ def _read(source: Any, region: tuple[slice, ...]) -> np.ndarray:
     return np.ascontiguousarray(block)
 
 
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def fill_levels(
     source: da.Array,
     targets: Sequence[zarr.Array],
@@ -317,9 +324,13 @@ def fill_levels(
     channel_axis: int | None,
     runner: Runner,
     budget: int = REGION_BUDGET,
+    journal: Journal | None = None,
 ) -> Stats:
     """Write ``source`` into ``targets[0]`` and each ``targets[j]`` as ``targets[j-1]``
     downsampled by ``factors[j]``; return the per-channel statistics of ``source``.
+
+    With a ``journal``, region tasks it marks done are skipped (their statistics come from
+    it) and every task run is journaled once written (see :mod:`omeconv.journal`).
     """
     if tuple(source.shape) != tuple(targets[0].shape):
         raise ValueError(f"source shape {source.shape} != level 0 shape {targets[0].shape}")
@@ -331,11 +342,15 @@ def fill_levels(
         _plan_groups(shapes, units, factors, itemsize, budget)
     ):
         reader: Any = source if n == 0 else targets[first]
-        tasks = [
+        tasks: Sequence[Callable[[], tuple[Stats, int]]] = [
             _RegionTask(reader, targets, factors, first, last, sl, method, channel_axis, n == 0)
             for sl in _regions(shapes[first], region)
         ]
+        done = Stats()
+        if journal is not None:
+            tasks, done = journal.pending(f"{targets[0].path}:{n}", tasks)
         group_stats = runner.run(tasks)
+        group_stats.merge(done)
         if n == 0:
             stats = group_stats
     return stats
@@ -357,7 +372,12 @@ class _RegionTask:
 
     def __call__(self) -> tuple[Stats, int]:
         stats = Stats()
-        block = _read(self.reader, self.region)
+        try:
+            block = _read(self.reader, self.region)
+        except Exception as exc:
+            if not self.from_source or isinstance(exc, OmeconvError | MemoryError):
+                raise
+            raise CorruptSourceError(f"cannot read the pixels: {_first_line(exc)}") from exc
         nbytes = block.nbytes
         if self.from_source:
             self._write(self.first, self.region, block)

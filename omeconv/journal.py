@@ -1,0 +1,192 @@
+"""A journal of finished region tasks, so an interrupted conversion can be resumed.
+
+The journal lives in ``<OUTPUT>.partial/.omeconv/``: ``options.json`` holds what the
+output depends on (encoding, levels, chunks, the inputs' sizes and times), and
+``tasks/<key>.json`` marks one finished region task with the statistics of the pixels it
+wrote. A marker is written only after all of its task's chunks are written, so a chunk file
+half-written by a kill is never trusted: the journal, not the chunk's existence, is the
+truth. ``--resume`` skips the tasks that have a marker and runs the rest. The journal is
+removed before the output is moved into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from omeconv.errors import StoreWriteError, UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from omeconv.emit.write import Stats
+
+__all__ = ["JOURNAL_DIR", "KILL_AFTER_ENV", "Journal", "check_resume", "source_identity"]
+
+JOURNAL_DIR = ".omeconv"
+#: Test hook: SIGKILL this process after that many region tasks were journaled.
+KILL_AFTER_ENV = "OMECONV_TEST_KILL_AFTER_TASKS"
+
+Task = Any  # a callable region task returning ``(Stats, nbytes)`` with a ``region`` attribute
+
+
+def source_identity(inputs: Sequence[str | os.PathLike[str]]) -> list[list[Any]]:
+    """``[path, size, mtime_ns]`` of each local input: a resume refuses changed inputs."""
+    out: list[list[Any]] = []
+    for source in inputs:
+        path = Path(source)
+        try:
+            st = path.stat()
+        except OSError:
+            out.append([str(source), None, None])
+            continue
+        out.append([str(path.resolve()), st.st_size, st.st_mtime_ns])
+    return out
+
+
+def check_resume(staging: str | os.PathLike[str] | None, options: dict[str, Any]) -> None:
+    """Refuse to resume the output in ``staging`` if it was begun with other ``options``."""
+    if staging is None:
+        return
+    options_file = Path(staging) / JOURNAL_DIR / "options.json"
+    try:
+        old = json.loads(options_file.read_text())
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError) as exc:
+        raise UsageError(
+            f"cannot resume: unreadable journal ({exc}); run without --resume to start over",
+            path=staging,
+        ) from exc
+    new = json.loads(json.dumps(options))
+    if old != new:
+        changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        raise UsageError(
+            f"cannot resume: the unfinished output was begun with other options or inputs "
+            f"({', '.join(changed)}); run without --resume to start over",
+            path=staging,
+        )
+
+
+class Journal:
+    """Finished region tasks of one output being written.
+
+    Parameters
+    ----------
+    staging
+        The directory the output is written into (``<OUTPUT>.partial``).
+    options
+        Everything the output's bytes depend on; JSON-serialisable.
+    resume
+        Keep the tasks journaled by an earlier run (whose options must be equal);
+        otherwise start a new journal.
+    """
+
+    def __init__(self, staging: str | os.PathLike[str], options: dict[str, Any], *, resume: bool):
+        self.root = Path(staging) / JOURNAL_DIR
+        self.tasks_dir = self.root / "tasks"
+        self.options = json.loads(json.dumps(options))
+        self._lock = threading.Lock()
+        self._recorded = 0
+        kill_after = os.environ.get(KILL_AFTER_ENV)
+        self._kill_after = int(kill_after) if kill_after else None
+        options_file = self.root / "options.json"
+        self.resuming = resume and options_file.is_file()
+        if self.resuming:
+            check_resume(staging, self.options)
+        try:
+            if self.resuming:
+                self._done = {p.stem for p in self.tasks_dir.glob("*.json")}
+            else:
+                self.tasks_dir.mkdir(parents=True, exist_ok=True)
+                _write_atomic(options_file, json.dumps(self.options, sort_keys=True))
+                self._done = set()
+        except OSError as exc:
+            raise StoreWriteError(f"cannot write the resume journal: {exc}", path=staging) from exc
+
+    def is_done(self, key: str) -> bool:
+        """Whether the task ``key`` finished in an earlier run."""
+        return _name(key) in self._done
+
+    def pending(
+        self, prefix: str, tasks: Sequence[Task]
+    ) -> tuple[list[Callable[[], tuple[Stats, int]]], Stats]:
+        """The tasks still to run (each journaling itself when done) and the statistics
+        of those already done. ``prefix`` makes the keys unique across calls.
+        """
+        from omeconv.emit.write import Stats
+
+        done = Stats()
+        todo: list[Callable[[], tuple[Stats, int]]] = []
+        for task in tasks:
+            key = f"{prefix}:{_region_key(task.region)}"
+            if self.is_done(key):
+                done.merge(self._load(key))
+            else:
+                todo.append(_Recorded(self, key, task))
+        return todo, done
+
+    def record(self, key: str, stats: Stats) -> None:
+        """Mark task ``key`` finished, with the statistics of the pixels it wrote."""
+        body = json.dumps(
+            {
+                "key": key,
+                "min": {str(c): v for c, v in stats.minimum.items()},
+                "max": {str(c): v for c, v in stats.maximum.items()},
+            }
+        )
+        try:
+            _write_atomic(self.tasks_dir / f"{_name(key)}.json", body)
+        except OSError as exc:
+            raise StoreWriteError(f"cannot write the resume journal: {exc}") from exc
+        with self._lock:
+            self._recorded += 1
+            if self._kill_after is not None and self._recorded >= self._kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    def _load(self, key: str) -> Stats:
+        from omeconv.emit.write import Stats
+
+        data = json.loads((self.tasks_dir / f"{_name(key)}.json").read_text())
+        return Stats(
+            minimum={int(c): float(v) for c, v in data["min"].items()},
+            maximum={int(c): float(v) for c, v in data["max"].items()},
+        )
+
+    def remove(self) -> None:
+        """Delete the journal (the output is complete)."""
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class _Recorded:
+    """A region task that journals itself once it has written all of its chunks."""
+
+    def __init__(self, journal: Journal, key: str, task: Task) -> None:
+        self.journal = journal
+        self.key = key
+        self.task = task
+
+    def __call__(self) -> tuple[Stats, int]:
+        stats, nbytes = self.task()
+        self.journal.record(self.key, stats)
+        return stats, nbytes
+
+
+def _region_key(region: Sequence[slice]) -> str:
+    return ",".join(f"{s.start}-{s.stop}" for s in region)
+
+
+def _name(key: str) -> str:
+    return hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
