@@ -1,0 +1,376 @@
+"""Upgrade OME-Zarr 0.4 (Zarr v2) to 0.5 (Zarr v3): a copy, or in place.
+
+The store is read by the OME-Zarr 0.4 source adapter (:mod:`omeconv.converters.ome_zarr_`)
+and written by the one emitter: a copy goes through :func:`omeconv.emit.emit` (encoded
+chunks copied as they are, unless re-encoding is asked for); in place, the emitter only
+builds the documents (:func:`omeconv.emit.documents`) and this module writes them.
+
+In place is crash-safe. A journal (``.omeconv-upgrade.json``, written atomically) first
+records every document to write and every v2 file to remove. Then each array's and
+group's ``zarr.json`` is written (atomically, the root's last), and only then are the v2
+files removed. Until the root ``zarr.json`` exists the store is still a complete v0.4
+store; from then on it is a complete v0.5 store. A run that finds a journal finishes it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from omeconv.errors import (
+    OmeconvWarning,
+    SourceNotFoundError,
+    UnsupportedSourceError,
+    UpgradeError,
+    UsageError,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+
+    from omeconv.model import Axis, Collection, Level
+
+__all__ = ["JOURNAL", "UpgradePlan", "plan_upgrade", "upgrade"]
+
+logger = logging.getLogger(__name__)
+
+#: The in-place journal, at the root of the store being upgraded.
+JOURNAL = ".omeconv-upgrade.json"
+_JOURNAL_FORMAT = "omeconv-upgrade/1"
+_TMP = ".omeconv-tmp"
+_V2_FILES = (".zarray", ".zgroup", ".zattrs", ".zmetadata")
+#: Test hook: SIGKILL this process before its N-th file operation in place (0-based).
+_KILL_ENV = "OMECONV_UPGRADE_KILL_AT"
+
+
+def upgrade(
+    source: str | os.PathLike[str],
+    dest: str | os.PathLike[str] | None = None,
+    *,
+    in_place: bool = False,
+    dry_run: bool = False,
+    overwrite: bool = False,
+    rechunk: bool = False,
+    chunks: Sequence[int] | Mapping[str, int] | None = None,
+    shards: bool = False,
+    compression: str | None = None,
+    clevel: int = 5,
+    workers: int | None = None,
+    progress: bool = False,
+) -> str:
+    """Upgrade the OME-Zarr 0.4 store ``source`` to 0.5, at ``dest`` or ``in_place``.
+
+    Parameters
+    ----------
+    source
+        Root of an image, a plate, a bioformats2raw collection or a group of images.
+    dest
+        Where to write the 0.5 copy (refused when it exists, unless ``overwrite``).
+        ``source`` is never modified by a copy.
+    in_place
+        Rewrite only the metadata of ``source``; chunk files stay where they are.
+    dry_run
+        Change nothing; return a description of what would change.
+    rechunk, chunks, shards, compression, clevel
+        Re-encode the pixels through the normal write path (copy only) instead of copying
+        the encoded chunks; ``rechunk`` alone picks new default chunks.
+    workers, progress
+        Threads and a progress bar for re-encoding.
+
+    Returns
+    -------
+    str
+        The location of the 0.5 store, or with ``dry_run`` the description of the changes.
+
+    Examples
+    --------
+    >>> omeconv.upgrade("plate.zarr", "plate-v05.zarr")                 # doctest: +SKIP
+    >>> omeconv.upgrade("image.ome.zarr", in_place=True)                # doctest: +SKIP
+    """
+    reencode = rechunk or chunks is not None or shards or compression is not None
+    if in_place and dest is not None:
+        raise UsageError("give either OUTPUT or --in-place, not both")
+    if not in_place and dest is None:
+        raise UsageError("give OUTPUT, or --in-place to upgrade INPUT itself")
+    if in_place and reencode:
+        raise UsageError("--in-place rewrites metadata only; re-encoding needs an OUTPUT")
+    if in_place:
+        return _in_place(Path(_local(source)), dry_run=dry_run)
+    plan = plan_upgrade(source, copy_chunks=not reencode)
+    if dry_run:
+        return plan.describe(dest=str(dest))
+    from omeconv.emit import emit
+
+    return emit(
+        plan.collection,
+        str(dest),
+        version="0.5",
+        levels=1,
+        chunks=chunks,
+        shards=shards,
+        compression=compression or "zstd",
+        clevel=clevel,
+        overwrite=overwrite,
+        workers=workers,
+        progress=progress,
+        inputs=(source,),
+        copy_chunks=not reencode,
+    )
+
+
+@dataclass
+class UpgradePlan:
+    """What an upgrade reads and writes, checked before anything is written."""
+
+    source: str
+    collection: Collection
+    arrays: dict[str, dict[str, Any]]
+    """v3 ``zarr.json`` of each array, by path (chunks kept as they are)."""
+    copy_chunks: bool = True
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Group attributes by path, in write order (in place only)."""
+    ignored: list[str] = field(default_factory=list)
+    """v2 nodes that are no part of the OME-Zarr hierarchy and are not upgraded."""
+
+    def describe(self, *, dest: str | None = None) -> str:
+        """One line per change, for ``--dry-run``."""
+        c = self.collection
+        kind = "plate" if c.plate else c.layout
+        head = f"{self.source}: OME-Zarr 0.4 {kind}, {len(c.images)} image(s), {len(self.arrays)} arrays"
+        lines = [head]
+        if dest is not None:
+            how = "encoded chunks copied as they are" if self.copy_chunks else "pixels re-encoded"
+            lines.append(
+                f"would write {dest} as OME-Zarr 0.5 ({how}); {self.source} is not modified"
+            )
+        else:
+            lines.append("would rewrite metadata in place; no chunk file moves")
+        for path, doc in self.arrays.items():
+            codecs = ", ".join(cd["name"] for cd in doc["codecs"])
+            lines.append(f"  array {path or '.'}: {doc['data_type']} {doc['shape']} [{codecs}]")
+        lines.extend(
+            f"  group {p or '.'}: write zarr.json, remove .zgroup/.zattrs" for p in self.groups
+        )
+        lines.extend(f"  not upgraded (no OME-Zarr node): {p}" for p in self.ignored)
+        return "\n".join(lines)
+
+
+def plan_upgrade(source: str | os.PathLike[str], *, copy_chunks: bool = True) -> UpgradePlan:
+    """Open ``source`` as OME-Zarr 0.4 and map every array to Zarr v3 (raises when one cannot)."""
+    from omeconv.converters import get_converter
+    from omeconv.emit.copy import array_v2_document, v3_array_document
+
+    location = _local(source)
+    root = Path(location)
+    if not root.exists():
+        raise SourceNotFoundError("no such file or directory", path=location)
+    if (root / "zarr.json").is_file():
+        raise UpgradeError(
+            "already Zarr v3 (OME-Zarr 0.5 or later); nothing to upgrade", path=location
+        )
+    if not any((root / name).is_file() for name in (".zgroup", ".zattrs")):
+        raise UpgradeError("not a Zarr v2 store (no .zgroup or .zattrs)", path=location)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OmeconvWarning)
+            collection = get_converter("ome_zarr").open(location)
+    except UnsupportedSourceError as exc:
+        raise UpgradeError("not an OME-Zarr 0.4 store (no NGFF metadata)", path=location) from exc
+    arrays = {}
+    for path, level, axes in _levels(collection):
+        if not copy_chunks:
+            arrays[path] = {
+                "data_type": str(level.data.dtype),
+                "shape": list(level.data.shape),
+                "codecs": [{"name": "re-encoded"}],
+            }
+            continue
+        arrays[path] = v3_array_document(
+            array_v2_document(level.source),
+            dimension_names=[a.name for a in axes],
+            keep_v2_keys=True,
+            where=f"{location}/{path}",
+        )
+    plan = UpgradePlan(str(source), collection, arrays, copy_chunks=copy_chunks)
+    plan.ignored = _unknown_nodes(root, set(arrays), collection)
+    if plan.ignored:
+        warnings.warn(
+            f"{location}: not upgraded (no OME-Zarr node): {', '.join(plan.ignored)}",
+            OmeconvWarning,
+            stacklevel=2,
+        )
+    return plan
+
+
+def _local(source: str | os.PathLike[str]) -> str:
+    from omeconv.stores import is_url
+
+    text = str(source)
+    if is_url(text):
+        raise UsageError("upgrade works on local stores only", path=text)
+    return text.removeprefix("file://")
+
+
+def _levels(collection: Collection) -> Iterator[tuple[str, Level, tuple[Axis, ...]]]:
+    """``(array path, level, axes)`` of every level of every image and label."""
+    paths = collection.image_paths or [str(i) for i in range(len(collection.images))]
+    for base, image in zip(paths, collection.images, strict=True):
+        for i, lv in enumerate(image.levels):
+            yield _join(base, lv.path or str(i)), lv, image.axes
+        for label in image.labels:
+            for i, lv in enumerate(label.levels):
+                yield _join(base, "labels", label.name, lv.path or str(i)), lv, label.axes
+
+
+def _join(*parts: str) -> str:
+    return "/".join(p for p in parts if p)
+
+
+def _v2_nodes(root: Path) -> dict[str, set[str]]:
+    """Every v2 node below ``root``: its path and the metadata files it has."""
+    nodes: dict[str, set[str]] = {}
+    for dirpath, dirs, files in os.walk(root):
+        meta = {f for f in files if f in _V2_FILES}
+        rel = Path(dirpath).relative_to(root).as_posix()
+        if meta:
+            nodes["" if rel == "." else rel] = meta
+        if ".zarray" in meta:
+            dirs.clear()  # chunk directories
+    return nodes
+
+
+def _unknown_nodes(root: Path, arrays: set[str], collection: Collection) -> list[str]:
+    """Top-most v2 nodes that the collection does not cover."""
+    known = set(arrays) | _ancestors(arrays)
+    if collection.ome_xml is not None:
+        known.add("OME")
+    found: list[str] = []
+    for path in sorted(_v2_nodes(root)):
+        if path in known or any(path.startswith(f + "/") for f in found):
+            continue
+        found.append(path)
+    return found
+
+
+def _ancestors(paths: set[str]) -> set[str]:
+    out = {""}
+    for p in paths:
+        parts = p.split("/")
+        out.update("/".join(parts[:i]) for i in range(1, len(parts)))
+    return out
+
+
+# -- in place ---------------------------------------------------------------------------------
+
+
+def _in_place(root: Path, *, dry_run: bool) -> str:
+    journal = root / JOURNAL
+    journal.with_name(JOURNAL + _TMP).unlink(missing_ok=True)
+    if journal.is_file():
+        steps = _load_journal(journal)
+        if dry_run:
+            return f"{root}: would finish an interrupted in-place upgrade ({len(steps['write'])} documents)"
+        logger.info("%s: finishing an interrupted upgrade", root)
+        _apply(root, steps, _Ops())
+        return str(root)
+    plan = plan_upgrade(root)
+    steps = _steps(root, plan)
+    plan.groups = {p: doc for p, doc in steps["write"].items() if doc["node_type"] == "group"}
+    if dry_run:
+        return plan.describe()
+    ops = _Ops()
+    _write_atomic(journal, json.dumps(steps).encode(), ops, sync=True)
+    _apply(root, steps, ops)
+    return str(root)
+
+
+def _steps(root: Path, plan: UpgradePlan) -> dict[str, Any]:
+    """The journal: every ``zarr.json`` to write (root last) and every v2 file to remove."""
+    from omeconv.emit import documents
+
+    groups = documents(plan.collection, version="0.5")
+    nodes = _v2_nodes(root)
+    write: dict[str, dict[str, Any]] = dict(plan.arrays)
+    for path in sorted(_ancestors(set(plan.arrays) | set(groups)) - set(groups), reverse=True):
+        if path not in write:
+            attrs = _read_json(root / path / ".zattrs")
+            write[path] = {"zarr_format": 3, "node_type": "group", "attributes": attrs}
+    for path, attrs in groups.items():
+        write.pop(path, None)
+        write[path] = {"zarr_format": 3, "node_type": "group", "attributes": attrs}
+    if "" in write:
+        write[""] = write.pop("")
+    remove = [
+        _join(path, name)
+        for path in sorted(write, key=lambda p: (p == "", p))
+        for name in sorted(nodes.get(path, ()))
+    ]
+    return {"format": _JOURNAL_FORMAT, "write": write, "remove": remove}
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _load_journal(path: Path) -> dict[str, Any]:
+    doc = _read_json(path)
+    if doc.get("format") != _JOURNAL_FORMAT or not isinstance(doc.get("write"), dict):
+        raise UpgradeError(
+            f"{JOURNAL} was not written by this omeconv; remove it if no upgrade is running",
+            path=path.parent,
+        )
+    return doc
+
+
+def _apply(root: Path, steps: dict[str, Any], ops: _Ops) -> None:
+    """Write every ``zarr.json`` (root last), then remove the v2 files, then the journal."""
+    for path, doc in steps["write"].items():
+        target = root / path / "zarr.json"
+        target.with_name(target.name + _TMP).unlink(missing_ok=True)
+        data = json.dumps(doc, indent=2).encode()
+        if target.is_file() and target.read_bytes() == data:
+            continue
+        _write_atomic(target, data, ops, sync=path == "")
+    for key in steps["remove"]:
+        target = root / key
+        if target.exists():
+            ops.step()
+            target.unlink()
+    ops.step()
+    (root / JOURNAL).unlink()
+
+
+def _write_atomic(target: Path, data: bytes, ops: _Ops, *, sync: bool = False) -> None:
+    tmp = target.with_name(target.name + _TMP)
+    ops.step()
+    with tmp.open("wb") as f:
+        f.write(data)
+        if sync:
+            f.flush()
+            os.fsync(f.fileno())
+    ops.step()
+    os.replace(tmp, target)
+
+
+class _Ops:
+    """Counts in-place file operations; the test hook kills the process at one of them."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        value = os.environ.get(_KILL_ENV)
+        self.kill_at = int(value) if value else -1
+
+    def step(self) -> None:
+        if self.count == self.kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.count += 1
