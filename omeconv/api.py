@@ -22,8 +22,10 @@ def open_source(
     ``converter`` names the adapter to use (default: guessed from the source);
     ``metadata`` (axes, scale, units, channel_names …) applies to arrays.
     """
+    options: dict[str, Any] = {k: v for k, v in metadata.items() if v is not None}
+    if converter is None and "plate_pattern" in options:
+        converter = "plate_folder"
     adapter = get_converter(converter) if converter else guess_converter(source)
-    options: dict[str, Any] = dict(metadata)
     if series is not None:
         options["series"] = series
     return adapter.open(source, **options)
@@ -92,6 +94,7 @@ def convert(
     ome_version: str = "0.5",
     series: int | None = None,
     converter: str | None = None,
+    labels: Mapping[str, Any] | None = None,
     levels: int | None = None,
     chunks: Sequence[int] | Mapping[str, int] | None = None,
     shards: bool = False,
@@ -113,10 +116,15 @@ def convert(
     --------
     >>> omeconv.convert("cells.ome.tif", "cells.ome.zarr")                # doctest: +SKIP
     >>> omeconv.convert(array, "a.ome.zarr", axes="zyx", ome_version="0.4")  # doctest: +SKIP
+    >>> omeconv.convert("c.tif", "c.ome.zarr", labels={"nuclei": "mask.tif"})  # doctest: +SKIP
     """
     from omeconv.emit import emit
 
     collection = open_source(source, converter=converter, series=series, **metadata)
+    if labels:
+        from omeconv.labels import attach_labels
+
+        collection = attach_labels(collection, labels)
     inputs = (source,) if isinstance(source, str | os.PathLike) else ()
     return emit(
         collection,

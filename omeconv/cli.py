@@ -27,6 +27,10 @@ Examples:
   omeconv tiff2zarr cells.ome.tif cells.ome.zarr
   omeconv tiff2zarr stack.tif out.ome.zarr --ome-version 0.4 --levels 3
   omeconv tiff2zarr big.ome.tif out.ome.zarr --chunks z=32,y=512,x=512 --compression lz4
+  omeconv tiff2zarr 'stack/img_z{z}_c{c}.tif' out.ome.zarr
+  omeconv tiff2zarr 'frames/*.tif' out.ome.zarr --axes tyx
+  omeconv tiff2zarr plate_dir out.ome.zarr --plate-pattern '{row}{col}_f{field}.tif'
+  omeconv tiff2zarr cells.tif out.ome.zarr --labels nuclei=nuclei_mask.tif
 """
 
 
@@ -152,10 +156,35 @@ def _safety_options(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def _source_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--labels``, ``--axes`` and ``--plate-pattern`` for the converting commands."""
+    f = click.option(
+        "--plate-pattern",
+        default=None,
+        help="INPUT is a folder of per-well files named like this, e.g. '{row}{col}_f{field}.tif'.",
+    )(f)
+    f = click.option(
+        "--axes",
+        default=None,
+        help="Axis names of each file of a glob sequence, outermost first (e.g. zyx).",
+    )(f)
+    return click.option(
+        "--labels",
+        "labels",
+        multiple=True,
+        metavar="NAME=PATH",
+        help="Attach a segmentation mask (integer TIFF or .npy) as label NAME; repeatable.",
+    )(f)
+
+
 def _convert(ctx: click.Context, source: str, output: str, converter: str | None, **kw: Any) -> None:
     from omeconv.api import convert
+    from omeconv.labels import parse_label_option
 
     quiet = ctx.obj["quiet"]
+    kw["labels"] = dict(parse_label_option(v) for v in kw.pop("labels", ())) or None
+    if converter == "tiff" and (kw.get("plate_pattern") or any(c in source for c in "*?[{")):
+        converter = None
     verify = kw.pop("verify", False)
     chunks = _parse_chunks(kw.pop("chunks"))
     out = convert(
@@ -178,11 +207,12 @@ def _convert(ctx: click.Context, source: str, output: str, converter: str | None
 
 
 @cli.command(epilog=EPILOG_TIFF)
-@click.argument("input", type=click.Path(dir_okay=False))
+@click.argument("input", type=click.Path())
 @click.argument("output", type=click.Path())
 @click.option("--series", type=click.IntRange(min=0), default=None, help="Convert only this series.")
 @_write_options
 @_safety_options
+@_source_options
 @click.pass_context
 def tiff2zarr(ctx: click.Context, input: str, output: str, **kw: Any) -> None:
     """Convert a TIFF or OME-TIFF file INPUT to an OME-Zarr store OUTPUT.
@@ -201,6 +231,7 @@ def tiff2zarr(ctx: click.Context, input: str, output: str, **kw: Any) -> None:
 @click.option("--series", type=click.IntRange(min=0), default=None, help="Convert only this series.")
 @_write_options
 @_safety_options
+@_source_options
 @click.pass_context
 def convert(ctx: click.Context, input: str, output: str, **kw: Any) -> None:
     """Convert INPUT (TIFF, OME-TIFF, .npy …) to OME-Zarr, picking the reader by content.
