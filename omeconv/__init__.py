@@ -6,10 +6,11 @@ from importlib.metadata import PackageNotFoundError, version
 
 from omeconv import errors
 from omeconv.api import convert, read, write
+from omeconv.upgrade import upgrade
 
 try:
     __version__ = version("omeconv")
 except PackageNotFoundError:  # pragma: no cover
     __version__ = "0+unknown"
 
-__all__ = ["__version__", "convert", "errors", "read", "write"]
+__all__ = ["__version__", "convert", "errors", "read", "upgrade", "write"]
