@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import dask.array as da
     import tifffile
 
-__all__ = ["TiffConverter"]
+__all__ = ["TiffConverter", "ngff_axis_name", "normalise_axes"]
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +88,8 @@ class TiffConverter:
             with path.open("rb") as f:
                 head = f.read(512)
         except OSError:
+            if any(c in str(source) for c in "*?[{"):
+                return False  # a file name pattern: the sequence adapter's
             return path.suffix.lower() in self.suffixes
         return head[:4] in _MAGIC or (_is_companion_name(path) and b"<OME" in head)
 
@@ -373,7 +375,7 @@ def _image(
 ) -> Image:
     levels_data = [_dask_level(series, i) for i in range(len(series.levels))]
     letters = series.axes.upper()
-    levels_data, letters = _normalise(levels_data, letters, path)
+    levels_data, letters = normalise_axes(levels_data, letters, path)
     names = tuple(_LETTERS[c] for c in letters)
     meta = _metadata(tf, series, index, ome, letters, names, levels_data[0].shape)
     base = levels_data[0].shape
@@ -395,6 +397,11 @@ def _image(
     )
 
 
+def ngff_axis_name(letter: str) -> str:
+    """NGFF name of a tifffile axis letter left by :func:`normalise_axes` (``"Z"`` -> ``"z"``)."""
+    return _LETTERS[letter]
+
+
 def _dask_level(series: tifffile.TiffPageSeries, level: int) -> da.Array:
     import dask.array as da
     import zarr
@@ -402,8 +409,12 @@ def _dask_level(series: tifffile.TiffPageSeries, level: int) -> da.Array:
     return da.from_zarr(zarr.open_array(series.aszarr(level=level), mode="r"))
 
 
-def _normalise(levels: list[da.Array], letters: str, path: Path) -> tuple[list[da.Array], str]:
-    """Squeeze or rename axes until only ``TCZYX`` letters remain, S folded into C."""
+def normalise_axes(levels: list[da.Array], letters: str, path: Path) -> tuple[list[da.Array], str]:
+    """Squeeze or rename axes until only ``TCZYX`` letters remain, S folded into C.
+
+    Returns the levels and their tifffile axis letters; raises :class:`MetadataError`
+    when more than five dimensions remain.
+    """
     shape = levels[0].shape
     # Letters with no NGFF meaning: drop when of length 1, else give them a free role.
     for i, c in enumerate(letters):
