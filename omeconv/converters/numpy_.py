@@ -93,40 +93,133 @@ def _per_axis(
 
 
 class NumpyConverter:
-    """numpy/dask arrays in memory and ``.npy`` files on disk."""
+    """numpy/dask arrays in memory; ``.npy`` and ``.npz`` files and folders of ``.npy`` planes."""
 
     name: ClassVar[str] = "numpy"
-    description: ClassVar[str] = "numpy or dask arrays, .npy files"
-    suffixes: ClassVar[tuple[str, ...]] = (".npy",)
+    description: ClassVar[str] = "numpy or dask arrays, .npy/.npz files, folders of .npy planes"
+    suffixes: ClassVar[tuple[str, ...]] = (".npy", ".npz")
 
     def guess_can_open(self, source: Any) -> bool:
         if isinstance(source, np.ndarray) or type(source).__module__.startswith("dask"):
             return True
         if isinstance(source, str | os.PathLike):
             path = Path(source)
+            if path.is_dir():
+                return any(path.glob("*.npy"))
             try:
                 with path.open("rb") as f:
-                    return f.read(6) == b"\x93NUMPY"
+                    head = f.read(6)
             except OSError:
                 return path.suffix.lower() in self.suffixes
+            return head == b"\x93NUMPY" or (
+                head[:4] == b"PK\x03\x04" and path.suffix.lower() == ".npz"
+            )
         return False
 
-    def open(self, source: Any, **metadata: Any) -> Collection:
-        """Wrap ``source`` (array or ``.npy`` path); ``metadata`` as for :func:`image_from_array`."""
-        if isinstance(source, str | os.PathLike):
-            try:
-                array = np.load(source, mmap_mode="r", allow_pickle=False)
-            except (ValueError, OSError, EOFError) as exc:
-                raise CorruptSourceError(f"not a readable .npy file: {exc}", path=source) from exc
-            metadata.setdefault("name", Path(source).name.removesuffix(".npy"))
-        else:
-            array = source
-        if not hasattr(array, "ndim") or not 2 <= array.ndim <= 5:
-            raise MetadataError(
-                f"an image needs 2 to 5 dimensions, not {getattr(array, 'ndim', '?')}",
-                path=source if isinstance(source, str | os.PathLike) else None,
+    def open(self, source: Any, *, series: int | None = None, **metadata: Any) -> Collection:
+        """Wrap ``source``; ``metadata`` as for :func:`image_from_array`, applied to every image.
+
+        ``source`` is an array, a ``.npy`` file (memory-mapped), a ``.npz`` file (each array
+        an image, or only the ``series``-th) or a folder of ``.npy`` planes of one shape,
+        stacked in natural file-name order along a new first axis.
+        """
+        if not isinstance(source, str | os.PathLike):
+            return Collection(images=(_image(source, None, metadata),))
+        path = Path(source)
+        if path.is_dir():
+            metadata.setdefault("name", path.name)
+            return Collection(images=(_image(_stack_planes(path), path, metadata),))
+        if path.suffix.lower() == ".npz":
+            return _open_npz(path, series, metadata)
+        try:
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise CorruptSourceError(f"not a readable .npy file: {exc}", path=path) from exc
+        metadata.setdefault("name", path.name.removesuffix(".npy"))
+        return Collection(images=(_image(array, path, metadata),))
+
+
+def _image(array: Any, path: Path | None, metadata: dict[str, Any]) -> Image:
+    if not hasattr(array, "ndim") or not 2 <= array.ndim <= 5:
+        raise MetadataError(
+            f"an image needs 2 to 5 dimensions, not {getattr(array, 'ndim', '?')}", path=path
+        )
+    return image_from_array(array, **metadata)
+
+
+def _stack_planes(folder: Path) -> da.Array:
+    """The ``.npy`` files of ``folder``, memory-mapped and stacked lazily (natural order)."""
+    import dask.array as da
+    from tifffile import natural_sorted
+
+    files = natural_sorted([str(p) for p in folder.glob("*.npy")])
+    arrays = []
+    for name in files:
+        try:
+            arrays.append(np.load(name, mmap_mode="r", allow_pickle=False))
+        except (ValueError, OSError, EOFError) as exc:
+            raise CorruptSourceError(f"not a readable .npy file: {exc}", path=name) from exc
+    first = arrays[0]
+    for name, a in zip(files, arrays, strict=True):
+        if a.shape != first.shape or a.dtype != first.dtype:
+            raise CorruptSourceError(
+                f"shape {a.shape} {a.dtype} differs from the first plane's"
+                f" {first.shape} {first.dtype}",
+                path=name,
             )
-        return Collection(images=(image_from_array(array, **metadata),))
+    return da.stack([da.from_array(a, chunks=a.shape) for a in arrays])
+
+
+def _open_npz(path: Path, series: int | None, metadata: dict[str, Any]) -> Collection:
+    """Each array of a ``.npz`` archive as a lazy image, read only when its pixels are."""
+    import zipfile
+
+    import dask
+    import dask.array as da
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            headers = {
+                info.filename.removesuffix(".npy"): _npy_header(zf, info.filename)
+                for info in zf.infolist()
+                if info.filename.endswith(".npy")
+            }
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CorruptSourceError(f"not a readable .npz file: {exc}", path=path) from exc
+    if not headers:
+        raise CorruptSourceError("the .npz file holds no array", path=path)
+    keys = list(headers)
+    if series is not None:
+        if not 0 <= series < len(keys):
+            raise UsageError(
+                f"--series {series} does not exist; the file has {len(keys)} arrays", path=path
+            )
+        keys = [keys[series]]
+
+    def load(key: str) -> np.ndarray:
+        with np.load(path, allow_pickle=False) as npz:
+            return np.asarray(npz[key])
+
+    images = []
+    for key in keys:
+        shape, dtype = headers[key]
+        array = da.from_delayed(dask.delayed(load)(key), shape=shape, dtype=dtype)
+        images.append(_image(array, path, {"name": key, **metadata}))
+    if len(images) > 1:
+        return Collection(images=tuple(images), layout="bioformats2raw")
+    return Collection(images=tuple(images))
+
+
+def _npy_header(zf: Any, member: str) -> tuple[tuple[int, ...], np.dtype[Any]]:
+    with zf.open(member) as f:
+        version = np.lib.format.read_magic(f)
+        read = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, _, dtype = read(f)
+    return tuple(shape), np.dtype(dtype)
 
 
 CONVERTERS["numpy"] = NumpyConverter
