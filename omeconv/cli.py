@@ -130,6 +130,9 @@ def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
     ctx.obj["quiet"] = quiet
     ctx.obj["debug"] = debug
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(message)s")
+    if not debug:
+        # tifffile logs what it finds wrong in a file; omeconv reports it in one line.
+        logging.getLogger("tifffile").setLevel(logging.CRITICAL)
     if quiet:
         warnings.simplefilter("ignore")
     else:
