@@ -212,6 +212,7 @@ def _open(tf: tifffile.TiffFile, path: Path, series: int | None) -> Collection:
             )
             ome_xml = None
     indices = _ome_indices(all_series, ome)
+    _warn_ome_disagrees(all_series, indices, ome, path)
     if series is not None:
         if not 0 <= series < len(all_series):
             raise UsageError(
@@ -232,6 +233,29 @@ def _open(tf: tifffile.TiffFile, path: Path, series: int | None) -> Collection:
     if len(images) > 1:
         return Collection(images=images, ome=ome, ome_xml=ome_xml, layout="bioformats2raw")
     return Collection(images=images, ome=ome, ome_xml=ome_xml)
+
+
+def _warn_ome_disagrees(
+    all_series: Sequence[tifffile.TiffPageSeries], indices: list[int | None], ome: Any, path: Path
+) -> None:
+    """Warn (once) when the OME-XML's dimensions disagree with the pixel data: the pixels win."""
+    if ome is None or not ome.images:
+        return
+    unmatched = [s for s, i in zip(all_series, indices, strict=True) if i is None]
+    if not unmatched:
+        return
+    used = {i for i in indices if i is not None}
+    image = next((im for k, im in enumerate(ome.images) if k not in used), ome.images[0])
+    p = image.pixels
+    sizes = f"X={p.size_x} Y={p.size_y} Z={p.size_z} C={p.size_c} T={p.size_t}"
+    shape = "x".join(str(n) for n in unmatched[0].shape)
+    warnings.warn(
+        f"{path}: the OME-XML's dimensions ({sizes}) disagree with the pixel data "
+        f"({shape}, axes {unmatched[0].axes}); the pixel data wins and the OME-XML's "
+        "sizes are ignored",
+        OmeconvWarning,
+        stacklevel=3,
+    )
 
 
 def _ome_indices(all_series: Sequence[tifffile.TiffPageSeries], ome: Any) -> list[int | None]:
