@@ -254,8 +254,16 @@ def _unknown_nodes(root: Path, arrays: set[str], collection: Collection) -> list
     for path in sorted(_v2_nodes(root)):
         if path in known or any(path.startswith(f + "/") for f in found):
             continue
-        found.append(path)
+        if not _is_empty_labels(root, path):
+            found.append(path)
     return found
+
+
+def _is_empty_labels(root: Path, path: str) -> bool:
+    """A ``labels`` group listing no labels: v0.5 has no way to say that, so it is dropped."""
+    return path.rpartition("/")[2] == "labels" and not _read_json(root / path / ".zattrs").get(
+        "labels", True
+    )
 
 
 def _ancestors(paths: set[str]) -> set[str]:
@@ -292,14 +300,25 @@ def _in_place(root: Path, *, dry_run: bool) -> str:
 
 def _steps(root: Path, plan: UpgradePlan) -> dict[str, Any]:
     """The journal: every ``zarr.json`` to write (root last) and every v2 file to remove."""
+    from omeconv.converters.ome_zarr_ import NGFF_KEYS
     from omeconv.emit import documents
 
+    _check_label_levels(plan.collection)
     groups = documents(plan.collection, version="0.5")
     nodes = _v2_nodes(root)
     write: dict[str, dict[str, Any]] = dict(plan.arrays)
     for path in sorted(_ancestors(set(plan.arrays) | set(groups)) - set(groups), reverse=True):
         if path not in write:
             attrs = _read_json(root / path / ".zattrs")
+            write[path] = {"zarr_format": 3, "node_type": "group", "attributes": attrs}
+    ignored = set(plan.ignored)
+    dropped = [p for p in nodes if p not in groups and _is_empty_labels(root, p)]
+    for path in sorted(nodes):
+        if path in dropped:
+            continue
+        if path not in write and path not in groups and not _below(path, ignored):
+            attrs = _read_json(root / path / ".zattrs")
+            attrs = {k: v for k, v in attrs.items() if k not in NGFF_KEYS}
             write[path] = {"zarr_format": 3, "node_type": "group", "attributes": attrs}
     for path, attrs in groups.items():
         write.pop(path, None)
@@ -308,10 +327,26 @@ def _steps(root: Path, plan: UpgradePlan) -> dict[str, Any]:
         write[""] = write.pop("")
     remove = [
         _join(path, name)
-        for path in sorted(write, key=lambda p: (p == "", p))
+        for path in sorted([*write, *dropped], key=lambda p: (p == "", p))
         for name in sorted(nodes.get(path, ()))
     ]
     return {"format": _JOURNAL_FORMAT, "write": write, "remove": remove}
+
+
+def _check_label_levels(collection: Collection) -> None:
+    """OME-Zarr 0.5 wants as many label levels as image levels; in place cannot add any."""
+    for image in collection.images:
+        for label in image.labels:
+            if len(label.levels) != len(image.levels):
+                raise UpgradeError(
+                    f"label {label.name!r} has {len(label.levels)} levels but its image has"
+                    f" {len(image.levels)}; OME-Zarr 0.5 needs as many. Upgrade to a copy"
+                    " (with OUTPUT), which computes the missing label levels"
+                )
+
+
+def _below(path: str, roots: set[str]) -> bool:
+    return any(path == r or path.startswith(r + "/") for r in roots)
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -314,7 +314,7 @@ def _levels(reader: _Reader, path: str, ms: dict[str, Any]) -> tuple[Level, ...]
             outer = outer_shift or (0.0,) * ndim
             shift = tuple(s * t + o for s, t, o in zip(outer_scale, inner, outer, strict=True))
         scale = tuple(s * o for s, o in zip(scale, outer_scale, strict=True))
-        data = da.from_zarr(array)  # type: ignore[no-untyped-call]
+        data = da.from_zarr(array)
         levels.append(
             Level(data=data, scale=scale, translation=shift, path=str(ds["path"]), source=array)
         )

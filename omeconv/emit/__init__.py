@@ -24,7 +24,7 @@ from omeconv.emit.write import (
     default_chunks,
     fill_levels,
 )
-from omeconv.errors import MetadataError, SourceError, UnsupportedSourceError, UsageError
+from omeconv.errors import MetadataError, SourceError, UsageError
 from omeconv.journal import Journal, check_resume, source_identity
 from omeconv.pyramid import Method, default_method, plan_levels
 from omeconv.stores import is_url, staged_output, staging_path
@@ -105,7 +105,6 @@ def emit(
         zarr_format=layout.ZARR_FORMAT,
     )
     images = [ngff_order(image) for image in collection.images]
-    _refuse_unsupported_dtypes(images, inputs)
     total = sum(image.data.nbytes for image in images)
     options = {
         "version": version,
@@ -166,19 +165,6 @@ def documents(collection: Collection, *, version: str = "0.5") -> dict[str, dict
         writer.image(path, ngff_order(image))
     writer.collection(collection, paths)
     return writer.plan
-
-
-def _refuse_unsupported_dtypes(
-    images: Sequence[Image], inputs: tuple[str | os.PathLike[str], ...]
-) -> None:
-    """OME-Zarr stores real pixels: refuse complex (and other non-numeric) dtypes."""
-    for image in images:
-        dtype = np.dtype(image.levels[0].data.dtype)
-        if dtype.kind not in "biuf":
-            raise UnsupportedSourceError(
-                f"unsupported pixel type {dtype}; OME-Zarr holds bool, integer or float pixels",
-                path=inputs[0] if inputs else None,
-            )
 
 
 def _image_paths(collection: Collection) -> list[str]:
@@ -270,8 +256,12 @@ class _Writer:
         )
         label_names = []
         for label in image.labels:
+            # A label may lack some of the image's axes (often ``c``): match them by name.
             self._label(
-                _join(path, "labels"), label, None if self.copy_chunks else factors, chunks
+                _join(path, "labels"),
+                label,
+                [_on_axes(f, image.axes, label.axes) for f in factors],
+                _on_axes(chunks, image.axes, label.axes),
             )
             label_names.append(label.name)
         if label_names:
@@ -353,6 +343,8 @@ class _Writer:
                 levels=None if wanted_total is None else max(1, wanted_total - len(levels) + 1),
             )
             extra = [(p.shape, p.scale, p.factors) for p in plans[1:]]
+        if extra and self.plan is not None:
+            raise MetadataError(f"{path or 'the image'}: new levels cannot be planned without writing")
         arrays = []
         metas: list[ngff.LevelMeta] = []
         all_factors: list[tuple[int, ...]] = []
@@ -482,6 +474,14 @@ def _open_array(store: Any, path: str) -> Any:
         return zarr.open_array(store, path=path, mode="r+")
     except (OSError, ValueError, KeyError, LookupError):
         return None
+
+
+def _on_axes(
+    values: Sequence[int], axes: Sequence[Axis], target: Sequence[Axis]
+) -> tuple[int, ...]:
+    """``values`` given per axis of ``axes``, picked for the axes of ``target`` (1 if absent)."""
+    by_name = {a.name: v for a, v in zip(axes, values, strict=True)}
+    return tuple(by_name.get(a.name, 1) for a in target)
 
 
 def _join(*parts: str) -> str:
