@@ -24,7 +24,7 @@ from omeconv.emit.write import (
     default_chunks,
     fill_levels,
 )
-from omeconv.errors import MetadataError, SourceError, UsageError
+from omeconv.errors import MetadataError, SourceError, UnsupportedSourceError, UsageError
 from omeconv.journal import Journal, check_resume, source_identity
 from omeconv.pyramid import Method, default_method, plan_levels
 from omeconv.stores import is_url, staged_output, staging_path
@@ -105,6 +105,7 @@ def emit(
         zarr_format=layout.ZARR_FORMAT,
     )
     images = [ngff_order(image) for image in collection.images]
+    _refuse_unsupported_dtypes(images, inputs)
     total = sum(image.data.nbytes for image in images)
     options = {
         "version": version,
@@ -165,6 +166,19 @@ def documents(collection: Collection, *, version: str = "0.5") -> dict[str, dict
         writer.image(path, ngff_order(image))
     writer.collection(collection, paths)
     return writer.plan
+
+
+def _refuse_unsupported_dtypes(
+    images: Sequence[Image], inputs: tuple[str | os.PathLike[str], ...]
+) -> None:
+    """OME-Zarr stores real pixels: refuse complex (and other non-numeric) dtypes."""
+    for image in images:
+        dtype = np.dtype(image.levels[0].data.dtype)
+        if dtype.kind not in "biuf":
+            raise UnsupportedSourceError(
+                f"unsupported pixel type {dtype}; OME-Zarr holds bool, integer or float pixels",
+                path=inputs[0] if inputs else None,
+            )
 
 
 def _image_paths(collection: Collection) -> list[str]:
