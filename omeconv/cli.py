@@ -258,14 +258,21 @@ def info(path: str) -> None:
 
 @cli.command()
 @click.argument("path", type=click.Path())
-def validate(path: str) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    default=False,
+    help="Also reject what the spec's strict schemas ask for (SHOULD rules), not just warn.",
+)
+def validate(path: str, strict: bool) -> None:
     """Check PATH (an OME-Zarr store or an NGFF JSON document) against the NGFF spec.
 
-    Exits 0 when valid; otherwise prints each reason and exits 1.
+    Exits 0 when valid; otherwise prints each reason and exits 1. SHOULD rules (names,
+    label colours …) and missing chunks are warnings.
     """
     from omeconv.validate import validate_path
 
-    version = validate_path(path)
+    version = validate_path(path, strict=strict)
     click.echo(f"{path}: valid OME-Zarr {version}")
 
 

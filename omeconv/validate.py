@@ -1,18 +1,54 @@
-"""NGFF validation with yaozarrs, for ``omeconv validate`` and checks after a write."""
+"""NGFF validation, for ``omeconv validate`` and checks after a write.
+
+yaozarrs checks the models; a few spec rules it lets pass are checked here too (versions,
+numeric channel windows, integer acquisition ids, 0.5 well paths that are ``row/column``).
+The spec's "strict" schemas hold SHOULD rules (plate and multiscale names, label colours,
+acquisition names …): they are warnings, or reasons to reject with ``strict=True``.
+Spec examples may carry ``//`` comments; they are ignored.
+"""
 
 from __future__ import annotations
 
 import json
-import os
+import re
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from omeconv.errors import SourceNotFoundError, ValidationFailedError
+from omeconv.errors import OmeconvWarning, SourceNotFoundError, ValidationFailedError
 
-__all__ = ["validate_document", "validate_path", "validate_store"]
+if TYPE_CHECKING:
+    import os
+
+__all__ = [
+    "missing_chunks",
+    "spec_problems",
+    "strict_problems",
+    "validate_document",
+    "validate_path",
+    "validate_store",
+]
+
+#: Keys the spec's strict schemas require (SHOULD rules), per version and object.
+STRICT_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
+    "0.4": {
+        "multiscales": ("version", "metadata", "type", "name"),
+        "image-label": ("version", "colors"),
+        "plate": ("name", "version"),
+        "acquisitions": ("name", "maximumfieldcount"),
+        "well": ("version",),
+    },
+    "0.5": {
+        "multiscales": ("metadata", "type", "name"),
+        "image-label": ("colors",),
+        "plate": ("name",),
+        "acquisitions": ("name", "maximumfieldcount"),
+    },
+}
+_METADATA_FILES = ("zarr.json", ".zattrs", ".zgroup", ".zarray")
 
 
-def validate_path(path: str | os.PathLike[str]) -> str:
+def validate_path(path: str | os.PathLike[str], *, strict: bool = False) -> str:
     """Validate a store (directory or URL) or a JSON document; return the NGFF version.
 
     Raises :class:`ValidationFailedError` listing every reason when invalid.
@@ -22,37 +58,39 @@ def validate_path(path: str | os.PathLike[str]) -> str:
     if "://" not in text and not local.exists():
         raise SourceNotFoundError("no such file or directory", path=text)
     if local.is_file():
-        return validate_document(local)
-    return validate_store(text)
+        return validate_document(local, strict=strict)
+    return validate_store(text, strict=strict)
 
 
-def validate_document(path: str | os.PathLike[str]) -> str:
+def validate_document(path: str | os.PathLike[str], *, strict: bool = False) -> str:
     """Validate one NGFF JSON document (``zarr.json``, ``.zattrs`` or a bare attributes dict)."""
-    from pydantic import ValidationError
-    from yaozarrs import validate_ome_json
-
-    raw = Path(path).read_bytes()
-    try:
-        json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailedError(f"not JSON: {exc}", path=path) from exc
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = validate_ome_json(raw)
-    except ValidationError as exc:
+    doc = _load_json(Path(path))
+    attrs, version = _ngff_attrs(doc)
+    reasons = _model_reasons(doc, attrs, version) + spec_problems(attrs, version)
+    should = strict_problems(attrs, version)
+    if strict:
+        reasons += should
+    if reasons:
         raise ValidationFailedError(
-            "not a valid OME-Zarr document", path=path, details=_pydantic_reasons(exc)
-        ) from exc
-    return _version_of(model)
+            f"not a valid OME-Zarr {version} document", path=path, details=reasons[:20]
+        )
+    for problem in should:
+        warnings.warn(f"{path}: {problem}", OmeconvWarning, stacklevel=2)
+    return version
 
 
-def validate_store(location: str) -> str:
-    """Validate a whole OME-Zarr hierarchy (metadata and structure); return its version."""
+def validate_store(location: str, *, strict: bool = False) -> str:
+    """Validate a whole OME-Zarr hierarchy (metadata and structure); return its version.
+
+    Metadata files that are not JSON are reported by name; arrays with missing chunks
+    (which read as the fill value) give a warning.
+    """
     from pydantic import ValidationError
     from yaozarrs import open_group, validate_zarr_store
     from yaozarrs._storage import StorageValidationError
 
+    if "://" not in location:
+        _check_json_files(Path(location))
     try:
         group = open_group(location)
         version = group.ome_version()
@@ -65,7 +103,7 @@ def validate_store(location: str) -> str:
             warnings.simplefilter("ignore")
             validate_zarr_store(location)
     except StorageValidationError as exc:
-        details = [f"{_loc(e.get('loc', ()))}{e['msg']}" for e in exc.errors]
+        details = [f"{_loc(e.get('loc', ()))}{e['msg']}" for e in exc.errors()]
         raise ValidationFailedError(
             f"invalid OME-Zarr {version}", path=location, details=details
         ) from exc
@@ -75,18 +113,237 @@ def validate_store(location: str) -> str:
         ) from exc
     except (ValueError, NotImplementedError, OSError) as exc:
         raise ValidationFailedError(_first(exc), path=location) from exc
+    reasons, should = _store_problems(location, str(version))
+    if strict:
+        reasons += should
+    if reasons:
+        raise ValidationFailedError(
+            f"invalid OME-Zarr {version}", path=location, details=reasons[:20]
+        )
+    for problem in should:
+        warnings.warn(f"{location}: {problem}", OmeconvWarning, stacklevel=2)
+    for array_path, missing, total in missing_chunks(location):
+        warnings.warn(
+            f"{location}/{array_path}: {missing} of {total} chunks are missing; "
+            "they read as the fill value",
+            OmeconvWarning,
+            stacklevel=2,
+        )
     return str(version)
 
 
-def _version_of(model: object) -> str:
-    version = getattr(model, "version", None)
-    if version is None:
-        ome = getattr(getattr(model, "attributes", None), "ome", None)
-        version = getattr(ome, "version", None)
-    if version is None:
-        multiscales = getattr(model, "multiscales", None) or []
-        version = getattr(multiscales[0], "version", None) if multiscales else None
-    return str(version or "0.4")
+def missing_chunks(location: str) -> list[tuple[str, int, int]]:
+    """``(array path, chunks missing, chunks in all)`` for each array of a store that has gaps."""
+    import zarr
+
+    from omeconv.stores import open_store
+
+    out: list[tuple[str, int, int]] = []
+    try:
+        root = zarr.open_group(open_store(location, mode="r"), mode="r")
+        arrays = list(root.arrays()) + [
+            (f"{name}/{sub}", array) for name, group in root.groups() for sub, array in _walk(group)
+        ]
+    except (OSError, ValueError, KeyError, LookupError):
+        return out
+    for path, array in arrays:
+        total = array.nchunks
+        written = array.nchunks_initialized
+        if written < total:
+            out.append((path, total - written, total))
+    return out
+
+
+def _walk(group: Any) -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = list(group.arrays())
+    for name, sub in group.groups():
+        found.extend((f"{name}/{p}", a) for p, a in _walk(sub))
+    return found
+
+
+def spec_problems(attrs: dict[str, Any], version: str) -> list[str]:
+    """MUST rules of the spec that the yaozarrs models let pass, one reason each."""
+    problems: list[str] = []
+    if version == "0.4":
+        for where, obj in _versioned(attrs):
+            given = obj.get("version")
+            if given is not None and given != "0.4":
+                problems.append(f"{where}.version: {given!r} is not 0.4")
+    omero = attrs.get("omero")
+    channels = omero.get("channels") if isinstance(omero, dict) else None
+    for i, channel in enumerate(channels if isinstance(channels, list) else []):
+        window = channel.get("window") if isinstance(channel, dict) else None
+        for key, value in (window or {}).items():
+            if key in ("start", "end", "min", "max") and not _is_number(value):
+                problems.append(f"omero.channels.{i}.window.{key}: {value!r} is not a number")
+    plate = attrs.get("plate")
+    if isinstance(plate, dict):
+        for i, acq in enumerate(_list(plate.get("acquisitions"))):
+            if isinstance(acq, dict) and "id" in acq and not _is_int(acq["id"]):
+                problems.append(f"plate.acquisitions.{i}.id: {acq['id']!r} is not an integer")
+        if version != "0.4":  # 0.4 said nothing of the path's order (its examples mix it)
+            problems += _well_path_problems(plate)
+    well = attrs.get("well")
+    if isinstance(well, dict):
+        for i, image in enumerate(_list(well.get("images"))):
+            acquisition = image.get("acquisition", 0) if isinstance(image, dict) else 0
+            if not _is_int(acquisition):
+                problems.append(f"well.images.{i}.acquisition: {acquisition!r} is not an integer")
+    return problems
+
+
+def strict_problems(attrs: dict[str, Any], version: str) -> list[str]:
+    """SHOULD rules of the spec's strict schemas that ``attrs`` does not follow."""
+    keys = STRICT_KEYS.get(version, {})
+    problems = []
+    for i, multiscale in enumerate(_list(attrs.get("multiscales"))):
+        problems += _missing(multiscale, keys.get("multiscales", ()), f"multiscales.{i}")
+    for name in ("image-label", "plate", "well"):
+        if isinstance(attrs.get(name), dict):
+            problems += _missing(attrs[name], keys.get(name, ()), name)
+    plate = attrs.get("plate")
+    if isinstance(plate, dict):
+        for i, acq in enumerate(_list(plate.get("acquisitions"))):
+            problems += _missing(acq, keys.get("acquisitions", ()), f"plate.acquisitions.{i}")
+    return problems
+
+
+def _missing(obj: Any, required: tuple[str, ...], where: str) -> list[str]:
+    if not isinstance(obj, dict):
+        return []
+    return [
+        f"{where}.{key}: missing (the spec says it SHOULD be given)"
+        for key in required
+        if key not in obj
+    ]
+
+
+def _well_path_problems(plate: dict[str, Any]) -> list[str]:
+    rows = [r.get("name") if isinstance(r, dict) else None for r in _list(plate.get("rows"))]
+    cols = [c.get("name") if isinstance(c, dict) else None for c in _list(plate.get("columns"))]
+    problems = []
+    for i, well in enumerate(_list(plate.get("wells"))):
+        if not isinstance(well, dict):
+            continue
+        r, c, path = well.get("rowIndex"), well.get("columnIndex"), well.get("path")
+        if not (isinstance(r, int) and isinstance(c, int) and isinstance(path, str)):
+            continue
+        if 0 <= r < len(rows) and 0 <= c < len(cols) and path != f"{rows[r]}/{cols[c]}":
+            problems.append(
+                f"plate.wells.{i}.path: {path!r} is not row/column {rows[r]}/{cols[c]!s}"
+            )
+    return problems
+
+
+def _versioned(attrs: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found = [(f"multiscales.{i}", m) for i, m in enumerate(_list(attrs.get("multiscales")))]
+    found += [(k, attrs[k]) for k in ("plate", "well", "image-label") if k in attrs]
+    return [(w, o) for w, o in found if isinstance(o, dict)]
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _load_json(path: Path) -> Any:
+    """Parse ``path`` as JSON, allowing ``//`` comments (as in the spec's examples)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailedError(f"not JSON: {exc}", path=path) from exc
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        try:
+            return json.loads(_strip_comments(text))
+        except ValueError:
+            raise ValidationFailedError(f"not JSON: {exc}", path=path) from exc
+
+
+def _strip_comments(text: str) -> str:
+    """``text`` without ``//`` comments outside strings."""
+    return re.sub(r'("(?:\\.|[^"\\])*")|//[^\n]*', lambda m: m.group(1) or "", text)
+
+
+def _ngff_attrs(doc: Any) -> tuple[dict[str, Any], str]:
+    """The NGFF attributes of a document (zarr.json, .zattrs or ``{"ome": …}``) and version."""
+    if not isinstance(doc, dict):
+        return {}, "0.4"
+    if isinstance(doc.get("attributes"), dict):
+        doc = doc["attributes"]
+    ome = doc.get("ome")
+    if isinstance(ome, dict):
+        return ome, str(ome.get("version", "0.5"))
+    return doc, "0.4"
+
+
+def _model_reasons(doc: Any, attrs: dict[str, Any], version: str) -> list[str]:
+    """What the yaozarrs models reject in ``doc``."""
+    from pydantic import ValidationError
+    from yaozarrs import v04, v05, validate_ome_json
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if "image-label" in attrs and "multiscales" not in attrs:
+                # A bare image-label document (the label schema's examples).
+                model = v05.ImageLabel if version == "0.5" else v04.ImageLabel
+                model.model_validate(attrs["image-label"])
+            else:
+                validate_ome_json(json.dumps(doc))
+    except ValidationError as exc:
+        return _pydantic_reasons(exc)
+    return []
+
+
+def _check_json_files(root: Path) -> None:
+    """Raise naming the first metadata file of a local store that is not JSON."""
+    for name in _METADATA_FILES:
+        for file in sorted(root.rglob(name)):
+            try:
+                json.loads(file.read_bytes())
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise ValidationFailedError(
+                    f"corrupt metadata: {file.relative_to(root)} is not JSON ({exc})",
+                    path=root,
+                ) from exc
+
+
+def _store_problems(location: str, version: str) -> tuple[list[str], list[str]]:
+    """Spec and strict problems of every group's NGFF attributes in a store."""
+    import zarr
+
+    from omeconv.stores import open_store
+
+    reasons: list[str] = []
+    should: list[str] = []
+    try:
+        root = zarr.open_group(open_store(location, mode="r"), mode="r")
+    except (OSError, ValueError, KeyError, LookupError):
+        return reasons, should
+    groups = [("", root), *_groups(root)]
+    for path, group in groups:
+        attrs, _ = _ngff_attrs(dict(group.attrs))
+        prefix = f"{path}: " if path else ""
+        reasons += [prefix + p for p in spec_problems(attrs, version)]
+        should += [prefix + p for p in strict_problems(attrs, version)]
+    return reasons, should
+
+
+def _groups(group: Any) -> list[tuple[str, Any]]:
+    found = []
+    for name, sub in group.groups():
+        found.append((name, sub))
+        found.extend((f"{name}/{p}", g) for p, g in _groups(sub))
+    return found
 
 
 def _pydantic_reasons(exc: object) -> list[str]:
