@@ -157,7 +157,7 @@ def create_level_array(
             **kwargs,
         )
     except OSError as exc:
-        raise StoreWriteError(f"cannot create array {path!r}: {exc}", path=path) from exc
+        raise StoreWriteError(f"cannot create array {path!r}: {exc}") from exc
 
 
 @dataclass
