@@ -69,13 +69,10 @@ def image_from_array(
     channels: tuple[Channel, ...] = ()
     if channel_names or channel_colors:
         count = max(len(channel_names or ()), len(channel_colors or ()))
-        channels = tuple(
-            Channel(
-                label=(channel_names or [None] * count)[i],
-                color=(channel_colors or [None] * count)[i],
-            )
-            for i in range(count)
-        )
+        none: list[str | None] = [None] * count
+        labels = list(channel_names) if channel_names else none
+        colors = list(channel_colors) if channel_colors else none
+        channels = tuple(Channel(label=labels[i], color=colors[i]) for i in range(count))
     return Image(name=name, axes=axis_list, levels=(level,), channels=channels)
 
 
@@ -86,7 +83,7 @@ def _per_axis(
         return (default,) * len(names)
     if isinstance(values, dict):
         return tuple(float(values.get(n, default)) for n in names)
-    seq = [float(v) for v in values]  # type: ignore[union-attr]
+    seq = [float(v) for v in values]
     if len(seq) != len(names):
         raise UsageError(f"{len(seq)} values given for {len(names)} axes {''.join(names)!r}")
     return tuple(seq)

@@ -45,16 +45,16 @@ class PlateFolderConverter:
     """A folder of files named by row, column and field, as a plate."""
 
     name: ClassVar[str] = "plate_folder"
-    description: ClassVar[str] = "folder of per-well files (--plate-pattern '{row}{col}_f{field}.tif')"
+    description: ClassVar[str] = (
+        "folder of per-well files (--plate-pattern '{row}{col}_f{field}.tif')"
+    )
     suffixes: ClassVar[tuple[str, ...]] = ()
 
     def guess_can_open(self, source: Any) -> bool:
         # Which files are wells is only known from the pattern: chosen by --plate-pattern.
         return False
 
-    def open(
-        self, source: Any, *, plate_pattern: str | None = None, **_: Any
-    ) -> Collection:
+    def open(self, source: Any, *, plate_pattern: str | None = None, **_: Any) -> Collection:
         """Every file of the folder ``source`` matching ``plate_pattern``, as wells and fields."""
         from omeconv.converters import guess_converter
 
@@ -73,18 +73,24 @@ class PlateFolderConverter:
             field = int(match["field"]) if "field" in regex.groupindex else 0
             found.setdefault(key, []).append((field, folder / entry))
         if not found:
-            raise SourceNotFoundError(f"no file matches --plate-pattern {plate_pattern!r}", path=folder)
+            raise SourceNotFoundError(
+                f"no file matches --plate-pattern {plate_pattern!r}", path=folder
+            )
         rows = tuple(sorted({r for r, _ in found}, key=lambda r: (len(r), r)))
         columns = tuple(str(c) for c in sorted({c for _, c in found}))
         wells: list[Well] = []
         images: list[Image] = []
         paths: list[str] = []
-        for (row, col), files in sorted(found.items(), key=lambda kv: (rows.index(kv[0][0]), kv[0][1])):
+
+        def well_order(key: tuple[str, int]) -> tuple[int, int]:
+            return rows.index(key[0]), key[1]
+
+        for (row, col), files in sorted(found.items(), key=lambda kv: well_order(kv[0])):
             fields = []
-            numbers = [n for n, _ in files]
+            numbers = [n for n, _path in files]
             if len(set(numbers)) != len(numbers):
                 raise UsageError(f"well {row}{col} has two files for one field", path=folder)
-            for i, (_, path) in enumerate(sorted(files)):
+            for i, (_number, path) in enumerate(sorted(files)):
                 collection = guess_converter(path).open(path)
                 if len(collection.images) != 1:
                     raise UsageError(
