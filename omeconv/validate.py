@@ -27,6 +27,7 @@ __all__ = [
     "validate_document",
     "validate_path",
     "validate_store",
+    "warn_missing_chunks",
 ]
 
 #: Keys the spec's strict schemas require (SHOULD rules), per version and object.
@@ -123,13 +124,23 @@ def validate_store(location: str, *, strict: bool = False) -> str:
     for problem in should:
         warnings.warn(f"{location}: {problem}", OmeconvWarning, stacklevel=2)
     for array_path, missing, total in missing_chunks(location):
-        warnings.warn(
-            f"{location}/{array_path}: {missing} of {total} chunks are missing; "
-            "they read as the fill value",
-            OmeconvWarning,
-            stacklevel=2,
-        )
+        _warn_missing(f"{location}/{array_path}", missing, total)
     return str(version)
+
+
+def warn_missing_chunks(array: Any, where: str) -> None:
+    """Warn if ``array`` (a zarr array at ``where``) misses chunks, which read as fill value."""
+    total, written = array.nchunks, array.nchunks_initialized
+    if written < total:
+        _warn_missing(where, total - written, total)
+
+
+def _warn_missing(where: str, missing: int, total: int) -> None:
+    warnings.warn(
+        f"{where}: {missing} of {total} chunks are missing; they read as the fill value",
+        OmeconvWarning,
+        stacklevel=3,
+    )
 
 
 def missing_chunks(location: str) -> list[tuple[str, int, int]]:

@@ -271,12 +271,17 @@ def test_ome_xml_disagreeing_with_pixels_pixels_win(
 def test_store_missing_chunks_reads_fill_value_with_a_warning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    store = _store(tmp_path / "s.zarr", "0.5")
-    chunk = next(p for p in sorted((store / "0" / "c").rglob("*")) if p.is_file())
-    chunk.unlink()
-    _warned(
-        ["validate", str(store)], capsys, store / "0", "chunks are missing; they read as the fill"
-    )
+    import zarr
+
+    store = _store(tmp_path / "s.zarr", "0.4")
+    (store / "0" / "1" / "0" / "1").unlink()  # chunk (z=1, y=0, x=1) of level 0
+    missing = "1 of 8 chunks are missing; they read as the fill value"
+    _warned(["validate", str(store)], capsys, store / "0", missing)
+    out = tmp_path / "o.zarr"
+    _warned(["convert", str(store), str(out)], capsys, store / "0", missing)
+    expected = OK.copy()
+    expected[1, 0:16, 16:32] = 0
+    np.testing.assert_array_equal(zarr.open_array(out / "0", mode="r")[...], expected)
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:

@@ -294,6 +294,8 @@ def _transforms(transforms: Any, ndim: int) -> tuple[tuple[float, ...], tuple[fl
 def _levels(reader: _Reader, path: str, ms: dict[str, Any]) -> tuple[Level, ...]:
     import dask.array as da
 
+    from omeconv.validate import warn_missing_chunks
+
     arrays = []
     for ds in ms["datasets"]:
         if not isinstance(ds, dict) or "path" not in ds:
@@ -315,6 +317,7 @@ def _levels(reader: _Reader, path: str, ms: dict[str, Any]) -> tuple[Level, ...]
             shift = tuple(s * t + o for s, t, o in zip(outer_scale, inner, outer, strict=True))
         scale = tuple(s * o for s, o in zip(scale, outer_scale, strict=True))
         data = da.from_zarr(array)
+        warn_missing_chunks(array, f"{reader.location}/{_join(path, str(ds['path']))}")
         levels.append(
             Level(data=data, scale=scale, translation=shift, path=str(ds["path"]), source=array)
         )
