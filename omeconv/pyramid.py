@@ -119,22 +119,74 @@ def _window_counts(shape: Sequence[int], factors: Sequence[int]) -> np.ndarray:
     return counts
 
 
+#: Accumulator of the halving mean per input dtype: wide enough for 8 summed values.
+_HALVING_ACC = {
+    np.dtype(np.uint8): np.uint32,
+    np.dtype(np.uint16): np.uint32,
+    np.dtype(np.uint32): np.uint64,
+    np.dtype(np.int8): np.int32,
+    np.dtype(np.int16): np.int32,
+    np.dtype(np.int32): np.int64,
+    np.dtype(np.float16): np.float32,
+    np.dtype(np.float32): np.float64,
+    np.dtype(np.float64): np.float64,
+}
+
+
 def _mean(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
     dtype = block.dtype
-    counts = _window_counts(block.shape, factors)
-    if dtype.kind == "f":
-        # Sum in float64 and round once, so a level equals the exact mean in its dtype.
-        return (_window_sums(block, factors, np.float64) / counts).astype(dtype)
     if dtype.kind == "b":
         return _mode(block, factors)
-    if dtype.kind not in "iu":
+    if dtype.kind not in "iuf":
         raise TypeError(f"cannot mean-downsample dtype {dtype}")
-    if dtype.itemsize <= 4:
-        # Sums fit exactly and counts are powers of two, so the division is exact.
-        acc = np.float32 if dtype.itemsize <= 2 else np.int64
-        sums = _window_sums(block, factors, acc)
-        return np.rint(sums / counts).astype(dtype)
-    return _mean_64bit(block, factors, counts)
+    if all(f in (1, 2) for f in factors) and dtype.newbyteorder("=") in _HALVING_ACC:
+        return _mean_halving(block, factors)
+    counts = _window_counts(block.shape, factors)
+    out: np.ndarray
+    if dtype.kind == "f":
+        acc: type[np.generic] = np.float64 if dtype.itemsize >= 8 else np.float32
+        out = (_window_sums(block, factors, acc) / counts).astype(dtype)
+    elif dtype.itemsize <= 4:
+        acc = np.float64 if dtype.itemsize == 4 else np.float32
+        out = np.rint(_window_sums(block, factors, acc) / counts).astype(dtype)
+    else:
+        out = _mean_64bit(block, factors, counts)
+    return out
+
+
+def _mean_halving(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
+    """Mean over windows of 2 (or 1) per axis, by adding strided halves.
+
+    An odd edge repeats its last slice: that doubles every pixel of the edge windows
+    alike, so their mean stays that of the pixels present, and every window sums
+    ``2**k`` values. Integer means round half to even with shifts, exactly.
+    """
+    dtype = block.dtype
+    acc = _HALVING_ACC[dtype.newbyteorder("=")]
+    out = block
+    k = 0
+    for axis, f in enumerate(factors):
+        if f != 2:
+            continue
+        if out.shape[axis] % 2:
+            last = out[(slice(None),) * axis + (slice(-1, None),)]
+            out = np.concatenate([out, last], axis=axis)
+        head = (slice(None),) * axis
+        out = np.add(out[(*head, slice(0, None, 2))], out[(*head, slice(1, None, 2))], dtype=acc)
+        k += 1
+    if k == 0:
+        return block
+    if dtype.kind == "f":
+        out *= 0.5**k
+        result: np.ndarray = out.astype(dtype)
+        return result
+    # round(s / 2**k), ties to even: add 2**(k-1) - 1, plus 1 when the quotient is odd.
+    odd = out >> k
+    odd &= 1
+    odd += (1 << (k - 1)) - 1
+    out += odd
+    out >>= k
+    return np.asarray(out.astype(dtype))
 
 
 def _mean_64bit(block: np.ndarray, factors: Sequence[int], counts: np.ndarray) -> np.ndarray:
@@ -148,7 +200,8 @@ def _mean_64bit(block: np.ndarray, factors: Sequence[int], counts: np.ndarray) -
     twice = rem * 2
     round_up = (twice > cnt) | ((twice == cnt) & (q_low % 2 == 1))
     with np.errstate(over="ignore"):
-        return ((q_high << 32) + q_low + round_up.astype(dtype)).astype(dtype)
+        out: np.ndarray = ((q_high << 32) + q_low + round_up.astype(dtype)).astype(dtype)
+    return out
 
 
 def _mode(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
@@ -172,4 +225,5 @@ def _mode(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
         counts += (values == values[:, j : j + 1]) & valid[:, j : j + 1]
     counts[~valid] = -1
     best = np.argmax(counts, axis=1)
-    return values[np.arange(values.shape[0]), best].reshape(out_shape)
+    out: np.ndarray = values[np.arange(values.shape[0]), best].reshape(out_shape)
+    return out

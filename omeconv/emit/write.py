@@ -69,7 +69,9 @@ class Encoding:
             raise UsageError("sharding needs Zarr v3 (OME-Zarr 0.5)")
 
 
-def default_chunks(shape: Sequence[int], axis_names: Sequence[str], itemsize: int) -> tuple[int, ...]:
+def default_chunks(
+    shape: Sequence[int], axis_names: Sequence[str], itemsize: int
+) -> tuple[int, ...]:
     """About 2 MiB chunks: 1 in t/c, up to 256 in y/x, up to 64 in z (powers of two)."""
     chunks = []
     for n, name in zip(shape, axis_names, strict=True):
@@ -88,10 +90,7 @@ def default_shards(shape: Sequence[int], chunks: Sequence[int], itemsize: int) -
     """Shards of whole chunks near ``SHARD_TARGET``, grown from the last axis inwards."""
     shards = list(chunks)
     for axis in reversed(range(len(shape))):
-        while (
-            shards[axis] < shape[axis]
-            and math.prod(shards) * 2 * itemsize <= SHARD_TARGET
-        ):
+        while shards[axis] < shape[axis] and math.prod(shards) * 2 * itemsize <= SHARD_TARGET:
             shards[axis] *= 2
     return tuple(shards)
 
@@ -132,7 +131,7 @@ def create_level_array(
     chunks: Sequence[int],
     encoding: Encoding,
     dimension_names: Sequence[str],
-) -> zarr.Array:
+) -> zarr.Array[Any]:
     """Create one empty level array at ``path`` with the encoding's codecs."""
     import zarr
 
@@ -241,7 +240,7 @@ class Runner:
         return total
 
 
-def _unit(array: zarr.Array) -> tuple[int, ...]:
+def _unit(array: zarr.Array[Any]) -> tuple[int, ...]:
     """The write unit of an array: its shard shape when sharded, else its chunk shape."""
     shards = getattr(array, "shards", None)
     return tuple(shards) if shards else tuple(array.chunks)
@@ -260,7 +259,7 @@ def _plan_groups(
     reads level ``first`` back and writes ``first + 1 .. last``. A group grows while its
     region (whole write units at each of its levels) stays within ``budget`` bytes.
     """
-    groups = []
+    groups: list[tuple[int, int, tuple[int, ...]]] = []
     first = 0
     while True:
         last = first if not groups else first + 1
@@ -289,18 +288,14 @@ def _region(
     for level in range(first, last + 1):
         if level > first:
             scale = [s * f for s, f in zip(scale, factors[level], strict=True)]
-        region = [
-            math.lcm(r, u * s) for r, u, s in zip(region, units[level], scale, strict=True)
-        ]
+        region = [math.lcm(r, u * s) for r, u, s in zip(region, units[level], scale, strict=True)]
     return tuple(min(r, n) for r, n in zip(region, shape, strict=True))
 
 
 def _regions(shape: Sequence[int], region: Sequence[int]) -> Iterator[tuple[slice, ...]]:
     starts = [range(0, n, r) for n, r in zip(shape, region, strict=True)]
     for corner in product(*starts):
-        yield tuple(
-            slice(c, min(c + r, n)) for c, r, n in zip(corner, region, shape, strict=True)
-        )
+        yield tuple(slice(c, min(c + r, n)) for c, r, n in zip(corner, region, shape, strict=True))
 
 
 def _read(source: Any, region: tuple[slice, ...]) -> np.ndarray:
@@ -317,7 +312,7 @@ def _first_line(exc: BaseException) -> str:
 
 def fill_levels(
     source: da.Array,
-    targets: Sequence[zarr.Array],
+    targets: Sequence[zarr.Array[Any]],
     factors: Sequence[tuple[int, ...]],
     *,
     method: Method,
@@ -336,6 +331,7 @@ def fill_levels(
         raise ValueError(f"source shape {source.shape} != level 0 shape {targets[0].shape}")
     shapes = [tuple(t.shape) for t in targets]
     units = [_unit(t) for t in targets]
+    writers = [ChunkWriter.for_array(t) for t in targets]
     itemsize = np.dtype(source.dtype).itemsize
     stats = Stats()
     for n, (first, last, region) in enumerate(
@@ -343,7 +339,7 @@ def fill_levels(
     ):
         reader: Any = source if n == 0 else targets[first]
         tasks: Sequence[Callable[[], tuple[Stats, int]]] = [
-            _RegionTask(reader, targets, factors, first, last, sl, method, channel_axis, n == 0)
+            _RegionTask(reader, writers, factors, first, last, sl, method, channel_axis, n == 0)
             for sl in _regions(shapes[first], region)
         ]
         done = Stats()
@@ -361,7 +357,7 @@ class _RegionTask:
     """Read one region of level ``first``; write it (from the source only) and its reductions."""
 
     reader: Any
-    targets: Sequence[zarr.Array]
+    writers: Sequence[ChunkWriter]
     factors: Sequence[tuple[int, ...]]
     first: int
     last: int
@@ -380,7 +376,7 @@ class _RegionTask:
             raise CorruptSourceError(f"cannot read the pixels: {_first_line(exc)}") from exc
         nbytes = block.nbytes
         if self.from_source:
-            self._write(self.first, self.region, block)
+            self.writers[self.first].write(self.region, block)
             offset = 0 if self.channel_axis is None else self.region[self.channel_axis].start
             stats.update(block, self.channel_axis, offset or 0)
         region = self.region
@@ -391,11 +387,168 @@ class _RegionTask:
                 slice(s.start // k, s.start // k + n)
                 for s, k, n in zip(region, f, block.shape, strict=True)
             )
-            self._write(level, region, block)
+            self.writers[level].write(region, block)
         return stats, nbytes if self.from_source else 0
 
-    def _write(self, level: int, region: tuple[slice, ...], block: np.ndarray) -> None:
+
+@dataclass(frozen=True)
+class ChunkWriter:
+    """Encodes blocks of whole write units of one array and stores their bytes.
+
+    Chunks are compressed here (Blosc and zlib release the GIL) and written with one
+    batch of ``store.set`` calls per block, for Zarr v2 and v3 alike; a sharded array's
+    write unit is a shard, built as the sharding codec lays it out (chunks, then an index
+    of ``(offset, nbytes)`` pairs and its CRC32C). Chunks equal to the fill value are not
+    written, as zarr does by default.
+    """
+
+    store: Any
+    path: str
+    metadata: Any
+    chunks: tuple[int, ...]
+    shards: tuple[int, ...] | None
+    dtype: np.dtype
+    fill_value: Any
+    compressor: Any
+
+    @classmethod
+    def for_array(cls, array: zarr.Array[Any]) -> ChunkWriter:
+        """The writer of ``array``, whose codecs must be those :func:`create_level_array` makes."""
+        meta = array.metadata
+        dtype = np.dtype(array.dtype).newbyteorder("<")
+        if meta.zarr_format == 2:
+            if meta.filters or meta.order != "C":
+                raise ValueError(f"array {array.path!r}: filters or F order are not supported")
+            compressor = meta.compressor
+        else:
+            compressor = _v3_compressor(meta.codecs, array.path)
+        return cls(
+            store=array.store_path.store,
+            path=array.store_path.path,
+            metadata=meta,
+            chunks=tuple(array.chunks),
+            shards=tuple(array.shards) if array.shards else None,
+            dtype=dtype,
+            fill_value=np.array(array.fill_value, dtype=dtype),
+            compressor=compressor,
+        )
+
+    @property
+    def unit(self) -> tuple[int, ...]:
+        return self.shards or self.chunks
+
+    def write(self, region: tuple[slice, ...], block: np.ndarray) -> None:
+        """Store ``block``, which starts on a write unit boundary at ``region``."""
+        if block.dtype != self.dtype:
+            block = block.astype(self.dtype)
+        starts = [s.start or 0 for s in region]
+        items = []
+        for corner in product(
+            *(range(0, n, u) for n, u in zip(block.shape, self.unit, strict=True))
+        ):
+            part = block[tuple(slice(c, c + u) for c, u in zip(corner, self.unit, strict=True))]
+            coords = tuple((s + c) // u for s, c, u in zip(starts, corner, self.unit, strict=True))
+            data = self._shard(part) if self.shards else self._chunk(part)
+            if data is not None:
+                items.append((self.metadata.encode_chunk_key(coords), data))
+        self._put(items)
+
+    def _chunk(self, part: np.ndarray) -> bytes | None:
+        """One encoded chunk, padded with the fill value; None when it is all fill value."""
+        if self._is_fill(part):
+            return None
+        if part.shape != self.chunks:
+            full = np.full(self.chunks, self.fill_value, dtype=self.dtype)
+            full[tuple(slice(0, n) for n in part.shape)] = part
+            part = full
+        data = np.ascontiguousarray(part)
+        if self.compressor is None:
+            return data.tobytes()
+        return bytes(self.compressor.encode(data))
+
+    def _shard(self, part: np.ndarray) -> bytes | None:
+        """One shard: its non-empty chunks, then their index and its CRC32C (``index_location`` end)."""
+        import google_crc32c
+
+        assert self.shards is not None
+        grid = tuple(s // c for s, c in zip(self.shards, self.chunks, strict=True))
+        index = np.full((*grid, 2), 2**64 - 1, dtype="<u8")
+        pieces: list[bytes] = []
+        offset = 0
+        for pos in np.ndindex(*grid):
+            lo = [p * c for p, c in zip(pos, self.chunks, strict=True)]
+            if any(s >= n for s, n in zip(lo, part.shape, strict=True)):
+                continue
+            data = self._chunk(
+                part[tuple(slice(s, s + c) for s, c in zip(lo, self.chunks, strict=True))]
+            )
+            if data is None:
+                continue
+            index[pos] = (offset, len(data))
+            pieces.append(data)
+            offset += len(data)
+        if not pieces:
+            return None
+        raw = index.tobytes()
+        pieces += [raw, google_crc32c.value(raw).to_bytes(4, "little")]
+        return b"".join(pieces)
+
+    def _is_fill(self, part: np.ndarray) -> bool:
+        if self.fill_value == 0 and part.dtype.kind in "biuf":
+            return not part.any()
+        return bool(np.array_equal(part, self.fill_value, equal_nan=part.dtype.kind in "fc"))
+
+    def _put(self, items: list[tuple[str, bytes]]) -> None:
+        import asyncio
+
+        from zarr.core.buffer import default_buffer_prototype
+        from zarr.core.sync import sync
+
+        if not items:
+            return
+        buffer = default_buffer_prototype().buffer
+        prefix = f"{self.path}/" if self.path else ""
+
+        async def put_all() -> None:
+            await asyncio.gather(
+                *(self.store.set(prefix + key, buffer.from_bytes(data)) for key, data in items)
+            )
+
         try:
-            self.targets[level][region] = block
+            sync(put_all())
         except OSError as exc:
-            raise StoreWriteError(f"writing level {level} failed: {exc}") from exc
+            raise StoreWriteError(f"writing {self.path or 'the array'} failed: {exc}") from exc
+
+
+def _v3_compressor(codecs: Sequence[Any], path: str) -> Any:
+    """The numcodecs compressor of a v3 codec chain ``bytes [, blosc | gzip]``, maybe sharded."""
+    import numcodecs
+    from zarr.codecs import BloscCodec, BytesCodec, Crc32cCodec, GzipCodec, ShardingCodec
+
+    if len(codecs) == 1 and isinstance(codecs[0], ShardingCodec):
+        sharding = codecs[0]
+        index = sharding.index_codecs
+        if (
+            sharding.index_location.value != "end"
+            or len(index) != 2
+            or not isinstance(index[0], BytesCodec)
+            or not isinstance(index[1], Crc32cCodec)
+        ):
+            raise ValueError(f"array {path!r}: unsupported shard index layout")
+        codecs = sharding.codecs
+    if not codecs or not isinstance(codecs[0], BytesCodec) or len(codecs) > 2:
+        raise ValueError(f"array {path!r}: unsupported codecs {codecs}")
+    if len(codecs) == 1:
+        return None
+    codec = codecs[1]
+    if isinstance(codec, BloscCodec):
+        return numcodecs.Blosc(
+            cname=codec.cname.value,
+            clevel=codec.clevel,
+            shuffle={"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}[codec.shuffle.value],
+            blocksize=codec.blocksize,
+            typesize=codec.typesize,
+        )
+    if isinstance(codec, GzipCodec):
+        return numcodecs.GZip(level=codec.level)
+    raise ValueError(f"array {path!r}: unsupported codec {codec}")
