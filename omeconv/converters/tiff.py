@@ -428,9 +428,35 @@ def ngff_axis_name(letter: str) -> str:
 
 def _dask_level(series: tifffile.TiffPageSeries, level: int) -> da.Array:
     import dask.array as da
+    import numpy as np
     import zarr
 
-    return da.from_zarr(zarr.open_array(series.aszarr(level=level), mode="r"))
+    array = zarr.open_array(series.aszarr(level=level), mode="r")
+    tf = series.parent
+    reader = _LevelReader(str(tf.filehandle.path), tf.series.index(series), level, array)
+    meta = np.empty((0,) * array.ndim, dtype=array.dtype)
+    return da.from_array(reader, chunks=array.chunks, meta=meta, name=False)
+
+
+class _LevelReader:
+    """Regions of one level of one series; picklable (the file reopens where unpickled)."""
+
+    def __init__(self, path: str, series: int, level: int, array: Any) -> None:
+        self.path, self.series, self.level = path, series, level
+        self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
+        self._array: Any = array
+
+    def __getitem__(self, region: Any) -> Any:
+        if self._array is None:
+            import tifffile
+            import zarr
+
+            store = tifffile.TiffFile(self.path).series[self.series].aszarr(level=self.level)
+            self._array = zarr.open_array(store, mode="r")
+        return self._array[region]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_array": None}
 
 
 def normalise_axes(levels: list[da.Array], letters: str, path: Path) -> tuple[list[da.Array], str]:
