@@ -110,6 +110,14 @@ class Journal:
         except OSError as exc:
             raise StoreWriteError(f"cannot write the resume journal: {exc}", path=staging) from exc
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable for process workers of dask.distributed (the lock is per process)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def is_done(self, key: str) -> bool:
         """Whether the task ``key`` finished in an earlier run."""
         return _name(key) in self._done
