@@ -51,7 +51,7 @@ OMERO = {
 }
 
 
-def make_labelled_image(path: Path, label_levels: int = 3) -> Path:
+def make_labelled_image(path: Path, label_levels: int = 3, levels: int = 3) -> Path:
     """A czyx uint16 image with a pyramid, ``omero`` and a label (ome-zarr-py's v0.4 writer)."""
     from ome_zarr.format import FormatV04
     from ome_zarr.scale import Scaler
@@ -62,7 +62,9 @@ def make_labelled_image(path: Path, label_levels: int = 3) -> Path:
     group = zarr.open_group(path, mode="w", zarr_format=2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        write_image(data, group, axes="czyx", fmt=FormatV04(), scaler=Scaler(max_layer=2))
+        write_image(
+            data, group, axes="czyx", fmt=FormatV04(), scaler=Scaler(max_layer=levels - 1)
+        )
         write_labels(
             (data[0] > 500).astype(np.uint8),
             group,

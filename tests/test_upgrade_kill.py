@@ -1,0 +1,94 @@
+"""``upgrade --in-place`` killed (SIGKILL) before each of its file operations.
+
+Each run leaves a store that opens as OME-Zarr 0.4 or 0.5 with every pixel intact, and the
+same command run again finishes the upgrade.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pytest
+import zarr
+
+from omeconv.upgrade import upgrade
+from omeconv.validate import validate_store
+from tests.test_upgrade import assert_all_v3, assert_same_pixels, make_labelled_image, v2_arrays
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+upgrade_module = sys.modules["omeconv.upgrade"]
+#: Killed runs at a time (each starts a Python process).
+PARALLEL = 3
+SCRIPT = "import sys; from omeconv.upgrade import upgrade; upgrade(sys.argv[1], in_place=True)"
+
+
+def _count_operations(store: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    counts = []
+    real = upgrade_module._Ops.step
+
+    def step(self: upgrade_module._Ops) -> None:
+        real(self)
+        counts.append(self.count)
+
+    monkeypatch.setattr(upgrade_module._Ops, "step", step)
+    upgrade(store, in_place=True)
+    monkeypatch.undo()
+    return len(counts)
+
+
+@pytest.mark.parametrize("stride", [pytest.param(1, marks=pytest.mark.slow), 4])
+def test_kill_at_every_operation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stride: int
+) -> None:
+    """Kill points 0, stride, 2*stride … (every one when ``stride`` is 1)."""
+    reference = make_labelled_image(tmp_path / "reference.zarr", label_levels=2, levels=2)
+    arrays = v2_arrays(reference)
+    probe = tmp_path / "probe.zarr"
+    shutil.copytree(reference, probe)
+    total = _count_operations(probe, monkeypatch)
+    assert total > 20
+    points = sorted({*range(0, total, stride), total - 1})
+    versions = set()
+    for batch in range(0, len(points), PARALLEL):
+        runs = {}
+        for n in points[batch : batch + PARALLEL]:
+            store = tmp_path / f"kill-{n}.zarr"
+            shutil.copytree(reference, store)
+            env = {**os.environ, "OMECONV_UPGRADE_KILL_AT": str(n)}
+            runs[n] = subprocess.Popen(
+                [sys.executable, "-c", SCRIPT, str(store)], env=env, stderr=subprocess.PIPE
+            )
+        for n, process in runs.items():
+            _, stderr = process.communicate(timeout=300)
+            assert process.returncode == -signal.SIGKILL, stderr.decode()
+            _check_and_finish(tmp_path / f"kill-{n}.zarr", reference, arrays, versions)
+    assert versions == {"0.4", "0.5"}
+
+
+def _check_and_finish(
+    store: Path, reference: Path, arrays: dict[str, Path], versions: set[str]
+) -> None:
+    """The killed store opens as 0.4 or 0.5 with its pixels; running again finishes it."""
+    version = validate_store(str(store))
+    versions.add(version)
+    if version == "0.5":
+        assert_same_pixels(reference, store, arrays)
+    else:
+        for path in arrays:
+            before = zarr.open_array(reference / path, mode="r", zarr_format=2)[...]
+            after = zarr.open_array(store / path, mode="r", zarr_format=2)[...]
+            np.testing.assert_array_equal(after, before)
+    upgrade(store, in_place=True)  # the same command again finishes the job
+    assert validate_store(str(store)) == "0.5"
+    assert_same_pixels(reference, store, arrays)
+    assert_all_v3(store)
+    shutil.rmtree(store)
