@@ -36,9 +36,7 @@ def _arrays(path: Path) -> dict[str, np.ndarray]:
 
 
 @pytest.mark.parametrize(("version", "shards"), [("0.5", False), ("0.5", True), ("0.4", False)])
-def test_cluster_equals_local(
-    tmp_path: Path, client: object, version: str, shards: bool
-) -> None:
+def test_cluster_equals_local(tmp_path: Path, client: object, version: str, shards: bool) -> None:
     rng = np.random.default_rng(3)
     data = rng.integers(0, 4000, size=(2, 9, 70, 90), dtype=np.uint16)
     src = tmp_path / "in.ome.tif"
