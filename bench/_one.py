@@ -41,7 +41,7 @@ def open_input(path: str) -> tuple[dask.array.Array, dict[str, float]]:
     with tifffile.TiffFile(path) as tif:
         series = tif.series[0]
         axes = series.axes
-        pixels = tif.ome_metadata and _ome_scale(tif.ome_metadata)
+        scale = _ome_scale(tif.ome_metadata) if tif.ome_metadata else dict.fromkeys("zyx", 1.0)
     arr = da.from_zarr(tifffile.imread(path, aszarr=True))
     for i, ax in enumerate("TCZYX"):
         if ax not in axes:
@@ -50,7 +50,7 @@ def open_input(path: str) -> tuple[dask.array.Array, dict[str, float]]:
     if axes != "TCZYX":
         raise ValueError(f"unsupported TIFF axes {series.axes!r}")
     chunks = tuple(min(c, n) for c, n in zip(CHUNKS, arr.shape, strict=True))
-    return arr.rechunk(chunks), pixels or {"z": 1.0, "y": 1.0, "x": 1.0}
+    return arr.rechunk(chunks), scale
 
 
 def _ome_scale(xml: str) -> dict[str, float]:

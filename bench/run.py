@@ -196,6 +196,7 @@ def write_report(
     runs: list[dict[str, Any]],
     args: argparse.Namespace,
     shape: tuple[int, ...],
+    load: tuple[float, float] = (float("nan"), float("nan")),
 ) -> str:
     """Write bench.md, bench.json and bench.png; return the markdown."""
     nbytes = 2 * math.prod(shape)
@@ -217,6 +218,10 @@ def write_report(
                 f"{BLOSC['cname']} level {BLOSC['clevel']} + shuffle; 4 levels, Y/X downsampled"
             ),
             f"- repeats: {args.repeat} (median wall time, max peak RSS)",
+            (
+                f"- 1-min load average before / after the runs: {load[0]:.1f} / {load[1]:.1f} "
+                "(well above the CPU count means a busy machine and slower numbers)"
+            ),
             "",
             markdown_table(rows),
             "",
@@ -279,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     nbytes = 2 * math.prod(shape)
 
     runs: list[dict[str, Any]] = []
+    load_before = os.getloadavg()[0]
     for rep in range(args.repeat):
         for tool in tools:
             out = data / f"out-{tool}-{os.getpid()}.ome.zarr"  # unique: runs may overlap
@@ -289,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  [{rep + 1}/{args.repeat}] {tool}: {status}", flush=True)
 
     rows = summarize(runs, tools, nbytes)
-    md = write_report(rows, runs, args, shape)
+    md = write_report(rows, runs, args, shape, (load_before, os.getloadavg()[0]))
     print()
     print(md)
     print(f"results written to {args.results_dir}/bench.md, bench.json, bench.png")
