@@ -1,0 +1,95 @@
+"""The OME-Zarr 0.4 source adapter: what it reads into the model, lazily and without writing."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pytest
+
+from omeconv.converters import get_converter, guess_converter
+from omeconv.errors import CorruptSourceError, MetadataError, UnsupportedSourceError
+from tests.test_upgrade import make_encoded, make_labelled_image, make_plate, tree_hash
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def test_guess_and_lazy_open(tmp_path: Path) -> None:
+    source = make_labelled_image(tmp_path / "in.zarr")
+    before = tree_hash(source)
+    converter = guess_converter(source)
+    assert converter.name == "ome_zarr"
+    assert not converter.guess_can_open(tmp_path / "missing.zarr")
+    assert not converter.guess_can_open("s3://bucket/x.zarr")
+    collection = converter.open(source)
+    (image,) = collection.images
+    assert image.axis_names == "czyx"
+    assert [lv.path for lv in image.levels] == ["s0", "s1", "s2"]
+    assert [lv.data.shape for lv in image.levels] == [
+        (2, 4, 64, 64),
+        (2, 4, 32, 32),
+        (2, 4, 16, 16),
+    ]
+    assert all(lv.source is not None for lv in image.levels)
+    assert [c.label for c in image.channels] == ["dapi", "gfp"]
+    assert image.channels[0].window == (0.0, 1000.0, 10.0, 900.0)
+    assert image.extra_attrs == {"my-tool": {"kept": True}}
+    (label,) = image.labels
+    assert label.name == "cells"
+    assert label.colors[0].rgba == (255, 0, 0, 255)
+    assert label.properties[0]["class"] == "cell"
+    assert tree_hash(source) == before
+
+
+def test_global_transform_is_folded(tmp_path: Path) -> None:
+    import json
+
+    import numcodecs
+
+    source = make_encoded(tmp_path / "in.zarr", compressor=numcodecs.Zstd())
+    attrs = json.loads((source / ".zattrs").read_text())
+    attrs["multiscales"][0]["coordinateTransformations"] = [
+        {"type": "scale", "scale": [10.0, 2.0, 2.0]},
+        {"type": "translation", "translation": [0.0, 100.0, 0.0]},
+    ]
+    (source / ".zattrs").write_text(json.dumps(attrs))
+    (level,) = get_converter("ome_zarr").open(source).images[0].levels
+    assert level.scale == (20.0, 1.0, 1.0)
+    assert level.translation == (10.0, 106.0, 8.0)
+    np.testing.assert_array_equal(np.asarray(level.data), level.source[...])
+
+
+def test_plate(tmp_path: Path) -> None:
+    collection = get_converter("ome_zarr").open(make_plate(tmp_path / "plate.zarr"))
+    assert collection.layout == "plate"
+    plate = collection.plate
+    assert plate is not None
+    assert (plate.rows, plate.columns) == (("A", "B"), ("1", "2"))
+    assert [w.path for w in plate.wells] == ["A/1", "B/2"]
+    assert [f.path for f in plate.wells[0].fields] == ["0", "1"]
+    assert plate.acquisitions[0].name == "run"
+    assert collection.image_paths == ("A/1/0", "A/1/1", "B/2/0", "B/2/1")
+
+
+def test_bioformats2raw(corpus: Path) -> None:
+    source = corpus / "zarr-v04/ome-zarr-py-bf2raw/fake-series-2.zarr"
+    collection = get_converter("ome_zarr").open(source)
+    assert collection.layout == "bioformats2raw"
+    assert collection.image_paths == ("0", "1")
+    assert collection.ome_xml is not None
+    assert "<OME" in collection.ome_xml
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("image-01.zarr", UnsupportedSourceError),
+        ("image-02.zarr", MetadataError),
+        ("image-03.zarr", CorruptSourceError),
+        ("image-04.zarr", MetadataError),
+    ],
+)
+def test_invalid_corpus_stores(corpus: Path, name: str, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        get_converter("ome_zarr").open(corpus / "zarr-v04/ome-zarr-examples/invalid" / name)
