@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 import warnings
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -18,7 +19,7 @@ from omeconv import __version__
 from omeconv.errors import OmeconvError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
 __all__ = ["main"]
 
@@ -106,6 +107,12 @@ def _write_options(f: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Threads to use (default: one per core).",
         ),
+        click.option(
+            "--scheduler",
+            default=None,
+            metavar="ADDRESS",
+            help="Run on a dask.distributed scheduler (tcp://host:8786) instead of local threads.",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -180,6 +187,26 @@ def _source_options(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+@contextmanager
+def _client(address: str | None) -> Iterator[Any]:
+    """A ``distributed.Client`` connected to ``address`` for the block, or None."""
+    if address is None:
+        yield None
+        return
+    from omeconv.errors import UsageError
+
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError("--scheduler needs dask.distributed: pip install distributed") from None
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(f"--scheduler {address}: cannot connect: {exc}") from exc
+    with client:
+        yield client
+
+
 def _convert(ctx: click.Context, source: str, output: str, converter: str | None, **kw: Any) -> None:
     from omeconv.api import convert
     from omeconv.labels import parse_label_option
@@ -190,14 +217,16 @@ def _convert(ctx: click.Context, source: str, output: str, converter: str | None
         converter = None
     verify = kw.pop("verify", False)
     chunks = _parse_chunks(kw.pop("chunks"))
-    out = convert(
-        source,
-        output,
-        converter=converter,
-        chunks=chunks,
-        progress=not quiet and sys.stderr.isatty(),
-        **kw,
-    )
+    with _client(kw.pop("scheduler", None)) as client:
+        out = convert(
+            source,
+            output,
+            converter=converter,
+            chunks=chunks,
+            client=client,
+            progress=not quiet and sys.stderr.isatty(),
+            **kw,
+        )
     if not quiet:
         click.echo(f"wrote {out}", err=True)
     if verify:

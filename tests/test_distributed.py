@@ -51,3 +51,32 @@ def test_cluster_equals_local(tmp_path: Path, client: object, version: str, shar
     for name, array in expected.items():
         np.testing.assert_array_equal(got[name], array)
     np.testing.assert_array_equal(got["0"], data)
+
+
+def test_cli_scheduler_option(tmp_path: Path, client: object) -> None:
+    from click.testing import CliRunner
+
+    from omeconv.cli import cli
+
+    data = np.random.default_rng(4).integers(0, 255, size=(5, 40, 30), dtype=np.uint8)
+    src = tmp_path / "in.tif"
+    tifffile.imwrite(src, data)
+    out = tmp_path / "out.ome.zarr"
+    address = client.scheduler.address  # type: ignore[attr-defined]
+    result = CliRunner().invoke(
+        cli, ["-q", "tiff2zarr", str(src), str(out), "--scheduler", address]
+    )
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(zarr.open_group(out, mode="r")["0"][:], data)
+
+
+def test_cli_scheduler_bad_address(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from omeconv.cli import main
+
+    src = tmp_path / "in.tif"
+    tifffile.imwrite(src, np.zeros((8, 8), np.uint8))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["tiff2zarr", str(src), str(tmp_path / "o.zarr"), "--scheduler", "nope://host:1"])
+    assert exit_info.value.code == 2
+    assert "--scheduler nope://host:1: cannot connect" in capsys.readouterr().err
+    assert not (tmp_path / "o.zarr").exists()
