@@ -16,7 +16,7 @@ $(BIN)/omeconv: pyproject.toml
 install: $(BIN)/omeconv
 
 demo: install
-	$(BIN)/omeconv tiff2zarr $(SAMPLE) $(DEMO_OUT) --overwrite
+	$(BIN)/omeconv tiff2zarr $(SAMPLE) $(DEMO_OUT) --overwrite --levels 3
 	$(BIN)/omeconv info $(DEMO_OUT)
 	$(BIN)/omeconv validate $(DEMO_OUT)
 
