@@ -144,7 +144,7 @@ def _mean(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
     counts = _window_counts(block.shape, factors)
     out: np.ndarray
     if dtype.kind == "f":
-        acc: type[np.generic] = np.float64 if dtype.itemsize >= 8 else np.float32
+        acc: type[np.generic] = np.float64 if dtype.itemsize >= 4 else np.float32
         out = (_window_sums(block, factors, acc) / counts).astype(dtype)
     elif dtype.itemsize <= 4:
         acc = np.float64 if dtype.itemsize == 4 else np.float32

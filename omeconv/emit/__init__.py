@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import replace
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from omeconv.emit.write import (
     create_level_array,
     default_chunks,
     fill_levels,
+    plan_shards,
 )
 from omeconv.errors import MetadataError, SourceError, UnsupportedSourceError, UsageError
 from omeconv.journal import Journal, check_resume, source_identity
@@ -279,18 +281,14 @@ class _Writer:
             )
             label_names.append(label.name)
         if label_names:
-            self._group(
-                _join(path, "labels"), self.ns_model("labels_group_model", label_names)
-            )
+            self._group(_join(path, "labels"), self.ns_model("labels_group_model", label_names))
         if not stats.minimum and _lacks_windows(image):
             stats = _small_level_stats(image)
         channels = _channels_with_windows(image, stats)
         model = self._validated(ngff.image_model, image, metas, channels)
         self._group(path, model, image.extra_attrs)
 
-    def _chunks(
-        self, axes: Sequence[Axis], shape: Sequence[int], itemsize: int
-    ) -> tuple[int, ...]:
+    def _chunks(self, axes: Sequence[Axis], shape: Sequence[int], itemsize: int) -> tuple[int, ...]:
         names = [a.name for a in axes]
         chunks = default_chunks(shape, names, itemsize)
         if self.chunks is None:
@@ -358,10 +356,20 @@ class _Writer:
             )
             extra = [(p.shape, p.scale, p.factors) for p in plans[1:]]
         if extra and self.plan is not None:
-            raise MetadataError(f"{path or 'the image'}: new levels cannot be planned without writing")
-        arrays = []
+            raise MetadataError(
+                f"{path or 'the image'}: new levels cannot be planned without writing"
+            )
+        arrays: list[Any] = []
         metas: list[ngff.LevelMeta] = []
         all_factors: list[tuple[int, ...]] = []
+        shards = plan_shards(
+            [lv.data.shape for lv in levels] + [s for s, _, _ in extra],
+            [ones]
+            + [_ratio(a.data.shape, b.data.shape) for a, b in pairwise(levels)]
+            + [f for _, _, f in extra],
+            chunks,
+            last.data.dtype.itemsize,
+        )
         for i, lv in enumerate(levels):
             name = lv.path or str(i)
             if self._copies(lv) and not (extra and i == len(levels) - 1):
@@ -369,11 +377,15 @@ class _Writer:
                 if self.plan is None:
                     copy_array(lv.source, self.store, _join(path, name), dimension_names=names)
             else:
-                arrays.append(self._array(path, name, lv.data.shape, lv.data.dtype, chunks, names))
+                arrays.append(
+                    self._array(path, name, lv.data.shape, lv.data.dtype, chunks, names, shards[i])
+                )
             metas.append((name, tuple(lv.scale), lv.translation))
             all_factors.append(ones if i == 0 else _ratio(levels[i - 1].data.shape, lv.data.shape))
         for j, (shape, scale, f) in enumerate(extra, start=len(levels)):
-            arrays.append(self._array(path, str(j), shape, last.data.dtype, chunks, names))
+            arrays.append(
+                self._array(path, str(j), shape, last.data.dtype, chunks, names, shards[j])
+            )
             metas.append((str(j), scale, _shifted(last.translation, last.scale, scale)))
             all_factors.append(f)
         stats = Stats()
@@ -404,6 +416,7 @@ class _Writer:
         dtype: np.dtype,
         chunks: Sequence[int],
         names: Sequence[str],
+        shards: Sequence[int],
     ) -> Any:
         if self.journal is not None and self.journal.resuming:
             existing = _open_array(self.store, _join(path, name))
@@ -417,6 +430,7 @@ class _Writer:
             chunks=chunks,
             encoding=self.encoding,
             dimension_names=names,
+            shards=shards,
         )
 
     def collection(self, collection: Collection, paths: Sequence[str]) -> None:
@@ -427,7 +441,9 @@ class _Writer:
         if collection.plate is not None:
             for well in collection.plate.wells:
                 self._group(well.path, self.ns_model("well_model", well), well.extra_attrs)
-            self._group("", self.ns_model("plate_model", collection.plate), collection.plate.extra_attrs)
+            self._group(
+                "", self.ns_model("plate_model", collection.plate), collection.plate.extra_attrs
+            )
         elif collection.layout == "bioformats2raw":
             self._group("", self.ns_model("bf2raw_model"), root_extra)
         elif paths != [""]:
@@ -460,7 +476,9 @@ class _Writer:
             return builder(self.ns, *args)
         except ValidationError as exc:
             reasons = "; ".join(e["msg"] for e in exc.errors())
-            raise MetadataError(f"cannot express as OME-Zarr {self.layout.VERSION}: {reasons}") from exc
+            raise MetadataError(
+                f"cannot express as OME-Zarr {self.layout.VERSION}: {reasons}"
+            ) from exc
 
     def _group(self, path: str, model: Any, extra: dict[str, Any] | None = None) -> None:
         self._write_attrs(path, self.layout.group_attrs(model, extra))
@@ -475,7 +493,9 @@ class _Writer:
             self.plan[path] = json.loads(json.dumps(attrs))
             return
 
-        group = zarr.open_group(self.store, path=path, mode="a", zarr_format=self.encoding.zarr_format)
+        group = zarr.open_group(
+            self.store, path=path, mode="a", zarr_format=self.encoding.zarr_format
+        )
         # One write of the whole document (``update`` would merge with stale keys).
         group.attrs.put(json.loads(json.dumps(attrs)))
 

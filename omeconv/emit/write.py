@@ -36,6 +36,7 @@ __all__ = [
     "create_level_array",
     "default_chunks",
     "fill_levels",
+    "plan_shards",
 ]
 
 Compression = Literal["zstd", "lz4", "gzip", "none"]
@@ -46,7 +47,7 @@ REGION_BUDGET = 64 * 2**20
 #: Target size of one chunk.
 CHUNK_TARGET = 2 * 2**20
 #: Target size of one shard.
-SHARD_TARGET = 128 * 2**20
+SHARD_TARGET = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -88,11 +89,48 @@ def default_chunks(
 
 def default_shards(shape: Sequence[int], chunks: Sequence[int], itemsize: int) -> tuple[int, ...]:
     """Shards of whole chunks near ``SHARD_TARGET``, grown from the last axis inwards."""
+    chunks = _clamped(chunks, shape)
     shards = list(chunks)
     for axis in reversed(range(len(shape))):
         while shards[axis] < shape[axis] and math.prod(shards) * 2 * itemsize <= SHARD_TARGET:
             shards[axis] *= 2
-    return tuple(shards)
+    return tuple(min(s, _round_up(n, c)) for s, n, c in zip(shards, shape, chunks, strict=True))
+
+
+def plan_shards(
+    shapes: Sequence[Sequence[int]],
+    factors: Sequence[Sequence[int]],
+    chunks: Sequence[int],
+    itemsize: int,
+) -> list[tuple[int, ...]]:
+    """Shard shapes of a pyramid's levels (``factors[j]``: level ``j`` from ``j - 1``).
+
+    Level 0's shards are :func:`default_shards`; each lower level's are level 0's shard
+    reduced by the level's cumulative factors (in whole chunks, within the level), so that
+    one streaming region of a level-0 shard writes whole shards at every level. A level
+    gets one shard only when it is no larger than that reduced shard.
+    """
+    base = default_shards(shapes[0], chunks, itemsize)
+    out = [base]
+    scale = [1] * len(base)
+    for shape, step in zip(shapes[1:], factors[1:], strict=True):
+        scale = [s * f for s, f in zip(scale, step, strict=True)]
+        level_chunks = _clamped(chunks, shape)
+        out.append(
+            tuple(
+                min(_round_up(-(-b // s), c), _round_up(n, c))
+                for b, s, c, n in zip(base, scale, level_chunks, shape, strict=True)
+            )
+        )
+    return out
+
+
+def _clamped(chunks: Sequence[int], shape: Sequence[int]) -> tuple[int, ...]:
+    return tuple(max(1, min(c, n)) for c, n in zip(chunks, shape, strict=True))
+
+
+def _round_up(n: int, multiple: int) -> int:
+    return -(-n // multiple) * multiple
 
 
 def _codecs(encoding: Encoding, dtype: np.dtype) -> dict[str, Any]:
@@ -131,18 +169,22 @@ def create_level_array(
     chunks: Sequence[int],
     encoding: Encoding,
     dimension_names: Sequence[str],
+    shards: Sequence[int] | None = None,
 ) -> zarr.Array[Any]:
-    """Create one empty level array at ``path`` with the encoding's codecs."""
+    """Create one empty level array at ``path`` with the encoding's codecs.
+
+    ``shards`` applies when the encoding shards (default: :func:`default_shards`).
+    """
     import zarr
 
-    chunks = tuple(max(1, min(c, n)) for c, n in zip(chunks, shape, strict=True))
+    chunks = _clamped(chunks, shape)
     kwargs: dict[str, Any] = _codecs(encoding, dtype)
     if encoding.zarr_format == 2:
         kwargs["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
     else:
         kwargs["dimension_names"] = list(dimension_names)
         if encoding.shards:
-            kwargs["shards"] = default_shards(shape, chunks, dtype.itemsize)
+            kwargs["shards"] = tuple(shards or default_shards(shape, chunks, dtype.itemsize))
     try:
         return zarr.create_array(
             store,
