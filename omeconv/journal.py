@@ -50,15 +50,18 @@ def source_identity(inputs: Sequence[str | os.PathLike[str]]) -> list[list[Any]]
     return out
 
 
-def check_resume(staging: str | os.PathLike[str] | None, options: dict[str, Any]) -> None:
-    """Refuse to resume the output in ``staging`` if it was begun with other ``options``."""
+def check_resume(staging: str | os.PathLike[str] | None, options: dict[str, Any]) -> bool:
+    """Whether ``staging`` holds a journaled output to resume with these ``options``.
+
+    Raises :class:`UsageError` if it was begun with other options (or inputs).
+    """
     if staging is None:
-        return
+        return False
     options_file = Path(staging) / JOURNAL_DIR / "options.json"
     try:
         old = json.loads(options_file.read_text())
     except FileNotFoundError:
-        return
+        return False
     except (OSError, ValueError) as exc:
         raise UsageError(
             f"cannot resume: unreadable journal ({exc}); run without --resume to start over",
@@ -72,6 +75,7 @@ def check_resume(staging: str | os.PathLike[str] | None, options: dict[str, Any]
             f"({', '.join(changed)}); run without --resume to start over",
             path=staging,
         )
+    return True
 
 
 class Journal:

@@ -14,6 +14,7 @@ import pytest
 
 from omeconv.cli import main
 from omeconv.journal import JOURNAL_DIR, KILL_AFTER_ENV
+from omeconv.validate import validate_store
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -134,3 +135,15 @@ def test_ctrl_c_keeps_the_partial_and_says_resume(
     assert "--resume" in err
     assert (tmp_path / "out.zarr.partial" / JOURNAL_DIR / "options.json").is_file()
     assert not out.exists()
+
+
+def test_resume_without_a_journal_starts_over(work: Path, tmp_path: Path) -> None:
+    """A staging folder with no journal is not trusted: it is emptied, then written."""
+    out = tmp_path / "out.zarr"
+    stale = tmp_path / "out.zarr.partial"
+    (stale / "0").mkdir(parents=True)
+    (stale / "0" / "junk").write_text("not from this conversion")
+    main(["-q", "tiff2zarr", str(work / "in.tif"), str(out), *OPTIONS, "--resume"])
+    assert not stale.exists()
+    assert not (out / "0" / "junk").exists()
+    assert validate_store(str(out)) == "0.5"

@@ -117,7 +117,10 @@ def emit(
         "inputs": source_identity(inputs),
     }
     if resume:
-        check_resume(staging_path(dest), options)
+        if is_url(dest):
+            raise UsageError("--resume needs a local OUTPUT", path=dest)
+        # Nothing (or no journal) to resume: start over, as without --resume.
+        resume = check_resume(staging_path(dest), options)
     with (
         staged_output(
             dest,
