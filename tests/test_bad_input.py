@@ -105,6 +105,22 @@ def _corrupt_json(t: Path) -> tuple[list[str], Path]:
     return ["validate", str(t / "s.zarr")], t / "s.zarr"
 
 
+def _corrupt_v04(t: Path) -> Path:
+    _store(t / "s4.zarr", "0.4")
+    (t / "s4.zarr" / ".zattrs").write_text('{"multiscales": [')
+    return t / "s4.zarr"
+
+
+def _convert_corrupt_json(t: Path) -> tuple[list[str], Path]:
+    store = _corrupt_v04(t)
+    return ["convert", str(store), str(t / "o.zarr")], store
+
+
+def _upgrade_corrupt_json(t: Path) -> tuple[list[str], Path]:
+    store = _corrupt_v04(t)
+    return ["upgrade", "0.4", "0.5", str(store), str(t / "o.zarr")], store
+
+
 CASES = {
     "missing-path": Case(_missing, 2, "no such file"),
     "directory-not-file": Case(_directory, 2, "is a directory"),
@@ -117,6 +133,8 @@ CASES = {
     "output-inside-input": Case(_output_inside_input, 2, "must not be the input or lie inside"),
     "upgrade-v05-store": Case(_upgrade_v05, 1, "already Zarr v3"),
     "store-corrupt-json": Case(_corrupt_json, 1, r"zarr\.json is not JSON"),
+    "convert-store-corrupt-json": Case(_convert_corrupt_json, 1, r"\.zattrs is not JSON"),
+    "upgrade-store-corrupt-json": Case(_upgrade_corrupt_json, 1, r"\.zattrs is not JSON"),
 }
 
 

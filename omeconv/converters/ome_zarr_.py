@@ -103,10 +103,13 @@ class _Reader:
             raise SourceNotFoundError("no such directory", path=source)
         self.location = str(source)
         self.store = open_store(source, mode="r", storage_options=storage_options)
-        self.root = read_attrs(self.store, "")
+        self.root = self.attrs("")
 
     def attrs(self, path: str) -> dict[str, Any]:
-        return read_attrs(self.store, path)
+        try:
+            return read_attrs(self.store, path)
+        except CorruptSourceError as exc:
+            raise exc.at(self.location) from exc.__cause__
 
     def exists(self, key: str) -> bool:
         from zarr.core.sync import sync
