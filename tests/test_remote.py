@@ -68,7 +68,7 @@ def _read_back(url: str, options: dict[str, Any] | None) -> tuple[dict[str, Any]
 def test_s3_round_trip(tmp_path: Path, s3: dict[str, Any], version: str, shards: bool) -> None:
     src, data = _source(tmp_path)
     url = f"s3://omeconv/{version}-{shards}.ome.zarr"
-    options = {"chunks": {"z": 2, "y": 16, "x": 16}, "ome_version": version, "shards": shards}
+    options = {"chunks": {"z": 3, "y": 32, "x": 32}, "ome_version": version, "shards": shards}
     convert(src, url, storage_options=s3, **options)
     attrs, level0 = _read_back(url, s3)
     np.testing.assert_array_equal(level0, data)
