@@ -79,7 +79,7 @@ def _write_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "--shards",
             is_flag=True,
             default=False,
-            help="Group chunks into shards of about 128 MiB (0.5 only).",
+            help="Group chunks into shards (level 0: about 64 MiB; 0.5 only).",
         ),
         click.option(
             "--compression",

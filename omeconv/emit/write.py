@@ -5,6 +5,11 @@ block down to as many lower levels as fit a memory budget; deeper levels continu
 deepest level written (a small array) rather than from the source. Every region task owns
 whole chunks (or shards) at every level it writes, so no chunk is written twice and no
 task reads what another writes.
+
+Tasks encode their chunks themselves (numcodecs Blosc/zlib, which release the GIL, so
+threads use every core) and hand the bytes to the zarr store in one batch, for Zarr v2,
+v3 and v3 shards alike. Tasks are picklable, so a ``distributed.Client`` can run them in
+worker processes. Memory is bounded by the region budget, never by the image size.
 """
 
 from __future__ import annotations
