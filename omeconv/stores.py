@@ -162,14 +162,39 @@ def staged_output(
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:
-    """Rename ``staging`` to ``target``; an old ``target`` is removed only after the swap."""
-    old = None
-    if target.exists() or target.is_symlink():
-        old = target.with_name(f"{target.name}.old-{os.getpid()}")
-        target.rename(old)
+    """Rename ``staging`` to ``target``; an old ``target`` is removed only after the swap.
+
+    Where the system can (Linux ``renameat2``), old and new are exchanged in one atomic
+    step, so no kill can leave OUTPUT missing; elsewhere the old one is first moved aside.
+    """
+    if not (target.exists() or target.is_symlink()):
+        staging.rename(target)
+        return
+    if _exchange(staging, target):
+        _remove(staging, None)
+        return
+    old = target.with_name(f"{target.name}.old-{os.getpid()}")
+    target.rename(old)
     staging.rename(target)
-    if old is not None:
-        _remove(old, None)
+    _remove(old, None)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return bool(result == 0)
 
 
 def _refuse_inside_inputs(final: str, inputs: tuple[str | os.PathLike[str], ...]) -> None:

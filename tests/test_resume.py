@@ -147,3 +147,23 @@ def test_resume_without_a_journal_starts_over(work: Path, tmp_path: Path) -> Non
     assert not stale.exists()
     assert not (out / "0" / "junk").exists()
     assert validate_store(str(out)) == "0.5"
+
+
+def test_overwrite_swaps_old_and_new_in_one_step(tmp_path: Path) -> None:
+    """The replaced output is never missing: old and new are exchanged, then old removed."""
+    from omeconv.stores import _exchange, _swap_into_place
+
+    new, old = tmp_path / "o.zarr.partial", tmp_path / "o.zarr"
+    new.mkdir()
+    (new / "zarr.json").write_text("new")
+    old.mkdir()
+    (old / "zarr.json").write_text("old")
+    exchanged = _exchange(new, old)
+    if sys.platform.startswith("linux"):
+        assert exchanged
+    assert (old / "zarr.json").read_text() == ("new" if exchanged else "old")
+    if exchanged:
+        _exchange(new, old)  # back, to test the whole swap
+    _swap_into_place(new, old)
+    assert (old / "zarr.json").read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["o.zarr"]
