@@ -232,7 +232,10 @@ def _convert(ctx: click.Context, source: str, output: str, converter: str | None
     if verify:
         from omeconv.verify import verify as verify_output
 
-        report = verify_output(source, out, converter=converter, series=kw.get("series"))
+        options = {k: kw[k] for k in ("axes", "plate_pattern") if kw.get(k) is not None}
+        report = verify_output(
+            source, out, converter=converter, series=kw.get("series"), **options
+        )
         if not quiet:
             click.echo(f"verified {out}: {report}", err=True)
 

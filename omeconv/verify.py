@@ -55,8 +55,12 @@ def verify(
     *,
     converter: str | None = None,
     series: int | None = None,
+    **options: Any,
 ) -> Report:
     """Compare every level-0 chunk of ``output`` with ``source``; validate its metadata.
+
+    ``converter``, ``series`` and ``options`` (``axes``, ``plate_pattern`` …) open the
+    source as the conversion did.
 
     Raises
     ------
@@ -72,7 +76,7 @@ def verify(
     from omeconv.validate import validate_store
 
     out = str(output)
-    collection = open_source(source, converter=converter, series=series)
+    collection = open_source(source, converter=converter, series=series, **options)
     try:
         root = zarr.open_group(open_store(out, mode="r"), mode="r")
     except (OSError, ValueError, KeyError, LookupError) as exc:
