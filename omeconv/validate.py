@@ -75,8 +75,8 @@ def validate_document(path: str | os.PathLike[str], *, strict: bool = False) -> 
         raise ValidationFailedError(
             f"not a valid OME-Zarr {version} document", path=path, details=reasons[:20]
         )
-    for problem in should:
-        warnings.warn(f"{path}: {problem}", OmeconvWarning, stacklevel=2)
+    if should:
+        _warn_should(str(path), should)
     return version
 
 
@@ -121,11 +121,22 @@ def validate_store(location: str, *, strict: bool = False) -> str:
         raise ValidationFailedError(
             f"invalid OME-Zarr {version}", path=location, details=reasons[:20]
         )
-    for problem in should:
-        warnings.warn(f"{location}: {problem}", OmeconvWarning, stacklevel=2)
+    if should:
+        _warn_should(location, should)
     for array_path, missing, total in missing_chunks(location):
         _warn_missing(f"{location}/{array_path}", missing, total)
     return str(version)
+
+
+def _warn_should(where: str, problems: list[str]) -> None:
+    """One warning listing the SHOULD rules not followed (``strict=True`` rejects them)."""
+    keys = [p.split(": ", 1)[0] for p in problems]
+    warnings.warn(
+        f"{where}: missing what the spec says SHOULD be given (--strict rejects it): "
+        + ", ".join(keys),
+        OmeconvWarning,
+        stacklevel=3,
+    )
 
 
 def warn_missing_chunks(array: Any, where: str) -> None:
