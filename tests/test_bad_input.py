@@ -77,6 +77,14 @@ def _complex(t: Path) -> tuple[list[str], Path]:
     return ["tiff2zarr", str(t / "c.tif"), str(t / "o.zarr")], t / "c.tif"
 
 
+def _companion_not_xml(t: Path) -> tuple[list[str], Path]:
+    path = t / "set.companion.ome"
+    path.write_text(
+        f'<?xml version="1.0"?><OME xmlns="{OME_NS}"><Image ID="Image:0"><Pixels></OME>'
+    )
+    return ["tiff2zarr", str(path), str(t / "o.zarr")], path
+
+
 def _output_exists(t: Path) -> tuple[list[str], Path]:
     _tiff(t / "a.tif")
     (t / "o.zarr").mkdir()
@@ -128,6 +136,7 @@ CASES = {
     "truncated-tiff": Case(_truncated, 1, "cannot read the pixels|not a readable TIFF"),
     "not-a-tiff": Case(_not_tiff, 1, "not a readable TIFF"),
     "complex-dtype": Case(_complex, 1, "unsupported pixel type complex64"),
+    "companion-ome-xml-not-xml": Case(_companion_not_xml, 1, "malformed OME-XML"),
     "output-exists": Case(_output_exists, 2, "output exists; pass --overwrite"),
     "output-is-input": Case(_output_is_input, 2, "must not be the input or lie inside it"),
     "output-inside-input": Case(_output_inside_input, 2, "must not be the input or lie inside"),
