@@ -129,6 +129,9 @@ def staged_output(
         return
     target = _local_path(final)
     staging = target.with_name(target.name + PARTIAL_SUFFIX)
+    blocking = next((p for p in target.parents if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise StoreWriteError(f"cannot create output: {blocking} is not a folder", path=final)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         if staging.exists() and not (resume and staging.is_dir()):

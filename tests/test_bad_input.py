@@ -85,6 +85,12 @@ def _companion_not_xml(t: Path) -> tuple[list[str], Path]:
     return ["tiff2zarr", str(path), str(t / "o.zarr")], path
 
 
+def _output_under_a_file(t: Path) -> tuple[list[str], Path]:
+    _tiff(t / "a.tif")
+    (t / "file").write_text("a file, not a folder")
+    return ["tiff2zarr", str(t / "a.tif"), str(t / "file" / "o.zarr")], t / "file/o.zarr"
+
+
 def _output_exists(t: Path) -> tuple[list[str], Path]:
     _tiff(t / "a.tif")
     (t / "o.zarr").mkdir()
@@ -137,6 +143,9 @@ CASES = {
     "not-a-tiff": Case(_not_tiff, 1, "not a readable TIFF"),
     "complex-dtype": Case(_complex, 1, "unsupported pixel type complex64"),
     "companion-ome-xml-not-xml": Case(_companion_not_xml, 1, "malformed OME-XML"),
+    "output-under-a-file": Case(
+        _output_under_a_file, 1, "cannot create output: .*file is not a folder"
+    ),
     "output-exists": Case(_output_exists, 2, "output exists; pass --overwrite"),
     "output-is-input": Case(_output_is_input, 2, "must not be the input or lie inside it"),
     "output-inside-input": Case(_output_inside_input, 2, "must not be the input or lie inside"),
