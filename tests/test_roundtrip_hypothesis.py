@@ -25,7 +25,9 @@ NGFF_ORDER = "tczyx"
 TYPES = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
 UNITS = {"t": "second", "z": "micrometer", "y": "micrometer", "x": "micrometer"}
 DTYPES = ["uint8", "int8", "uint16", "int16", "int32", "float32", "float64"]
-MAX_SIZE = {"t": 3, "c": 3, "z": 6, "y": 40, "x": 40}
+MAX_SIZE = {"t": 2, "c": 3, "z": 5, "y": 40, "x": 40}
+#: Smallest chunk along y and x (when the image is larger): keeps the file count modest.
+MIN_PLANE_CHUNK = 12
 
 
 @st.composite
@@ -34,7 +36,10 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
     names = [a for a in NGFF_ORDER if a in extra or a in "yx"]
     order = draw(st.permutations(names))  # the input's axis order
     shape = {a: draw(st.integers(1, MAX_SIZE[a])) for a in names}
-    chunks = {a: draw(st.integers(1, shape[a])) for a in names}
+    chunks = {
+        a: draw(st.integers(min(shape[a], MIN_PLANE_CHUNK) if a in "yx" else 1, shape[a]))
+        for a in names
+    }
     scale = {a: draw(st.sampled_from([0.25, 0.5, 1.0, 3.0])) for a in names if a != "c"}
     return {
         "order": "".join(order),
