@@ -123,19 +123,23 @@ def _compare(root: Any, group_path: str, data: Any, out: str) -> int:
         )
     count = 0
     for region in _chunk_regions(array.shape, array.chunks):
-        expected = data[region]
-        if hasattr(expected, "compute"):
-            expected = expected.compute(scheduler="synchronous")
-        got = array[region]
-        if chunk_digest(got) != chunk_digest(np.asarray(expected)):
-            diff = np.argwhere(~_equal(np.asarray(got), np.asarray(expected)))
-            first = tuple(int(s.start + i) for s, i in zip(region, diff[0], strict=True))
-            index = tuple(s.start // c for s, c in zip(region, array.chunks, strict=True))
-            raise VerificationFailedError(
-                f"chunk {index} differs from the source (first at pixel {first}: "
-                f"{got[tuple(diff[0])]!r} != {np.asarray(expected)[tuple(diff[0])]!r})",
-                path=where,
-            )
+        block = data[region]
+        expected = np.asarray(
+            block.compute(scheduler="synchronous") if hasattr(block, "compute") else block
+        )
+        got = np.asarray(array[region])
+        if chunk_digest(got) != chunk_digest(expected):
+            # Equal values with other bytes (NaN payloads, -0.0) are no difference.
+            diff = np.argwhere(~_equal(got, expected))
+            if len(diff):
+                at = tuple(diff[0])
+                first = tuple(int(s.start + i) for s, i in zip(region, at, strict=True))
+                index = tuple(s.start // c for s, c in zip(region, array.chunks, strict=True))
+                raise VerificationFailedError(
+                    f"chunk {index} differs from the source (first at pixel {first}: "
+                    f"{got[at].item()!r} != {expected[at].item()!r})",
+                    path=where,
+                )
         count += 1
     return count
 

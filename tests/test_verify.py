@@ -84,7 +84,8 @@ def test_a_changed_pixel_is_the_first_difference(
     assert code == 1
     assert len(err) == 1
     assert err[0].startswith(f"omeconv: error: {out}/0: chunk (4, 0, 2, 1) differs")
-    assert "first at pixel (4, 1, 37, 20)" in err[0]
+    assert "first at pixel (4, 1, 37, 20): " in err[0]
+    assert err[0].endswith(f"{int(DATA[1, 4, 37, 20]) + 1} != {int(DATA[1, 4, 37, 20])})")
 
 
 def test_a_missing_chunk_is_a_difference(source: Path, tmp_path: Path) -> None:
