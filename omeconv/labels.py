@@ -121,7 +121,7 @@ def _colors(data: da.Array) -> tuple[LabelColor, ...]:
     import dask.array as da
     import numpy as np
 
-    values = np.asarray(da.unique(data.ravel()).compute())
+    values = np.asarray(da.unique(data.ravel()).compute(scheduler="threads"))
     if values.size > MAX_COLORS:
         return ()
     out = []

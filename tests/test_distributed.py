@@ -25,7 +25,7 @@ def client() -> Iterator[object]:
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
-        distributed.Client(cluster) as c,
+        distributed.Client(cluster, set_as_default=False) as c,
     ):
         yield c
 
