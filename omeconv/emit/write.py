@@ -261,8 +261,8 @@ class Runner:
         if self.client is not None:
             from distributed import as_completed
 
-            futures = self.client.compute([dask.delayed(t)() for t in tasks])
-            for future in as_completed(futures):
+            futures = [self.client.submit(task, pure=False) for task in tasks]
+            for future in as_completed(futures, loop=self.client.loop):
                 stats, nbytes = future.result()
                 total.merge(stats)
                 if self.bar is not None:
