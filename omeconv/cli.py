@@ -200,7 +200,7 @@ def _client(address: str | None) -> Iterator[Any]:
     except ImportError:
         raise UsageError("--scheduler needs dask.distributed: pip install distributed") from None
     try:
-        client = Client(address, timeout="10s")
+        client = Client(address, timeout="10s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(f"--scheduler {address}: cannot connect: {exc}") from exc
     with client:

@@ -80,3 +80,5 @@ def test_cli_scheduler_bad_address(tmp_path: Path, capsys: pytest.CaptureFixture
     assert exit_info.value.code == 2
     assert "--scheduler nope://host:1: cannot connect" in capsys.readouterr().err
     assert not (tmp_path / "o.zarr").exists()
+    with pytest.raises(ValueError, match="No clients found"):  # no client leaked as default
+        distributed.default_client()
