@@ -207,7 +207,9 @@ def _client(address: str | None) -> Iterator[Any]:
         yield client
 
 
-def _convert(ctx: click.Context, source: str, output: str, converter: str | None, **kw: Any) -> None:
+def _convert(
+    ctx: click.Context, source: str, output: str, converter: str | None, **kw: Any
+) -> None:
     from omeconv.api import convert
     from omeconv.labels import parse_label_option
 
@@ -233,23 +235,22 @@ def _convert(ctx: click.Context, source: str, output: str, converter: str | None
         from omeconv.verify import verify as verify_output
 
         options = {k: kw[k] for k in ("axes", "plate_pattern") if kw.get(k) is not None}
-        report = verify_output(
-            source, out, converter=converter, series=kw.get("series"), **options
-        )
+        report = verify_output(source, out, converter=converter, series=kw.get("series"), **options)
         if not quiet:
             click.echo(f"verified {out}: {report}", err=True)
-
 
 
 @cli.command(epilog=EPILOG_TIFF)
 @click.argument("input", type=click.Path())
 @click.argument("output", type=click.Path())
-@click.option("--series", type=click.IntRange(min=0), default=None, help="Convert only this series.")
+@click.option(
+    "--series", type=click.IntRange(min=0), default=None, help="Convert only this series."
+)
 @_write_options
 @_safety_options
 @_source_options
 @click.pass_context
-def tiff2zarr(ctx: click.Context, input: str, output: str, **kw: Any) -> None:
+def tiff2zarr(ctx: click.Context, /, input: str, output: str, **kw: Any) -> None:
     """Convert a TIFF or OME-TIFF file INPUT to an OME-Zarr store OUTPUT.
 
     Axes, physical sizes, units, channel names and colours come from the OME-XML or ImageJ
@@ -263,12 +264,14 @@ def tiff2zarr(ctx: click.Context, input: str, output: str, **kw: Any) -> None:
 @cli.command()
 @click.argument("input", type=click.Path())
 @click.argument("output", type=click.Path())
-@click.option("--series", type=click.IntRange(min=0), default=None, help="Convert only this series.")
+@click.option(
+    "--series", type=click.IntRange(min=0), default=None, help="Convert only this series."
+)
 @_write_options
 @_safety_options
 @_source_options
 @click.pass_context
-def convert(ctx: click.Context, input: str, output: str, **kw: Any) -> None:
+def convert(ctx: click.Context, /, input: str, output: str, **kw: Any) -> None:
     """Convert INPUT (TIFF, OME-TIFF, .npy …) to OME-Zarr, picking the reader by content.
 
     \b
