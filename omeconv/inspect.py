@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omeconv.errors import SourceNotFoundError, UnsupportedSourceError
 
 if TYPE_CHECKING:
+    import os
+
     from omeconv.model import Collection, Image
 
 __all__ = ["describe", "read_group_attrs"]
@@ -116,25 +117,27 @@ def _series(path: Path) -> list[str]:
     return sorted(names, key=int)
 
 
-def _describe_multiscales(
-    path: Path, attrs: dict[str, Any], lines: list[str], indent: str
-) -> None:
+def _describe_multiscales(path: Path, attrs: dict[str, Any], lines: list[str], indent: str) -> None:
     for ms in attrs["multiscales"]:
         axes = ms.get("axes", [])
         names = "".join(a["name"] if isinstance(a, dict) else str(a) for a in axes)
-        units = {
-            a["name"]: a.get("unit") for a in axes if isinstance(a, dict) and a.get("unit")
-        }
+        units = {a["name"]: a.get("unit") for a in axes if isinstance(a, dict) and a.get("unit")}
         lines.append(f"{indent}image {ms.get('name') or ''!r}: axes {names}")
         if units:
             lines.append(f"{indent}units: " + ", ".join(f"{k}={v}" for k, v in units.items()))
         for ds in ms.get("datasets", []):
             scale = next(
-                (t["scale"] for t in ds.get("coordinateTransformations", []) if t["type"] == "scale"),
+                (
+                    t["scale"]
+                    for t in ds.get("coordinateTransformations", [])
+                    if t["type"] == "scale"
+                ),
                 None,
             )
-            lines.append(f"{indent}  level {ds['path']}: {_array_summary(path / ds['path'])}"
-                         f" scale {_fmt(scale)}")
+            lines.append(
+                f"{indent}  level {ds['path']}: {_array_summary(path / ds['path'])}"
+                f" scale {_fmt(scale)}"
+            )
     channels = (attrs.get("omero") or {}).get("channels", [])
     for i, ch in enumerate(channels):
         window = ch.get("window", {})

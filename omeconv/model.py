@@ -31,7 +31,13 @@ __all__ = [
 ]
 
 AxisType = Literal["space", "time", "channel", "custom"]
-AXIS_TYPES: dict[str, AxisType] = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
+AXIS_TYPES: dict[str, AxisType] = {
+    "t": "time",
+    "c": "channel",
+    "z": "space",
+    "y": "space",
+    "x": "space",
+}
 
 
 @dataclass(frozen=True)

@@ -62,9 +62,7 @@ def make_labelled_image(path: Path, label_levels: int = 3, levels: int = 3) -> P
     group = zarr.open_group(path, mode="w", zarr_format=2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        write_image(
-            data, group, axes="czyx", fmt=FormatV04(), scaler=Scaler(max_layer=levels - 1)
-        )
+        write_image(data, group, axes="czyx", fmt=FormatV04(), scaler=Scaler(max_layer=levels - 1))
         write_labels(
             (data[0] > 500).astype(np.uint8),
             group,

@@ -60,9 +60,14 @@ def guess_converter(source: Any) -> Converter:
     import os
 
     _load_all()
-    if isinstance(source, str | os.PathLike) and "://" not in str(source):
-        if not os.path.exists(source) and not any(c in str(source) for c in "*?{["):
-            raise SourceNotFoundError("no such file or directory", path=source)
+    is_pattern = any(c in str(source) for c in "*?{[")
+    if (
+        isinstance(source, str | os.PathLike)
+        and "://" not in str(source)
+        and not is_pattern
+        and not os.path.exists(source)
+    ):
+        raise SourceNotFoundError("no such file or directory", path=source)
     for cls in CONVERTERS.values():
         converter = cls()
         if converter.guess_can_open(source):

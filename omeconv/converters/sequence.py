@@ -123,8 +123,10 @@ class SequenceConverter:
         if not files:
             raise SourceNotFoundError("no file matches", path=text)
         try:
-            seq = tifffile.TiffSequence(files_glob, pattern=regex) if regex else (
-                tifffile.TiffSequence(files_glob)
+            seq = (
+                tifffile.TiffSequence(files_glob, pattern=regex)
+                if regex
+                else (tifffile.TiffSequence(files_glob))
             )
         except (ValueError, OSError, tifffile.TiffFileError) as exc:
             raise CorruptSourceError(f"not a file sequence: {exc}", path=text) from exc
