@@ -60,11 +60,9 @@ def guess_converter(source: Any) -> Converter:
     import os
 
     _load_all()
-    is_pattern = any(c in str(source) for c in "*?{[")
     if (
         isinstance(source, str | os.PathLike)
-        and "://" not in str(source)
-        and not is_pattern
+        and not any(c in str(source) for c in ("://", "*", "?", "{", "["))
         and not os.path.exists(source)
     ):
         raise SourceNotFoundError("no such file or directory", path=source)
