@@ -123,6 +123,8 @@ class Image:
     labels: tuple[Label, ...] = ()
     ome: ome_types.OME | None = None
     downscale_type: str | None = None
+    downscale_metadata: dict[str, Any] | None = None
+    """How the source's own lower levels were made (NGFF ``multiscales[].metadata``)."""
     extra_attrs: dict[str, Any] = field(default_factory=dict)
     """Attributes of the source group that NGFF does not define; written back unchanged."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,7 +76,7 @@ def _remove(location: str | os.PathLike[str], storage_options: dict[str, Any] | 
     if not is_url(location):
         path = _local_path(location)
         if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
+            _rmtree(path)
         elif path.exists() or path.is_symlink():
             path.unlink()
         return
@@ -84,6 +85,16 @@ def _remove(location: str | os.PathLike[str], storage_options: dict[str, Any] | 
     fs, path = fsspec.core.url_to_fs(str(location), **(storage_options or {}))
     if fs.exists(path):
         fs.rm(path, recursive=True)
+
+
+def _rmtree(path: Path, *, attempts: int = 40) -> None:
+    """Remove a folder that writes still finishing in zarr's I/O loop may briefly refill."""
+    for _ in range(attempts):
+        shutil.rmtree(path, ignore_errors=True)
+        time.sleep(0.025)
+        if not path.exists():
+            return
+    shutil.rmtree(path)
 
 
 def staging_path(location: str | os.PathLike[str]) -> Path | None:

@@ -130,7 +130,7 @@ def validate_store(location: str, *, strict: bool = False) -> str:
 
 def _warn_should(where: str, problems: list[str]) -> None:
     """One warning listing the SHOULD rules not followed (``strict=True`` rejects them)."""
-    keys = [p.split(": ", 1)[0] for p in problems]
+    keys = [p.rsplit(": ", 1)[0] for p in problems]
     warnings.warn(
         f"{where}: missing what the spec says SHOULD be given (--strict rejects it): "
         + ", ".join(keys),

@@ -365,6 +365,7 @@ def _image(reader: _Reader, path: str) -> Image:
         channels=_channels(attrs.get("omero")),
         labels=labels,
         downscale_type=ms.get("type"),
+        downscale_metadata=ms.get("metadata"),
         extra_attrs=_extra(attrs),
     )
 

@@ -270,9 +270,8 @@ class _Writer:
         """Write one image: its levels, its labels, then its group metadata."""
         level0 = image.levels[0]
         chunks = self._chunks(image.axes, level0.data.shape, level0.data.dtype.itemsize)
-        metas, factors, stats = self._levels(
-            path, image.levels, image.axes, chunks, default_method(level0.data.dtype), None
-        )
+        method = default_method(level0.data.dtype)
+        metas, factors, stats = self._levels(path, image.levels, image.axes, chunks, method, None)
         label_names = []
         for label in image.labels:
             # A label may lack some of the image's axes (often ``c``): match them by name.
@@ -288,7 +287,9 @@ class _Writer:
         if not stats.minimum and _lacks_windows(image):
             stats = _small_level_stats(image)
         channels = _channels_with_windows(image, stats)
-        model = self._validated(ngff.image_model, image, metas, channels)
+        downscale = _downscale(image, method, generated=len(metas) > len(image.levels))
+        name = path.rsplit("/", 1)[-1] or "image"
+        model = self._validated(ngff.image_model, image, metas, channels, name, downscale)
         self._group(path, model, image.extra_attrs)
 
     def _chunks(self, axes: Sequence[Axis], shape: Sequence[int], itemsize: int) -> tuple[int, ...]:
@@ -316,8 +317,11 @@ class _Writer:
         metas, _, _ = self._levels(
             _join(path, label.name), label.levels, label.axes, chunks, "mode", factors
         )
-        model = self._validated(ngff.label_model, label, metas)
-        self._group(_join(path, label.name), model, label.extra_attrs)
+        downscale = _downscale(None, "mode", generated=len(metas) > len(label.levels))
+        model = self._validated(ngff.label_model, label, metas, downscale)
+        attrs = self.layout.group_attrs(model, label.extra_attrs)
+        ngff.restore_label_values(attrs.get("ome", attrs), label)
+        self._write_attrs(_join(path, label.name), attrs)
 
     def _levels(
         self,
@@ -519,6 +523,21 @@ def _on_axes(
     """``values`` given per axis of ``axes``, picked for the axes of ``target`` (1 if absent)."""
     by_name = {a.name: v for a, v in zip(axes, values, strict=True)}
     return tuple(by_name.get(a.name, 1) for a in target)
+
+
+def _downscale(image: Image | None, method: Method, *, generated: bool) -> ngff.Downscale:
+    """How an image's lower levels were made: by omeconv, or as the source says."""
+    from omeconv import __version__
+
+    if image is not None and not generated and len(image.levels) > 1:
+        return image.downscale_type, image.downscale_metadata
+    return method, {
+        "description": f"2x block {method} per level, computed from the level above; "
+        "windows at odd edges use the pixels present",
+        "method": "omeconv.pyramid.downsample",
+        "version": __version__,
+        "kwargs": {"method": method},
+    }
 
 
 def _join(*parts: str) -> str:

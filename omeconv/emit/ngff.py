@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_COLORS",
+    "Downscale",
     "LevelMeta",
     "bf2raw_model",
     "dump",
@@ -23,6 +24,7 @@ __all__ = [
     "label_model",
     "labels_group_model",
     "plate_model",
+    "restore_label_values",
     "series_model",
     "well_model",
 ]
@@ -32,6 +34,9 @@ DEFAULT_COLORS = ("FF0000", "00FF00", "0000FF", "FF00FF", "00FFFF", "FFFF00", "F
 
 LevelMeta = tuple[str, tuple[float, ...], tuple[float, ...] | None]
 """``(path, scale, translation)`` of one written level."""
+
+Downscale = tuple[str | None, dict[str, Any] | None]
+"""``(type, metadata)`` of a multiscale: how its lower levels were made."""
 
 
 def dump(model: Any) -> dict[str, Any]:
@@ -59,7 +64,7 @@ def _multiscale(
     name: str | None,
     axes: Sequence[Axis],
     levels: Sequence[LevelMeta],
-    downscale_type: str | None,
+    downscale: Downscale,
 ) -> Any:
     datasets = []
     for path, scale, translation in levels:
@@ -70,8 +75,11 @@ def _multiscale(
     kwargs: dict[str, Any] = {"axes": [_axis(ns, a) for a in axes], "datasets": datasets}
     if name:
         kwargs["name"] = name
-    if downscale_type:
-        kwargs["type"] = downscale_type
+    kind, metadata = downscale
+    if kind:
+        kwargs["type"] = kind
+    if metadata:
+        kwargs["metadata"] = metadata
     return ns.Multiscale(**kwargs)
 
 
@@ -103,14 +111,22 @@ def image_model(
     image: Image,
     levels: Sequence[LevelMeta],
     channels: Sequence[Channel],
+    name: str,
+    downscale: Downscale,
 ) -> Any:
     """``ns.Image`` for an image written at ``levels`` with the final ``channels``."""
-    multiscale = _multiscale(ns, image.name, image.axes, levels, image.downscale_type)
+    multiscale = _multiscale(ns, image.name or name, image.axes, levels, downscale)
     return ns.Image(multiscales=[multiscale], omero=_omero(ns, channels) if channels else None)
 
 
-def label_model(ns: ModuleType, label: Label, levels: Sequence[LevelMeta]) -> Any:
-    """``ns.LabelImage`` (multiscales plus ``image-label``) for one label image."""
+def label_model(
+    ns: ModuleType, label: Label, levels: Sequence[LevelMeta], downscale: Downscale
+) -> Any:
+    """``ns.LabelImage`` (multiscales plus ``image-label``) for one label image.
+
+    yaozarrs keeps only ``label-value`` of each property and stores label values as
+    floats: :func:`restore_label_values` puts the rest back after dumping.
+    """
     colors = [ns.LabelColor(label_value=c.value, rgba=list(c.rgba)) for c in label.colors]
     properties = [ns.LabelProperty(**p) for p in label.properties]
     image_label = ns.ImageLabel(
@@ -118,8 +134,19 @@ def label_model(ns: ModuleType, label: Label, levels: Sequence[LevelMeta]) -> An
         properties=properties or None,
         source=ns.LabelSource(image=label.source_image) if label.source_image else None,
     )
-    multiscale = _multiscale(ns, label.name, label.axes, levels, None)
+    multiscale = _multiscale(ns, label.name, label.axes, levels, downscale)
     return ns.LabelImage(multiscales=[multiscale], image_label=image_label)
+
+
+def restore_label_values(doc: dict[str, Any], label: Label) -> None:
+    """In a dumped label document, give properties all their keys and values as integers."""
+    image_label = doc.get("image-label", {})
+    if label.properties:
+        image_label["properties"] = [dict(p) for p in label.properties]
+    for color in image_label.get("colors", []):
+        value = color.get("label-value")
+        if isinstance(value, float) and value.is_integer():
+            color["label-value"] = int(value)
 
 
 def labels_group_model(ns: ModuleType, names: Sequence[str]) -> Any:

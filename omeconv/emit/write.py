@@ -15,6 +15,8 @@ worker processes. Memory is bounded by the region budget, never by the image siz
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import product
 from typing import TYPE_CHECKING, Any, Literal
@@ -276,12 +278,18 @@ class Runner:
             if bar is not None and isinstance(result, tuple) and len(result) == 2:
                 bar.update(result[1])
 
-        with Callback(posttask=posttask):
-            results = dask.compute(
-                *[dask.delayed(t, pure=False)() for t in tasks],
-                scheduler="threads",
-                num_workers=self.workers,
-            )
+        # Our own pool, so that a failing task's error surfaces only once the tasks still
+        # running have stopped writing (the caller then removes a partial output).
+        pool = ThreadPoolExecutor(self.workers or os.cpu_count() or 1)
+        try:
+            with Callback(posttask=posttask):
+                results = dask.compute(
+                    *[dask.delayed(t, pure=False)() for t in tasks],
+                    scheduler="threads",
+                    pool=pool,
+                )
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         for stats, _ in results:
             total.merge(stats)
         return total
@@ -445,8 +453,8 @@ class ChunkWriter:
     Chunks are compressed here (Blosc and zlib release the GIL) and written with one
     batch of ``store.set`` calls per block, for Zarr v2 and v3 alike; a sharded array's
     write unit is a shard, built as the sharding codec lays it out (chunks, then an index
-    of ``(offset, nbytes)`` pairs and its CRC32C). Chunks equal to the fill value are not
-    written, as zarr does by default.
+    of ``(offset, nbytes)`` pairs and its CRC32C). Every chunk is written, even one that
+    equals the fill value, so a missing chunk in an omeconv store always means lost data.
     """
 
     store: Any
@@ -496,14 +504,11 @@ class ChunkWriter:
             part = block[tuple(slice(c, c + u) for c, u in zip(corner, self.unit, strict=True))]
             coords = tuple((s + c) // u for s, c, u in zip(starts, corner, self.unit, strict=True))
             data = self._shard(part) if self.shards else self._chunk(part)
-            if data is not None:
-                items.append((self.metadata.encode_chunk_key(coords), data))
+            items.append((self.metadata.encode_chunk_key(coords), data))
         self._put(items)
 
-    def _chunk(self, part: np.ndarray) -> bytes | None:
-        """One encoded chunk, padded with the fill value; None when it is all fill value."""
-        if self._is_fill(part):
-            return None
+    def _chunk(self, part: np.ndarray) -> bytes:
+        """One encoded chunk, padded with the fill value."""
         if part.shape != self.chunks:
             full = np.full(self.chunks, self.fill_value, dtype=self.dtype)
             full[tuple(slice(0, n) for n in part.shape)] = part
@@ -513,8 +518,8 @@ class ChunkWriter:
             return data.tobytes()
         return bytes(self.compressor.encode(data))
 
-    def _shard(self, part: np.ndarray) -> bytes | None:
-        """One shard: its non-empty chunks, then their index and its CRC32C (``index_location`` end)."""
+    def _shard(self, part: np.ndarray) -> bytes:
+        """One shard: its chunks, then their index and its CRC32C (``index_location`` end)."""
         import google_crc32c
 
         assert self.shards is not None
@@ -529,21 +534,12 @@ class ChunkWriter:
             data = self._chunk(
                 part[tuple(slice(s, s + c) for s, c in zip(lo, self.chunks, strict=True))]
             )
-            if data is None:
-                continue
             index[pos] = (offset, len(data))
             pieces.append(data)
             offset += len(data)
-        if not pieces:
-            return None
         raw = index.tobytes()
         pieces += [raw, google_crc32c.value(raw).to_bytes(4, "little")]
         return b"".join(pieces)
-
-    def _is_fill(self, part: np.ndarray) -> bool:
-        if self.fill_value == 0 and part.dtype.kind in "biuf":
-            return not part.any()
-        return bool(np.array_equal(part, self.fill_value, equal_nan=part.dtype.kind in "fc"))
 
     def _put(self, items: list[tuple[str, bytes]]) -> None:
         import asyncio
@@ -557,9 +553,14 @@ class ChunkWriter:
         prefix = f"{self.path}/" if self.path else ""
 
         async def put_all() -> None:
-            await asyncio.gather(
-                *(self.store.set(prefix + key, buffer.from_bytes(data)) for key, data in items)
+            # Let every write finish before raising, so none lands after a cleanup.
+            results = await asyncio.gather(
+                *(self.store.set(prefix + key, buffer.from_bytes(data)) for key, data in items),
+                return_exceptions=True,
             )
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
 
         try:
             sync(put_all())
