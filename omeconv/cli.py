@@ -132,6 +132,7 @@ def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
       omeconv tiff2zarr cells.ome.tif cells.ome.zarr   # convert
       omeconv info cells.ome.zarr                      # what is inside
       omeconv validate cells.ome.zarr                  # does it follow the spec
+      omeconv upgrade v0.4 v0.5 old.zarr new.ome.zarr  # OME-Zarr 0.4 to 0.5
     """
     ctx.ensure_object(dict)
     ctx.obj["quiet"] = quiet
@@ -351,7 +352,7 @@ Examples:
 @click.option(
     "--chunks", default=None, help="Re-encode with this chunk shape (1,1,16,256,256 or z=16)."
 )
-@click.option("--shards", is_flag=True, help="Re-encode into shards of about 128 MiB.")
+@click.option("--shards", is_flag=True, help="Re-encode into shards (about 64 MiB at level 0).")
 @click.option(
     "--compression",
     type=click.Choice(["zstd", "lz4", "gzip", "none"]),
