@@ -163,9 +163,14 @@ def missing_chunks(location: str) -> list[tuple[str, int, int]]:
     out: list[tuple[str, int, int]] = []
     try:
         root = zarr.open_group(open_store(location, mode="r"), mode="r")
-        arrays = list(root.arrays()) + [
-            (f"{name}/{sub}", array) for name, group in root.groups() for sub, array in _walk(group)
-        ]
+        groups = _groups(root)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # zarr on non-zarr files such as the OME-XML
+            arrays = [
+                (f"{path}/{name}" if path else name, array)
+                for path, group in groups
+                for name, array in group.arrays()
+            ]
     except (OSError, ValueError, KeyError, LookupError):
         return out
     for path, array in arrays:
@@ -174,13 +179,6 @@ def missing_chunks(location: str) -> list[tuple[str, int, int]]:
         if written < total:
             out.append((path, total - written, total))
     return out
-
-
-def _walk(group: Any) -> list[tuple[str, Any]]:
-    found: list[tuple[str, Any]] = list(group.arrays())
-    for name, sub in group.groups():
-        found.extend((f"{name}/{p}", a) for p, a in _walk(sub))
-    return found
 
 
 def spec_problems(attrs: dict[str, Any], version: str) -> list[str]:
@@ -351,8 +349,7 @@ def _store_problems(location: str, version: str) -> tuple[list[str], list[str]]:
         root = zarr.open_group(open_store(location, mode="r"), mode="r")
     except (OSError, ValueError, KeyError, LookupError):
         return reasons, should
-    groups = [("", root), *_groups(root)]
-    for path, group in groups:
+    for path, group in _groups(root):
         attrs, _ = _ngff_attrs(dict(group.attrs))
         prefix = f"{path}: " if path else ""
         reasons += [prefix + p for p in spec_problems(attrs, version)]
@@ -360,11 +357,13 @@ def _store_problems(location: str, version: str) -> tuple[list[str], list[str]]:
     return reasons, should
 
 
-def _groups(group: Any) -> list[tuple[str, Any]]:
-    found = []
-    for name, sub in group.groups():
-        found.append((name, sub))
-        found.extend((f"{name}/{p}", g) for p, g in _groups(sub))
+def _groups(root: Any) -> list[tuple[str, Any]]:
+    """``(path, group)`` of ``root`` and every group below it."""
+    found = [("", root)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zarr on non-zarr files such as the OME-XML
+        for path, group in found:
+            found.extend((f"{path}/{name}" if path else name, sub) for name, sub in group.groups())
     return found
 
 
