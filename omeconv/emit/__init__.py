@@ -197,8 +197,30 @@ def _image_paths(collection: Collection) -> list[str]:
 
 
 def ngff_order(image: Image) -> Image:
-    """``image`` with its axes in NGFF order: time, channel/custom, then z, y, x."""
-    axes = image.axes
+    """``image`` (and its labels) with axes in NGFF order: time, channel/custom, then z, y, x."""
+    order = _ngff_permutation(image.axes)
+    labels = tuple(_label_in_order(label) for label in image.labels)
+    if order is None:
+        return replace(image, labels=labels) if image.labels else image
+    return replace(
+        image,
+        axes=_permute(image.axes, order),
+        levels=_permute_levels(image.levels, order),
+        labels=labels,
+    )
+
+
+def _label_in_order(label: Label) -> Label:
+    order = _ngff_permutation(label.axes)
+    if order is None:
+        return label
+    return replace(
+        label, axes=_permute(label.axes, order), levels=_permute_levels(label.levels, order)
+    )
+
+
+def _ngff_permutation(axes: Sequence[Axis]) -> list[int] | None:
+    """The axis order that sorts ``axes`` into NGFF order; None when they already are."""
     order = sorted(
         range(len(axes)),
         key=lambda i: (
@@ -206,40 +228,25 @@ def ngff_order(image: Image) -> Image:
             _SPACE_RANK.get(axes[i].name.lower(), -1) if axes[i].type == "space" else 0,
         ),
     )
-    if order == list(range(len(axes))):
-        return image
+    return None if order == list(range(len(axes))) else order
 
-    def permute(values: Sequence[Any] | None) -> Any:
-        return None if values is None else tuple(values[i] for i in order)
 
-    levels = tuple(
+def _permute(values: Sequence[Any] | None, order: list[int]) -> Any:
+    return None if values is None else tuple(values[i] for i in order)
+
+
+def _permute_levels(levels: Sequence[Level], order: list[int]) -> tuple[Level, ...]:
+    """Levels with transposed pixels; a transposed level's encoded chunks cannot be copied."""
+    return tuple(
         replace(
             lv,
             data=lv.data.transpose(order),
-            scale=permute(lv.scale),
-            translation=permute(lv.translation),
+            scale=_permute(lv.scale, order),
+            translation=_permute(lv.translation, order),
             source=None,
         )
-        for lv in image.levels
+        for lv in levels
     )
-    labels = tuple(
-        replace(
-            label,
-            axes=permute(label.axes),
-            levels=tuple(
-                replace(
-                    lv,
-                    data=lv.data.transpose(order),
-                    scale=permute(lv.scale),
-                    translation=permute(lv.translation),
-                    source=None,
-                )
-                for lv in label.levels
-            ),
-        )
-        for label in image.labels
-    )
-    return replace(image, axes=permute(axes), levels=levels, labels=labels)
 
 
 class _Writer:
