@@ -79,14 +79,17 @@ def main(argv: list[str] | None = None) -> None:
         source = root / "v04.zarr"
         nbytes = make_store(source, gib=args.gib)
         mb = nbytes / 1e6
+        # Alternate and take the best of two for both, as for any copy: the first run of
+        # each also pays for the page cache, and the first upgrade for its lazy imports.
         t_plain = _timed(shutil.copytree, source, root / "plain-copy.zarr")
-        t_copy = _timed(upgrade, source, root / "v05.zarr")
-        t_copy2 = _timed(shutil.copytree, source, root / "plain-copy-2.zarr")
-        t_plain = min(t_plain, t_copy2)
+        t_cold = _timed(upgrade, source, root / "v05.zarr")
+        t_plain = min(t_plain, _timed(shutil.copytree, source, root / "plain-copy-2.zarr"))
+        t_copy = min(t_cold, _timed(upgrade, source, root / "v05-2.zarr"))
         t_inplace = _timed(upgrade, source, in_place=True)
     rows = [
         ("plain copy (shutil.copytree, best of 2)", t_plain, mb / t_plain),
-        ("omeconv upgrade (copy mode)", t_copy, mb / t_copy),
+        ("omeconv upgrade (copy mode, best of 2)", t_copy, mb / t_copy),
+        ("omeconv upgrade (copy mode, first run: imports included)", t_cold, mb / t_cold),
         ("omeconv upgrade --in-place", t_inplace, float("nan")),
     ]
     table = ["| run | seconds | MB/s |", "|---|---:|---:|"]
