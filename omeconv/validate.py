@@ -68,15 +68,13 @@ def validate_document(path: str | os.PathLike[str], *, strict: bool = False) -> 
     doc = _load_json(Path(path))
     attrs, version = _ngff_attrs(doc)
     reasons = _model_reasons(doc, attrs, version) + spec_problems(attrs, version)
-    should = strict_problems(attrs, version)
-    if strict:
-        reasons += should
-    if reasons:
-        raise ValidationFailedError(
-            f"not a valid OME-Zarr {version} document", path=path, details=reasons[:20]
-        )
-    if should:
-        _warn_should(str(path), should)
+    _verdict(
+        str(path),
+        f"not a valid OME-Zarr {version} document",
+        reasons,
+        strict_problems(attrs, version),
+        strict=strict,
+    )
     return version
 
 
@@ -115,17 +113,22 @@ def validate_store(location: str, *, strict: bool = False) -> str:
     except (ValueError, NotImplementedError, OSError) as exc:
         raise ValidationFailedError(_first(exc), path=location) from exc
     reasons, should = _store_problems(location, str(version))
-    if strict:
-        reasons += should
-    if reasons:
-        raise ValidationFailedError(
-            f"invalid OME-Zarr {version}", path=location, details=reasons[:20]
-        )
-    if should:
-        _warn_should(location, should)
+    _verdict(location, f"invalid OME-Zarr {version}", reasons, should, strict=strict)
     for array_path, missing, total in missing_chunks(location):
         _warn_missing(f"{location}/{array_path}", missing, total)
     return str(version)
+
+
+def _verdict(
+    where: str, message: str, reasons: list[str], should: list[str], *, strict: bool
+) -> None:
+    """Raise with every MUST reason (and SHOULD ones when ``strict``); else warn of SHOULDs."""
+    if strict:
+        reasons = reasons + should
+    if reasons:
+        raise ValidationFailedError(message, path=where, details=reasons[:20])
+    if should:
+        _warn_should(where, should)
 
 
 def _warn_should(where: str, problems: list[str]) -> None:
