@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import threading
@@ -34,6 +35,10 @@ JOURNAL_DIR = ".omeconv"
 KILL_AFTER_ENV = "OMECONV_TEST_KILL_AFTER_TASKS"
 
 Task = Any  # a callable region task returning ``(Stats, nbytes)`` with a ``region`` attribute
+
+#: Temporary files a kill can leave: zarr's LocalStore writes ``<name>.<uuid hex>.partial``
+#: then renames it; :func:`_write_atomic` writes ``<name>.<pid>.<thread>.tmp``.
+_STRAY = re.compile(r"\.[0-9a-f]{32}\.partial$|\.\d+\.\d+\.tmp$")
 
 
 def source_identity(inputs: Sequence[str | os.PathLike[str]]) -> list[list[Any]]:
@@ -106,6 +111,7 @@ class Journal:
             check_resume(staging, self.options)
         try:
             if self.resuming:
+                _remove_stray_files(Path(staging))
                 self._done = {p.stem for p in self.tasks_dir.glob("*.json")}
             else:
                 self.tasks_dir.mkdir(parents=True, exist_ok=True)
@@ -196,6 +202,13 @@ def _region_key(region: Sequence[slice]) -> str:
 
 def _name(key: str) -> str:
     return hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()
+
+
+def _remove_stray_files(staging: Path) -> None:
+    """Delete the half-written temporary files of a killed run, so none reaches the output."""
+    for path in staging.rglob("*"):
+        if _STRAY.search(path.name) and path.is_file():
+            path.unlink()
 
 
 def _write_atomic(path: Path, text: str) -> None:

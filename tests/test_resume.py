@@ -82,6 +82,18 @@ def test_kill_then_resume_equals_uninterrupted(work: Path, tmp_path: Path, kill_
     assert _tree(out) == _tree(work / "reference.zarr")
 
 
+def test_resume_removes_files_half_written_by_the_kill(work: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.zarr"
+    partial = tmp_path / "out.zarr.partial"
+    assert _killed(_run(work, out, kill_after=2))
+    # What a kill inside zarr's atomic chunk write or the journal's own write leaves behind.
+    chunk = next(p for p in (partial / "0").rglob("*") if p.is_file())
+    (chunk.parent / f"{chunk.name}.{'ab' * 16}.partial").write_bytes(b"half a chunk")
+    (partial / JOURNAL_DIR / "tasks" / "x.json.123.456.tmp").write_text("{")
+    assert _run(work, out, "--resume").returncode == 0
+    assert _tree(out) == _tree(work / "reference.zarr")
+
+
 def test_killed_twice_then_resumed(work: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.zarr"
     assert _killed(_run(work, out, kill_after=3))
