@@ -15,7 +15,12 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omeconv.errors import OmeconvWarning, SourceNotFoundError, ValidationFailedError
+from omeconv.errors import (
+    OmeconvWarning,
+    SourceNotFoundError,
+    UnsupportedSourceError,
+    ValidationFailedError,
+)
 
 if TYPE_CHECKING:
     import os
@@ -29,6 +34,9 @@ __all__ = [
     "validate_store",
     "warn_missing_chunks",
 ]
+
+#: The NGFF versions whose rules are checked here.
+SUPPORTED_VERSIONS = ("0.4", "0.5")
 
 #: Keys the spec's strict schemas require (SHOULD rules), per version and object.
 STRICT_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -67,6 +75,7 @@ def validate_document(path: str | os.PathLike[str], *, strict: bool = False) -> 
     """Validate one NGFF JSON document (``zarr.json``, ``.zattrs`` or a bare attributes dict)."""
     doc = _load_json(Path(path))
     attrs, version = _ngff_attrs(doc)
+    _check_supported(version, str(path))
     reasons = _model_reasons(doc, attrs, version) + spec_problems(attrs, version)
     _verdict(
         str(path),
@@ -97,6 +106,7 @@ def validate_store(location: str, *, strict: bool = False) -> str:
         raise ValidationFailedError(f"not a Zarr group: {_first(exc)}", path=location) from exc
     if not version:
         raise ValidationFailedError("not an OME-Zarr store (no NGFF metadata)", path=location)
+    _check_supported(str(version), location)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -117,6 +127,16 @@ def validate_store(location: str, *, strict: bool = False) -> str:
     for array_path, missing, total in missing_chunks(location):
         _warn_missing(f"{location}/{array_path}", missing, total)
     return str(version)
+
+
+def _check_supported(version: str, where: str) -> None:
+    """Refuse, in one line, an NGFF version whose rules omeconv does not know."""
+    if version not in SUPPORTED_VERSIONS:
+        raise UnsupportedSourceError(
+            f"OME-Zarr {version} is not supported; omeconv validates "
+            + " and ".join(SUPPORTED_VERSIONS),
+            path=where,
+        )
 
 
 def _verdict(

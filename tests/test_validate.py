@@ -126,3 +126,20 @@ def test_store_with_missing_chunks_warns(store: Path) -> None:
     chunk.unlink()
     with pytest.warns(OmeconvWarning, match=r"0: 1 of 8 chunks are missing; they read as the fill"):
         assert validate_store(str(store)) == "0.5"
+
+
+def test_a_version_without_known_rules_is_refused_in_one_line(
+    store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    meta = json.loads((store / "zarr.json").read_text())
+    meta["attributes"]["ome"]["version"] = "0.6"
+    (store / "zarr.json").write_text(json.dumps(meta))
+    document = store.parent / "doc.json"
+    document.write_text(json.dumps({"ome": meta["attributes"]["ome"]}))
+    for path in (store, document):
+        with pytest.raises(SystemExit) as exc:
+            main(["validate", str(path)])
+        assert exc.value.code == 1
+        assert capsys.readouterr().err.strip().splitlines() == [
+            f"omeconv: error: {path}: OME-Zarr 0.6 is not supported; omeconv validates 0.4 and 0.5"
+        ]
