@@ -4,6 +4,11 @@ The source is a file name pattern whose ``{t}``, ``{c}`` and ``{z}`` fields hold
 index of each file along that axis (``"stack/img_z{z}_c{c}.tif"``), or a plain glob
 (``"frames/*.tif"``) or folder of TIFFs, stacked along one new axis in natural order
 (``axes`` names all dimensions, default ``z`` then the files' own axes).
+
+Physical sizes, units and channels come from the first file, read as the TIFF adapter
+reads a single file (:func:`omeconv.converters.tiff.file_metadata`): its X/Y pixel size, its
+Z spacing and frame interval for the sequence's z and t axes, and its channels when it has
+one per index of the sequence's c axis.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from omeconv.converters import CONVERTERS
 from omeconv.errors import CorruptSourceError, SourceNotFoundError, UsageError
-from omeconv.model import Axis, Collection, Image, Level
+from omeconv.model import Collection, Image, Level
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -142,7 +147,7 @@ class SequenceConverter:
         if tuple(data.shape[len(seq.shape) :]) != tuple(file_shape):
             raise CorruptSourceError("the files differ in shape", path=text)
         letters = _letters(seq.shape, field_axes, file_axes, axes, text)
-        return Collection(images=(_image(data, letters, text),))
+        return Collection(images=(_image(data, letters, text, seq[0]),))
 
 
 def _dask(seq: Any) -> da.Array:
@@ -179,14 +184,23 @@ def _letters(
     return letters
 
 
-def _image(data: da.Array, letters: str, source: str) -> Image:
-    from omeconv.converters.tiff import ngff_axis_name, normalise_axes
+def _image(data: da.Array, letters: str, source: str, first: str) -> Image:
+    """The image, with the sizes, units and channels the first file states (as a TIFF)."""
+    import tifffile
+
+    from omeconv.converters.tiff import file_metadata, ngff_axis_name, normalise_axes
 
     levels, letters = normalise_axes([data], letters, Path(source))
-    names = [ngff_axis_name(c) for c in letters]
-    axes = tuple(Axis.named(n) for n in names)
-    level = Level(data=levels[0], scale=(1.0,) * len(names))
-    return Image(name=Path(source).parent.name or None, axes=axes, levels=(level,))
+    names = tuple(ngff_axis_name(c) for c in letters)
+    with tifffile.TiffFile(first) as tf:
+        meta = file_metadata(tf, tf.series[0], letters, names, levels[0].shape)
+    level = Level(data=levels[0], scale=meta.scale)
+    return Image(
+        name=Path(source).parent.name or None,
+        axes=meta.axes,
+        levels=(level,),
+        channels=meta.channels,
+    )
 
 
 CONVERTERS["sequence"] = SequenceConverter

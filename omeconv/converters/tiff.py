@@ -1,8 +1,9 @@
 """TIFF, OME-TIFF, ImageJ hyperstacks and other tifffile-readable files as a source.
 
 Pixels are read lazily through tifffile's zarr interface (``aszarr``) into dask; a file is
-never loaded whole. Metadata come, in order of preference, from the OME-XML, the ImageJ
-description, then the TIFF resolution tags. A file's own pyramid (SubIFDs or reduced
+never loaded whole. Metadata come, in order of preference, from the OME-XML, the vendor
+flavour (LSM, STK, Micro-Manager, FluoView …; :mod:`omeconv.converters.tiff_vendor`), the
+ImageJ description, then the TIFF resolution tags. A file's own pyramid (SubIFDs or reduced
 pages) becomes the image's levels.
 """
 
@@ -33,7 +34,14 @@ if TYPE_CHECKING:
     import dask.array as da
     import tifffile
 
-__all__ = ["TiffConverter", "ngff_axis_name", "normalise_axes"]
+__all__ = [
+    "ImageMeta",
+    "TiffConverter",
+    "file_metadata",
+    "ngff_axis_name",
+    "ngff_unit",
+    "normalise_axes",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +204,9 @@ def _check_file(path: Path) -> None:
 
 
 def _open(tf: tifffile.TiffFile, path: Path, series: int | None) -> Collection:
-    all_series = [s for s in tf.series if s.shape and _size(s.shape) > 0]
+    all_series = [
+        s for s in tf.series if s.shape and _size(s.shape) > 0 and not _is_lsm_thumbnails(s)
+    ]
     if not all_series:
         raise CorruptSourceError("the TIFF holds no image data", path=path)
     ome = None
@@ -233,6 +243,11 @@ def _open(tf: tifffile.TiffFile, path: Path, series: int | None) -> Collection:
     if len(images) > 1:
         return Collection(images=images, ome=ome, ome_xml=ome_xml, layout="bioformats2raw")
     return Collection(images=images, ome=ome, ome_xml=ome_xml)
+
+
+def _is_lsm_thumbnails(series: tifffile.TiffPageSeries) -> bool:
+    """Whether ``series`` is the previews an LSM file keeps after each image (reduced pages)."""
+    return series.kind == "lsm" and bool(series.keyframe.is_reduced)
 
 
 def _warn_ome_disagrees(
@@ -518,7 +533,9 @@ def _fold_samples(levels: list[da.Array], letters: str) -> tuple[list[da.Array],
 
 
 @dataclass(frozen=True)
-class _Meta:
+class ImageMeta:
+    """Metadata of one image: its name, axes (with units), scale and channels."""
+
     name: str | None
     axes: tuple[Axis, ...]
     scale: tuple[float, ...]
@@ -533,36 +550,68 @@ def _metadata(
     letters: str,
     names: tuple[str, ...],
     shape: tuple[int, ...],
-) -> _Meta:
+) -> ImageMeta:
+    """Name, axes, scale and channels from the OME-XML, else from :func:`file_metadata`."""
     if ome is not None and index is not None:
         from omeconv.ome_xml import image_metadata
 
         m = image_metadata(ome, index, letters, shape=shape)
         if len(m.axes) == len(names):
-            return _Meta(m.name, tuple(m.axes), tuple(m.scale), tuple(m.channels))
+            return ImageMeta(m.name, tuple(m.axes), tuple(m.scale), tuple(m.channels))
+    return file_metadata(tf, series, letters, names, shape)
+
+
+def file_metadata(
+    tf: tifffile.TiffFile,
+    series: tifffile.TiffPageSeries,
+    letters: str,
+    names: Sequence[str],
+    shape: Sequence[int],
+) -> ImageMeta:
+    """Axes (with units), scale and channels of an image with axes ``names`` and ``shape``
+    from what ``tf`` says besides OME-XML.
+
+    Each source overrides the one before it, axis by axis: the TIFF resolution tags (X, Y),
+    the ImageJ description (X, Y units, Z spacing, frame interval, LUT colours, labels), then
+    the vendor flavour's own metadata (LSM, STK, Micro-Manager, FluoView, NIH Image,
+    ScanImage, Andor; see :mod:`omeconv.converters.tiff_vendor`), which records what the
+    instrument measured. Only the OME-XML (in :func:`_metadata`) ranks higher. Channels are
+    kept only when there is one per index of the ``c`` axis.
+    """
+    from omeconv.converters.tiff_vendor import read_vendor
+
     units: dict[str, str | None] = {}
     scale = dict.fromkeys(names, 1.0)
     channels: tuple[Channel, ...] = ()
     ij = tf.imagej_metadata if tf.is_imagej else None
-    page = series.keyframe
-    xy = _resolution(page, ij)
+    xy = _resolution(series.keyframe, ij)
     if xy is not None:
         (scale["x"], scale["y"]), unit = xy
         units["x"] = units["y"] = unit
     if ij:
-        unit = _unit(ij.get("unit"))
+        unit = ngff_unit(ij.get("unit"))
         if "spacing" in ij and "z" in scale:
             scale["z"] = float(ij["spacing"])
             units["z"] = unit
         if ij.get("finterval") and "t" in scale:
             scale["t"] = float(ij["finterval"])
-            units["t"] = _unit(ij.get("tunit")) or "second"
+            units["t"] = ngff_unit(ij.get("tunit")) or "second"
         channels = _imagej_channels(ij, series, letters)
+    vendor = read_vendor(tf)
+    if vendor is not None:
+        for name, (size, unit) in vendor.sizes.items():
+            if name in scale:
+                scale[name], units[name] = size, unit
+        channels = vendor.channels or channels
+    count = shape[names.index("c")] if "c" in names else 0
+    if len(channels) != count:
+        channels = ()
     axes = tuple(Axis.named(n, units.get(n)) for n in names)
-    return _Meta(None, axes, tuple(scale[n] for n in names), channels)
+    return ImageMeta(None, axes, tuple(scale[n] for n in names), channels)
 
 
-def _unit(value: Any) -> str | None:
+def ngff_unit(value: Any) -> str | None:
+    """The NGFF name of a unit as files spell it (``"um"``, ``"\\u00b5m"`` -> ``"micrometer"``)."""
     if not value:
         return None
     text = str(value).strip()
@@ -583,7 +632,7 @@ def _resolution(
     if not xres or not yres:
         return None
     if ij is not None and ij.get("unit"):
-        return (1.0 / xres, 1.0 / yres), _unit(ij["unit"])
+        return (1.0 / xres, 1.0 / yres), ngff_unit(ij["unit"])
     if unit_tag == tifffile.RESUNIT.CENTIMETER:
         return (1e4 / xres, 1e4 / yres), "micrometer"
     if unit_tag == tifffile.RESUNIT.INCH and xres not in _DEFAULT_DPI:
