@@ -19,6 +19,7 @@ __all__ = [
     "AxisType",
     "Channel",
     "Collection",
+    "ExtraNode",
     "Image",
     "Label",
     "LabelColor",
@@ -89,6 +90,8 @@ class Channel:
     family: str | None = None
     emission_wavelength: float | None = None
     excitation_wavelength: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Keys of the source's ``omero`` channel NGFF does not define; written back unchanged."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,10 @@ class Image:
     """How the source's own lower levels were made (NGFF ``multiscales[].metadata``)."""
     extra_attrs: dict[str, Any] = field(default_factory=dict)
     """Attributes of the source group that NGFF does not define; written back unchanged."""
+    omero_extra: dict[str, Any] = field(default_factory=dict)
+    """``omero`` keys besides ``channels`` (``rdefs``, ``id``, ``name`` …); written back unchanged."""
+    labels_extra_attrs: dict[str, Any] = field(default_factory=dict)
+    """Attributes of the source's ``labels`` group besides the list of labels."""
 
     def __post_init__(self) -> None:
         if not self.levels:
@@ -209,6 +216,18 @@ class Plate:
 
 
 @dataclass(frozen=True)
+class ExtraNode:
+    """A group or array of a source hierarchy that is no NGFF node (fractal's ``tables/``, a
+    user's array beside the levels …), written back as it is."""
+
+    path: str
+    kind: Literal["group", "array"]
+    attrs: dict[str, Any] = field(default_factory=dict)
+    source: Any = None
+    """The source ``zarr.Array`` of an array node: its encoded chunks or values are copied."""
+
+
+@dataclass(frozen=True)
 class Collection:
     """What a source holds: one image, several series (bioformats2raw layout) or a plate.
 
@@ -223,3 +242,5 @@ class Collection:
     layout: Literal["image", "bioformats2raw", "plate"] = "image"
     image_paths: tuple[str, ...] | None = None
     extra_attrs: dict[str, Any] = field(default_factory=dict)
+    extra_nodes: tuple[ExtraNode, ...] = ()
+    """Groups and arrays of the source that NGFF does not define, parents first."""

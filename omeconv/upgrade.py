@@ -34,7 +34,7 @@ from omeconv.errors import (
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
 
-    from omeconv.model import Axis, Collection, Level
+    from omeconv.model import Collection
 
 __all__ = ["JOURNAL", "UpgradePlan", "plan_upgrade", "upgrade"]
 
@@ -135,8 +135,6 @@ class UpgradePlan:
     copy_chunks: bool = True
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Group attributes by path, in write order (in place only)."""
-    ignored: list[str] = field(default_factory=list)
-    """v2 nodes that are no part of the OME-Zarr hierarchy and are not upgraded."""
 
     def describe(self, *, dest: str | None = None) -> str:
         """One line per change, for ``--dry-run``."""
@@ -151,13 +149,19 @@ class UpgradePlan:
             )
         else:
             lines.append("would rewrite metadata in place; no chunk file moves")
+        extra = {n.path for n in c.extra_nodes}
+
+        def note(path: str) -> str:
+            return " (no OME-Zarr node: carried as it is)" if path in extra else ""
+
         for path, doc in self.arrays.items():
             codecs = ", ".join(cd["name"] for cd in doc["codecs"])
-            lines.append(f"  array {path or '.'}: {doc['data_type']} {doc['shape']} [{codecs}]")
-        lines.extend(
-            f"  group {p or '.'}: write zarr.json, remove .zgroup/.zattrs" for p in self.groups
-        )
-        lines.extend(f"  not upgraded (no OME-Zarr node): {p}" for p in self.ignored)
+            lines.append(
+                f"  array {path or '.'}: {doc['data_type']} {doc['shape']} [{codecs}]{note(path)}"
+            )
+        groups = self.groups or [n.path for n in c.extra_nodes if n.kind == "group"]
+        how = ": write zarr.json, remove .zgroup/.zattrs" if self.groups else ""
+        lines.extend(f"  group {p or '.'}{how}{note(p)}" for p in groups)
         return "\n".join(lines)
 
 
@@ -183,29 +187,21 @@ def plan_upgrade(source: str | os.PathLike[str], *, copy_chunks: bool = True) ->
     except UnsupportedSourceError as exc:
         raise UpgradeError("not an OME-Zarr 0.4 store (no NGFF metadata)", path=location) from exc
     arrays = {}
-    for path, level, axes in _levels(collection):
+    for path, array, names in _arrays(collection):
         if not copy_chunks:
             arrays[path] = {
-                "data_type": str(level.data.dtype),
-                "shape": list(level.data.shape),
+                "data_type": str(array.dtype),
+                "shape": list(array.shape),
                 "codecs": [{"name": "re-encoded"}],
             }
             continue
         arrays[path] = v3_array_document(
-            array_v2_document(level.source),
-            dimension_names=[a.name for a in axes],
+            array_v2_document(array),
+            dimension_names=names,
             keep_v2_keys=True,
             where=f"{location}/{path}",
         )
-    plan = UpgradePlan(str(source), collection, arrays, copy_chunks=copy_chunks)
-    plan.ignored = _unknown_nodes(root, set(arrays), collection)
-    if plan.ignored:
-        warnings.warn(
-            f"{location}: not upgraded (no OME-Zarr node): {', '.join(plan.ignored)}",
-            OmeconvWarning,
-            stacklevel=2,
-        )
-    return plan
+    return UpgradePlan(str(source), collection, arrays, copy_chunks=copy_chunks)
 
 
 def _local(source: str | os.PathLike[str]) -> str:
@@ -217,15 +213,21 @@ def _local(source: str | os.PathLike[str]) -> str:
     return text.removeprefix("file://")
 
 
-def _levels(collection: Collection) -> Iterator[tuple[str, Level, tuple[Axis, ...]]]:
-    """``(array path, level, axes)`` of every level of every image and label."""
+def _arrays(collection: Collection) -> Iterator[tuple[str, Any, list[str] | None]]:
+    """``(path, source zarr array, dimension names)`` of every level, label level and
+    non-NGFF array."""
     paths = collection.image_paths or [str(i) for i in range(len(collection.images))]
     for base, image in zip(paths, collection.images, strict=True):
+        names = [a.name for a in image.axes]
         for i, lv in enumerate(image.levels):
-            yield _join(base, lv.path or str(i)), lv, image.axes
+            yield _join(base, lv.path or str(i)), lv.source, names
         for label in image.labels:
+            names = [a.name for a in label.axes]
             for i, lv in enumerate(label.levels):
-                yield _join(base, "labels", label.name, lv.path or str(i)), lv, label.axes
+                yield _join(base, "labels", label.name, lv.path or str(i)), lv.source, names
+    for node in collection.extra_nodes:
+        if node.kind == "array":
+            yield node.path, node.source, None
 
 
 def _join(*parts: str) -> str:
@@ -245,25 +247,10 @@ def _v2_nodes(root: Path) -> dict[str, set[str]]:
     return nodes
 
 
-def _unknown_nodes(root: Path, arrays: set[str], collection: Collection) -> list[str]:
-    """Top-most v2 nodes that the collection does not cover."""
-    known = set(arrays) | _ancestors(arrays)
-    if collection.ome_xml is not None:
-        known.add("OME")
-    found: list[str] = []
-    for path in sorted(_v2_nodes(root)):
-        if path in known or any(path.startswith(f + "/") for f in found):
-            continue
-        if not _is_empty_labels(root, path):
-            found.append(path)
-    return found
-
-
 def _is_empty_labels(root: Path, path: str) -> bool:
-    """A ``labels`` group listing no labels: v0.5 has no way to say that, so it is dropped."""
-    return path.rpartition("/")[2] == "labels" and not _read_json(root / path / ".zattrs").get(
-        "labels", True
-    )
+    from omeconv.converters.ome_zarr_ import is_empty_labels
+
+    return is_empty_labels(path, _read_json(root / path / ".zattrs"))
 
 
 def _ancestors(paths: set[str]) -> set[str]:
@@ -299,8 +286,12 @@ def _in_place(root: Path, *, dry_run: bool) -> str:
 
 
 def _steps(root: Path, plan: UpgradePlan) -> dict[str, Any]:
-    """The journal: every ``zarr.json`` to write (root last) and every v2 file to remove."""
-    from omeconv.converters.ome_zarr_ import NGFF_KEYS
+    """The journal: every ``zarr.json`` to write (root last) and every v2 file to remove.
+
+    Groups come from the emitter (OME-Zarr and non-NGFF nodes alike); directories between
+    them that had no v2 metadata become plain groups. Raises before anything is written
+    when some v2 node would be left behind.
+    """
     from omeconv.emit import documents
 
     _check_label_levels(plan.collection)
@@ -308,23 +299,16 @@ def _steps(root: Path, plan: UpgradePlan) -> dict[str, Any]:
     nodes = _v2_nodes(root)
     write: dict[str, dict[str, Any]] = dict(plan.arrays)
     for path in sorted(_ancestors(set(plan.arrays) | set(groups)) - set(groups), reverse=True):
-        if path not in write:
-            attrs = _read_json(root / path / ".zattrs")
-            write[path] = {"zarr_format": 3, "node_type": "group", "attributes": attrs}
-    ignored = set(plan.ignored)
-    dropped = [p for p in nodes if p not in groups and _is_empty_labels(root, p)]
-    for path in sorted(nodes):
-        if path in dropped:
-            continue
-        if path not in write and path not in groups and not _below(path, ignored):
-            attrs = _read_json(root / path / ".zattrs")
-            attrs = {k: v for k, v in attrs.items() if k not in NGFF_KEYS}
-            write[path] = {"zarr_format": 3, "node_type": "group", "attributes": attrs}
+        write.setdefault(path, {"zarr_format": 3, "node_type": "group", "attributes": {}})
     for path, attrs in groups.items():
         write.pop(path, None)
         write[path] = {"zarr_format": 3, "node_type": "group", "attributes": attrs}
     if "" in write:
         write[""] = write.pop("")
+    dropped = [p for p in nodes if p not in write and _is_empty_labels(root, p)]
+    left = sorted(set(nodes) - set(write) - set(dropped))
+    if left:
+        raise UpgradeError(f"would leave Zarr v2 nodes behind: {', '.join(left)}", path=root)
     remove = [
         _join(path, name)
         for path in sorted([*write, *dropped], key=lambda p: (p == "", p))
@@ -343,10 +327,6 @@ def _check_label_levels(collection: Collection) -> None:
                     f" {len(image.levels)}; OME-Zarr 0.5 needs as many. Upgrade to a copy"
                     " (with OUTPUT), which computes the missing label levels"
                 )
-
-
-def _below(path: str, roots: set[str]) -> bool:
-    return any(path == r or path.startswith(r + "/") for r in roots)
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -7,7 +7,9 @@ chunks. Per-level scales and translations, ``omero``, labels, plate and well met
 in ``extra_attrs``. Nothing here writes.
 
 The kind of the root is found by an ordered list of probes (plate, bioformats2raw, image,
-plain group of images); each returns ``None`` to pass.
+plain group of images); each returns ``None`` to pass. Then the whole hierarchy is walked:
+every group or array the NGFF structure does not hold (fractal's ``tables/``, unlisted labels,
+a user's arrays) rides along in :attr:`Collection.extra_nodes`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import logging
 import os
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -31,6 +34,7 @@ from omeconv.model import (
     Axis,
     Channel,
     Collection,
+    ExtraNode,
     Image,
     Label,
     LabelColor,
@@ -44,7 +48,7 @@ from omeconv.model import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["NGFF_KEYS", "OmeZarrConverter", "read_attrs"]
+__all__ = ["NGFF_KEYS", "OmeZarrConverter", "is_empty_labels", "read_attrs"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +67,10 @@ NGFF_KEYS = frozenset(
     }
 )
 _V2_FILES = (".zgroup", ".zattrs", ".zarray")
+#: ``omero`` channel keys the model holds as fields; the rest is kept in ``Channel.extra``.
+_CHANNEL_KEYS = frozenset(
+    {"label", "color", "window", "active", "inverted", "coefficient", "family"}
+)
 
 
 class OmeZarrConverter:
@@ -89,7 +97,7 @@ class OmeZarrConverter:
         for probe in _PROBES:
             collection = probe(reader)
             if collection is not None:
-                return collection
+                return replace(collection, extra_nodes=_extra_nodes(reader, collection))
         raise UnsupportedSourceError("not an OME-Zarr 0.4 store (no NGFF metadata)", path=source)
 
 
@@ -129,6 +137,23 @@ class _Reader:
             raise CorruptSourceError(
                 f"cannot open array {path!r}: {exc}", path=self.location
             ) from exc
+
+    def entries(self, path: str) -> list[str]:
+        """Names directly below ``path`` (files and directories), hidden ones left out."""
+        from zarr.core.sync import sync
+
+        async def names() -> list[str]:
+            return [name async for name in self.store.list_dir(path)]
+
+        return sorted(n for n in sync(names()) if not n.startswith("."))
+
+    def kind(self, path: str) -> str | None:
+        """``"array"``, ``"group"`` (``.zgroup`` or ``.zattrs``) or None for no v2 node."""
+        if self.exists(f"{path}/.zarray"):
+            return "array"
+        if self.exists(f"{path}/.zgroup") or self.exists(f"{path}/.zattrs"):
+            return "group"
+        return None
 
     def children(self, path: str) -> list[str]:
         """Names of the sub-groups of ``path`` (v2 groups: with ``.zgroup`` or ``.zattrs``)."""
@@ -347,6 +372,7 @@ def _channels(omero: Any) -> tuple[Channel, ...]:
                 inverted=ch.get("inverted"),
                 coefficient=ch.get("coefficient"),
                 family=ch.get("family"),
+                extra={k: v for k, v in ch.items() if k not in _CHANNEL_KEYS},
             )
         )
     return tuple(out)
@@ -358,15 +384,21 @@ def _image(reader: _Reader, path: str) -> Image:
     levels = _levels(reader, path, ms)
     axes = _axes(reader, path, ms, levels[0].data.ndim)
     labels = tuple(_labels(reader, path))
+    omero = attrs.get("omero")
+    labels_group = _join(path, "labels")
     return Image(
         name=ms.get("name"),
         axes=axes,
         levels=levels,
-        channels=_channels(attrs.get("omero")),
+        channels=_channels(omero),
         labels=labels,
         downscale_type=ms.get("type"),
         downscale_metadata=ms.get("metadata"),
         extra_attrs=_extra(attrs),
+        omero_extra={k: v for k, v in omero.items() if k != "channels"}
+        if isinstance(omero, dict)
+        else {},
+        labels_extra_attrs=_extra(reader.attrs(labels_group)) if labels else {},
     )
 
 
@@ -446,6 +478,65 @@ def _well(reader: _Reader, path: str, row: str, column: str) -> Well:
         for f in doc.get("images") or ()
     )
     return Well(row=row, column=column, fields=fields, extra_attrs=_extra(attrs))
+
+
+# -- nodes outside NGFF -----------------------------------------------------------------------
+
+
+def _extra_nodes(reader: _Reader, collection: Collection) -> tuple[ExtraNode, ...]:
+    """Every group and array below the root that ``collection`` does not hold, parents first.
+
+    Directories without metadata that hold such nodes become plain groups; a ``labels`` group
+    listing no labels, with nothing else below it, is left out (OME-Zarr 0.5 cannot say it).
+    The collection's own arrays are not listed into, so their chunk keys are never read.
+    """
+    groups, arrays = _ngff_nodes(collection)
+    found: list[ExtraNode] = []
+
+    def visit(path: str) -> None:
+        for name in reader.entries(path):
+            sub = _join(path, name)
+            if sub in arrays:
+                continue
+            kind = reader.kind(sub)
+            if kind == "array":
+                found.append(ExtraNode(sub, "array", reader.attrs(sub), reader.array(sub)))
+                continue
+            first = len(found)
+            visit(sub)
+            if sub in groups:
+                continue
+            attrs = reader.attrs(sub) if kind else {}
+            if len(found) > first or (kind and not is_empty_labels(name, attrs)):
+                found.insert(first, ExtraNode(sub, "group", attrs))
+
+    visit("")
+    if found:
+        logger.info("%s: not NGFF, carried as is: %s", reader.location, [n.path for n in found])
+    return tuple(found)
+
+
+def _ngff_nodes(collection: Collection) -> tuple[set[str], set[str]]:
+    """Paths of the groups and of the arrays that ``collection`` holds."""
+    groups = {""} | ({"OME"} if collection.ome_xml is not None else set())
+    if collection.plate is not None:
+        groups.update(w.path for w in collection.plate.wells)
+    arrays: set[str] = set()
+    for base, image in zip(collection.image_paths or (), collection.images, strict=True):
+        groups.add(base)
+        arrays.update(_join(base, lv.path or "") for lv in image.levels)
+        if image.labels:
+            groups.add(_join(base, "labels"))
+        for label in image.labels:
+            path = _join(base, "labels", label.name)
+            groups.add(path)
+            arrays.update(_join(path, lv.path or "") for lv in label.levels)
+    return groups, arrays
+
+
+def is_empty_labels(path: str, attrs: dict[str, Any]) -> bool:
+    """A ``labels`` group listing no labels (dropped: OME-Zarr 0.5 has no way to say that)."""
+    return path.rpartition("/")[2] == "labels" and "labels" in attrs and not attrs["labels"]
 
 
 _PROBES: tuple[Callable[[_Reader], Collection | None], ...] = (

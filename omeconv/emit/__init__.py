@@ -21,6 +21,7 @@ from omeconv.emit.write import (
     Encoding,
     Runner,
     Stats,
+    copy_values,
     create_level_array,
     default_chunks,
     fill_levels,
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from types import ModuleType
 
-    from omeconv.model import Axis, Channel, Collection, Image, Label, Level
+    from omeconv.model import Axis, Channel, Collection, ExtraNode, Image, Label, Level
 
 __all__ = ["LAYOUTS", "documents", "emit", "ngff_order"]
 
@@ -147,6 +148,7 @@ def emit(
         try:
             for path, image in zip(paths, images, strict=True):
                 writer.image(path, image)
+            writer.extra_nodes(collection.extra_nodes)
         except SourceError as exc:
             raise exc.at(inputs[0] if inputs else None) from exc.__cause__
         writer.collection(collection, paths)
@@ -169,6 +171,7 @@ def documents(collection: Collection, *, version: str = "0.5") -> dict[str, dict
     paths = _image_paths(collection)
     for path, image in zip(paths, collection.images, strict=True):
         writer.image(path, ngff_order(image))
+    writer.extra_nodes(collection.extra_nodes)
     writer.collection(collection, paths)
     return writer.plan
 
@@ -290,14 +293,20 @@ class _Writer:
             )
             label_names.append(label.name)
         if label_names:
-            self._group(_join(path, "labels"), self.ns_model("labels_group_model", label_names))
+            self._group(
+                _join(path, "labels"),
+                self.ns_model("labels_group_model", label_names),
+                image.labels_extra_attrs,
+            )
         if not stats.minimum and _lacks_windows(image):
             stats = _small_level_stats(image)
         channels = _channels_with_windows(image, stats)
         downscale = _downscale(image, method, generated=len(metas) > len(image.levels))
         name = path.rsplit("/", 1)[-1] or "image"
         model = self._validated(ngff.image_model, image, metas, channels, name, downscale)
-        self._group(path, model, image.extra_attrs)
+        attrs = self.layout.group_attrs(model, image.extra_attrs)
+        ngff.restore_omero(attrs.get("ome", attrs), image, channels)
+        self._write_attrs(path, attrs)
 
     def _chunks(self, axes: Sequence[Axis], shape: Sequence[int], itemsize: int) -> tuple[int, ...]:
         names = [a.name for a in axes]
@@ -446,6 +455,22 @@ class _Writer:
             dimension_names=names,
             shards=shards,
         )
+
+    def extra_nodes(self, nodes: Sequence[ExtraNode]) -> None:
+        """Write the source's non-NGFF nodes as they are: arrays, then groups (parents first).
+
+        Arrays' encoded chunks are copied when chunks are copied, else their values are
+        re-encoded; without a store (:func:`documents`) only the groups' attributes are planned.
+        """
+        for node in nodes:
+            if node.kind == "array" and self.plan is None:
+                if self.copy_chunks and self.encoding.zarr_format == 3:
+                    copy_array(node.source, self.store, node.path, dimension_names=None)
+                else:
+                    copy_values(node.source, self.store, node.path, encoding=self.encoding)
+        for node in nodes:
+            if node.kind == "group":
+                self._write_attrs(node.path, node.attrs)
 
     def collection(self, collection: Collection, paths: Sequence[str]) -> None:
         """Write wells, the OME group and the root metadata (last)."""

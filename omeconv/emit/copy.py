@@ -4,7 +4,9 @@
 codec chain reads the very same chunk bytes: ``order: "F"`` becomes a ``transpose`` codec,
 filters and the compressor become their v3 codecs (zarr's ``numcodecs.*`` wrappers where
 Zarr v3 has no core codec), the dtype's byte order goes into the ``bytes`` codec, and a
-``null`` fill value becomes the dtype's zero. What cannot be mapped raises
+``null`` fill value becomes the dtype's zero. Object arrays of ``vlen-utf8`` strings (as in
+AnnData tables) become the ``string`` data type with the ``vlen-utf8`` codec, which reads the
+same bytes. What cannot be mapped raises
 :class:`~omeconv.errors.UpgradeError` before anything is written.
 
 :func:`copy_array` writes that document and copies every chunk: local to local with
@@ -36,6 +38,8 @@ COPY_THREADS = 16
 _V2_METADATA = frozenset({".zarray", ".zattrs", ".zgroup", ".zmetadata"})
 _CORE_COMPRESSORS = ("blosc", "zstd", "gzip")
 _SHUFFLE = {0: "noshuffle", 1: "shuffle", 2: "bitshuffle", -1: "shuffle"}
+#: v2 object codecs (the first filter of an object array) → Zarr v3 data type of that name.
+_OBJECT_TYPES = {"vlen-utf8": "string", "vlen-bytes": "variable_length_bytes"}
 
 
 def array_v2_document(array: Any) -> dict[str, Any]:
@@ -72,19 +76,22 @@ def v3_array_document(
         )
     except (TypeError, ValueError) as exc:
         raise UpgradeError(f"{where}: cannot read dtype {v2.get('dtype')!r}: {exc}") from exc
-    data_type = _data_type(dtype, where)
+    filters = list(v2.get("filters") or ())
+    if dtype.kind == "O":
+        data_type, serializer = _object_type(filters, where)
+        filters, fill_value = [], v2.get("fill_value")
+        fill_value = fill_value if data_type == "string" and isinstance(fill_value, str) else ""
+    else:
+        data_type, serializer = _data_type(dtype, where), _bytes_codec(dtype)
+        fill_value = _fill_value(v2.get("fill_value"), dtype)
     shape = [int(n) for n in v2["shape"]]
     codecs: list[dict[str, Any]] = []
     if v2.get("order", "C") == "F" and len(shape) > 1:
         codecs.append(
             {"name": "transpose", "configuration": {"order": list(range(len(shape)))[::-1]}}
         )
-    codecs.extend(_numcodecs(f, "array -> array", where) for f in v2.get("filters") or ())
-    if dtype.itemsize > 1:
-        endian = "big" if dtype.byteorder == ">" else "little"
-        codecs.append({"name": "bytes", "configuration": {"endian": endian}})
-    else:
-        codecs.append({"name": "bytes"})
+    codecs.extend(_numcodecs(f, "array -> array", where) for f in filters)
+    codecs.append(serializer)
     if v2.get("compressor") is not None:
         codecs.append(_compressor(v2["compressor"], dtype, where))
     separator = v2.get("dimension_separator") or "."
@@ -103,7 +110,7 @@ def v3_array_document(
             "configuration": {"chunk_shape": [int(c) for c in v2["chunks"]]},
         },
         "chunk_key_encoding": encoding,
-        "fill_value": _fill_value(v2.get("fill_value"), dtype),
+        "fill_value": fill_value,
         "codecs": codecs,
         "attributes": v2.get("attributes") or {},
     }
@@ -120,6 +127,25 @@ def _data_type(dtype: np.dtype, where: str) -> str:
     if native.kind in "iuf" or native.kind == "c":
         return str(native.name)
     raise UpgradeError(f"{where}: dtype {dtype} has no Zarr v3 equivalent that omeconv copies")
+
+
+def _object_type(filters: list[dict[str, Any]], where: str) -> tuple[str, dict[str, Any]]:
+    """Data type and array -> bytes codec of an object array, from its v2 object codec."""
+    codec_id = filters[0].get("id") if filters else None
+    if codec_id not in _OBJECT_TYPES or len(filters) > 1:
+        names = [f.get("id") for f in filters]
+        raise UpgradeError(
+            f"{where}: object dtype with filters {names} has no Zarr v3 equivalent"
+            " (only vlen-utf8 strings and vlen-bytes map)"
+        )
+    return _OBJECT_TYPES[codec_id], {"name": codec_id}
+
+
+def _bytes_codec(dtype: np.dtype) -> dict[str, Any]:
+    if dtype.itemsize == 1:
+        return {"name": "bytes"}
+    endian = "big" if dtype.byteorder == ">" else "little"
+    return {"name": "bytes", "configuration": {"endian": endian}}
 
 
 def _fill_value(value: Any, dtype: np.dtype) -> Any:
@@ -143,7 +169,7 @@ def _compressor(config: dict[str, Any], dtype: np.dtype, where: str) -> dict[str
                 "cname": config.get("cname", "lz4"),
                 "clevel": int(config.get("clevel", 5)),
                 "shuffle": _SHUFFLE.get(int(config.get("shuffle", 1)), "shuffle"),
-                "typesize": dtype.itemsize,
+                "typesize": 1 if dtype.kind == "O" else dtype.itemsize,
                 "blocksize": int(config.get("blocksize", 0)),
             },
         }

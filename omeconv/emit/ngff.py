@@ -25,6 +25,7 @@ __all__ = [
     "labels_group_model",
     "plate_model",
     "restore_label_values",
+    "restore_omero",
     "series_model",
     "well_model",
 ]
@@ -117,6 +118,20 @@ def image_model(
     """``ns.Image`` for an image written at ``levels`` with the final ``channels``."""
     multiscale = _multiscale(ns, image.name or name, image.axes, levels, downscale)
     return ns.Image(multiscales=[multiscale], omero=_omero(ns, channels) if channels else None)
+
+
+def restore_omero(doc: dict[str, Any], image: Image, channels: Sequence[Channel]) -> None:
+    """In a dumped image document, put back the ``omero`` keys NGFF models leave out.
+
+    ``rdefs``, ``id``, ``name``, ``version`` and unknown keys come from ``image.omero_extra``,
+    unknown per-channel keys from each channel's ``extra`` (yaozarrs' channel model drops them).
+    """
+    omero = doc.get("omero")
+    if omero is None:
+        return
+    omero.update(image.omero_extra)
+    for out, channel in zip(omero["channels"], channels, strict=True):
+        out.update(channel.extra)
 
 
 def label_model(

@@ -40,6 +40,7 @@ __all__ = [
     "Encoding",
     "Runner",
     "Stats",
+    "copy_values",
     "create_level_array",
     "default_chunks",
     "fill_levels",
@@ -206,6 +207,39 @@ def create_level_array(
         )
     except OSError as exc:
         raise StoreWriteError(f"cannot create array {path!r}: {exc}") from exc
+
+
+def copy_values(source: zarr.Array[Any], store: Any, path: str, *, encoding: Encoding) -> None:
+    """Copy the values of ``source`` (any zarr array, e.g. a table column) to ``path``.
+
+    The new array keeps the shape, chunks, data type, fill value and attributes; numbers get
+    the encoding's compressor, other types (strings) zarr's default codecs. Values move in
+    blocks of whole chunks of at most ``SHARD_TARGET`` bytes.
+    """
+    import zarr
+
+    dtype = np.dtype(source.dtype)
+    kwargs: dict[str, Any] = _codecs(encoding, dtype) if dtype.kind in "biufc" else {}
+    if encoding.zarr_format == 2:
+        kwargs["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
+    try:
+        target = zarr.create_array(
+            store,
+            name=path,
+            shape=source.shape,
+            dtype=source.metadata.dtype,
+            chunks=source.chunks,
+            fill_value=source.metadata.fill_value,
+            attributes=dict(source.attrs),
+            zarr_format=encoding.zarr_format,
+            overwrite=True,
+            **kwargs,
+        )
+        block = default_shards(source.shape, source.chunks, max(1, dtype.itemsize))
+        for region in _regions(source.shape, block):
+            target[region] = source[region]
+    except OSError as exc:
+        raise StoreWriteError(f"cannot write array {path!r}: {exc}") from exc
 
 
 @dataclass
