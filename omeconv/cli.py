@@ -7,6 +7,7 @@ options, missing input, existing output) or 1 (data: corrupt source, invalid met
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import warnings
@@ -285,11 +286,19 @@ def convert(ctx: click.Context, /, input: str, output: str, **kw: Any) -> None:
 
 @cli.command()
 @click.argument("path", type=click.Path())
-def info(path: str) -> None:
-    """Describe PATH (an OME-Zarr store or an image file): version, axes, levels, channels."""
-    from omeconv.inspect import describe
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON, for scripts.")
+def info(path: str, as_json: bool) -> None:
+    """Describe PATH (an OME-Zarr store, local or a URL, or an image file): version, axes,
+    levels with their shapes, chunks and codecs, channels, labels, plate wells.
 
-    click.echo(describe(path))
+    \b
+    Examples:
+      omeconv info cells.ome.zarr
+      omeconv info s3://bucket/plate.ome.zarr --json | jq '.root.wells | length'
+    """
+    from omeconv.inspect import describe, summarize
+
+    click.echo(json.dumps(summarize(path), indent=2) if as_json else describe(path))
 
 
 @cli.command()
