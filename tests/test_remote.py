@@ -40,7 +40,8 @@ def s3(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     server.start()
     host, port = server.get_host_and_port()
     options = {"endpoint_url": f"http://{host}:{port}", "key": "testing", "secret": "testing"}
-    s3fs.S3FileSystem(**options).mkdir("omeconv")
+    # moto keeps its buckets per process: another module may have made it already
+    s3fs.S3FileSystem(**options).makedirs("omeconv", exist_ok=True)
     yield options
     server.stop()
 

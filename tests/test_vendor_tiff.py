@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from omeconv.api import convert
+from omeconv.api import convert, read
 from omeconv.cli import main
 from omeconv.converters.tiff_vendor import micromanager, nih, stk
 from omeconv.validate import validate_store
@@ -250,3 +250,59 @@ def test_sequence_along_channels_takes_sizes_not_channel_names(tmp_path: Path) -
     np.testing.assert_array_equal(read_level(out / "0"), data)
     assert _axes(out) == [("c", None), ("y", "micrometer"), ("x", "micrometer")]
     assert _scale(out) == [1.0, 0.5, 0.5]
+
+
+def ome_tiff(path: Path) -> np.ndarray:
+    """A small OME-TIFF with physical sizes and channel names; returns its pixels."""
+    data = random_array((2, 3, 24, 20), "uint16")
+    tifffile.imwrite(
+        path,
+        data,
+        ome=True,
+        metadata={
+            "axes": "CZYX", "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5, "PhysicalSizeZ": 2.0,
+            "Channel": {"Name": ["DAPI", "GFP"]},
+        },
+    )  # fmt: skip
+    return data
+
+
+def check_ome_output(out: Path, data: np.ndarray) -> None:
+    """``out`` holds :func:`ome_tiff`'s pixels, sizes and channel names, and validates."""
+    np.testing.assert_array_equal(read_level(out / "0"), data)
+    assert _scale(out) == [1.0, 2.0, 0.5, 0.5]
+    assert [c["label"] for c in group_attrs(out)["omero"]["channels"]] == ["DAPI", "GFP"]
+    assert validate_store(str(out)) == "0.5"
+
+
+def test_tiff_from_memory_and_file_urls(tmp_path: Path) -> None:
+    import fsspec
+
+    local = tmp_path / "in.ome.tif"
+    data = ome_tiff(local)
+    fsspec.filesystem("memory").pipe("/omeconv-test/in.ome.tif", local.read_bytes())
+    for url in ("memory://omeconv-test/in.ome.tif", local.as_uri()):
+        out = tmp_path / f"{url.split(':')[0]}.ome.zarr"
+        convert(url, out)
+        check_ome_output(out, data)
+
+
+def test_tiff_url_reader_reopens_by_url_when_unpickled(tmp_path: Path) -> None:
+    import pickle
+
+    import fsspec
+
+    local = tmp_path / "in.ome.tif"
+    data = ome_tiff(local)
+    fsspec.filesystem("memory").pipe("/omeconv-test/pickled.ome.tif", local.read_bytes())
+    image = read("memory://omeconv-test/pickled.ome.tif")
+    copy = pickle.loads(pickle.dumps(image.data))
+    np.testing.assert_array_equal(copy.compute(), data)
+
+
+def test_missing_url_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["tiff2zarr", "memory://omeconv-test/none.ome.tif", str(tmp_path / "o.zarr")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2
+    assert err == ["omeconv: error: memory://omeconv-test/none.ome.tif: no such object"]

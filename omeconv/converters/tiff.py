@@ -101,14 +101,25 @@ class TiffConverter:
             return path.suffix.lower() in self.suffixes
         return head[:4] in _MAGIC or (_is_companion_name(path) and b"<OME" in head)
 
-    def open(self, source: Any, *, series: int | None = None, **_: Any) -> Collection:
+    def open(
+        self,
+        source: Any,
+        *,
+        series: int | None = None,
+        storage_options: dict[str, Any] | None = None,
+        **_: Any,
+    ) -> Collection:
         """Read ``source`` lazily; all series (a collection or plate) or the one numbered ``series``.
 
         ``source`` is a TIFF file or an OME-XML companion file (``*.companion.ome``,
-        ``*.ome.xml``) whose ``TiffData`` name the TIFF files holding the pixels.
+        ``*.ome.xml``) whose ``TiffData`` name the TIFF files holding the pixels, or the URL
+        of one TIFF file (``s3://``, ``file://``, any fsspec protocol), opened with
+        ``storage_options`` and read region by region.
         """
         import tifffile
 
+        if "://" in str(source):
+            return _open_url(str(source), series, storage_options or {})
         path = Path(source)
         _check_file(path)
         companion = _read_companion(path) if _is_companion_name(path) else None
@@ -124,12 +135,48 @@ class TiffConverter:
                     tf = tifffile.TiffFile(target, omexml=companion)
         except Exception as exc:  # tifffile raises many kinds on fuzzed files
             raise CorruptSourceError(f"not a readable TIFF: {_reason(exc)}", path=path) from exc
-        try:
-            return _open(tf, path, series)
-        except (tifffile.TiffFileError, ValueError, IndexError, KeyError, TypeError) as exc:
-            if isinstance(exc, OmeconvError):
-                raise
-            raise CorruptSourceError(f"cannot read the TIFF: {_reason(exc)}", path=path) from exc
+        return _open_checked(tf, path, series, {})
+
+
+def _open_checked(
+    tf: tifffile.TiffFile, path: Path, series: int | None, storage_options: dict[str, Any]
+) -> Collection:
+    """:func:`_open`, with tifffile's errors on bad data as :class:`CorruptSourceError`."""
+    import tifffile
+
+    try:
+        return _open(tf, path, series, storage_options)
+    except (tifffile.TiffFileError, ValueError, IndexError, KeyError, TypeError) as exc:
+        if isinstance(exc, OmeconvError):
+            raise
+        raise CorruptSourceError(f"cannot read the TIFF: {_reason(exc)}", path=path) from exc
+
+
+def _open_url(url: str, series: int | None, storage_options: dict[str, Any]) -> Collection:
+    """A TIFF file at an fsspec URL: tifffile reads the open (seekable) remote file."""
+    import tifffile
+
+    from omeconv.errors import SourceNotFoundError
+
+    try:
+        fh = _open_remote(url, storage_options)
+    except FileNotFoundError as exc:
+        raise SourceNotFoundError("no such object", path=url) from exc
+    except (OSError, ValueError, ImportError) as exc:
+        raise SourceNotFoundError(f"cannot open: {_reason(exc)}", path=url) from exc
+    try:
+        tf = tifffile.TiffFile(fh, name=url)
+    except Exception as exc:  # tifffile raises many kinds on fuzzed files
+        fh.close()
+        raise CorruptSourceError(f"not a readable TIFF: {_reason(exc)}", path=url) from exc
+    return _open_checked(tf, Path(url), series, storage_options)
+
+
+def _open_remote(url: str, storage_options: dict[str, Any]) -> Any:
+    """The file at ``url`` opened for reading with fsspec."""
+    import fsspec
+
+    return fsspec.open(url, mode="rb", **storage_options).open()
 
 
 def _is_companion_name(path: Path) -> bool:
@@ -203,7 +250,9 @@ def _check_file(path: Path) -> None:
         raise CorruptSourceError("empty file (0 bytes)", path=path)
 
 
-def _open(tf: tifffile.TiffFile, path: Path, series: int | None) -> Collection:
+def _open(
+    tf: tifffile.TiffFile, path: Path, series: int | None, storage_options: dict[str, Any]
+) -> Collection:
     all_series = [
         s for s in tf.series if s.shape and _size(s.shape) > 0 and not _is_lsm_thumbnails(s)
     ]
@@ -235,7 +284,9 @@ def _open(tf: tifffile.TiffFile, path: Path, series: int | None) -> Collection:
         chosen = list(range(len(all_series)))
     for i in chosen:
         _check_decodable(all_series[i], path)
-    images = tuple(_image(tf, all_series[i], indices[i], ome, path) for i in chosen)
+    images = tuple(
+        _image(tf, all_series[i], indices[i], ome, path, storage_options) for i in chosen
+    )
     if series is None and ome is not None and ome.plates:
         plate = _plate(ome, ome_xml, images, indices, path)
         if plate is not None:
@@ -411,8 +462,9 @@ def _image(
     index: int | None,
     ome: Any,
     path: Path,
+    storage_options: dict[str, Any],
 ) -> Image:
-    levels_data = [_dask_level(series, i) for i in range(len(series.levels))]
+    levels_data = [_dask_level(series, i, storage_options) for i in range(len(series.levels))]
     letters = series.axes.upper()
     levels_data, letters = normalise_axes(levels_data, letters, path)
     names = tuple(_LETTERS[c] for c in letters)
@@ -441,23 +493,30 @@ def ngff_axis_name(letter: str) -> str:
     return _LETTERS[letter]
 
 
-def _dask_level(series: tifffile.TiffPageSeries, level: int) -> da.Array:
+def _dask_level(
+    series: tifffile.TiffPageSeries, level: int, storage_options: dict[str, Any]
+) -> da.Array:
     import dask.array as da
     import numpy as np
     import zarr
 
-    array = zarr.open_array(series.aszarr(level=level), mode="r")
+    array = zarr.open_array(series.aszarr(level=level, read_only=True), mode="r")
     tf = series.parent
-    reader = _LevelReader(str(tf.filehandle.path), tf.series.index(series), level, array)
+    location = str(tf.filehandle.path)
+    reader = _LevelReader(location, tf.series.index(series), level, array, storage_options)
     meta = np.empty((0,) * array.ndim, dtype=array.dtype)
     return da.from_array(reader, chunks=array.chunks, meta=meta, name=False)
 
 
 class _LevelReader:
-    """Regions of one level of one series; picklable (the file reopens where unpickled)."""
+    """Regions of one level of one series; picklable (the file, a path or an fsspec URL,
+    reopens where unpickled)."""
 
-    def __init__(self, path: str, series: int, level: int, array: Any) -> None:
+    def __init__(
+        self, path: str, series: int, level: int, array: Any, storage_options: dict[str, Any]
+    ) -> None:
         self.path, self.series, self.level = path, series, level
+        self.storage_options = storage_options
         self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
         self._array: Any = array
 
@@ -466,7 +525,12 @@ class _LevelReader:
             import tifffile
             import zarr
 
-            store = tifffile.TiffFile(self.path).series[self.series].aszarr(level=self.level)
+            if "://" in self.path:
+                fh = _open_remote(self.path, self.storage_options)
+                tf = tifffile.TiffFile(fh, name=self.path)
+            else:
+                tf = tifffile.TiffFile(self.path)
+            store = tf.series[self.series].aszarr(level=self.level, read_only=True)
             self._array = zarr.open_array(store, mode="r")
         return self._array[region]
 
