@@ -303,6 +303,17 @@ def test_unreadable_object_array_is_one_line_error(tmp_path: Path) -> None:
     assert tree_hash(tmp_path) == before
 
 
+def test_extra_array_where_a_new_level_goes(tmp_path: Path) -> None:
+    """A copy computes the label's missing level ``2``; a stray array there is refused."""
+    source = make_labelled_image(tmp_path / "in.zarr", label_levels=2)
+    stray = zarr.open_group(source, mode="a", zarr_format=2)
+    stray.create_array("labels/cells/2", shape=(3,), dtype="u1")
+    with pytest.raises(OmeconvError, match=r"labels/cells/2: .*new pyramid level") as info:
+        upgrade(source, tmp_path / "out.zarr")
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "out.zarr").exists()
+
+
 @pytest.mark.parametrize("stride", [pytest.param(1, marks=pytest.mark.slow), 9])
 def test_kill_in_place_with_extra_nodes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stride: int

@@ -275,6 +275,7 @@ class _Writer:
         self.encoding = encoding
         self.levels = levels
         self.runner = runner
+        self.level_paths: set[str] = set()
 
     def image(self, path: str, image: Image) -> None:
         """Write one image: its levels, its labels, then its group metadata."""
@@ -411,6 +412,7 @@ class _Writer:
             )
             metas.append((str(j), scale, _shifted(last.translation, last.scale, scale)))
             all_factors.append(f)
+        self.level_paths.update(_join(path, name) for name, _, _ in metas)
         stats = Stats()
         for i, lv in enumerate(levels):
             if arrays[i] is None:
@@ -461,7 +463,14 @@ class _Writer:
 
         Arrays' encoded chunks are copied when chunks are copied, else their values are
         re-encoded; without a store (:func:`documents`) only the groups' attributes are planned.
+        A node where a new pyramid level went is refused rather than written over it.
         """
+        taken = sorted(n.path for n in nodes if n.path in self.level_paths)
+        if taken:
+            raise MetadataError(
+                f"{taken[0]}: the source holds a non-NGFF node where a new pyramid level"
+                " goes; move it or write fewer levels"
+            )
         for node in nodes:
             if node.kind == "array" and self.plan is None:
                 if self.copy_chunks and self.encoding.zarr_format == 3:
