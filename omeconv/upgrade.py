@@ -14,11 +14,13 @@ store; from then on it is a complete v0.5 store. A run that finds a journal fini
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import signal
 import warnings
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from omeconv.errors import (
     OmeconvWarning,
     SourceNotFoundError,
+    StoreWriteError,
     UnsupportedSourceError,
     UpgradeError,
     UsageError,
@@ -36,12 +39,14 @@ if TYPE_CHECKING:
 
     from omeconv.model import Collection
 
-__all__ = ["JOURNAL", "UpgradePlan", "plan_upgrade", "upgrade"]
+__all__ = ["JOURNAL", "LOCK", "UpgradePlan", "plan_upgrade", "upgrade"]
 
 logger = logging.getLogger(__name__)
 
 #: The in-place journal, at the root of the store being upgraded.
 JOURNAL = ".omeconv-upgrade.json"
+#: The in-place lock file, beside the journal while an upgrade runs.
+LOCK = ".omeconv-upgrade.lock"
 _JOURNAL_FORMAT = "omeconv-upgrade/1"
 _TMP = ".omeconv-tmp"
 _V2_FILES = (".zarray", ".zgroup", ".zattrs", ".zmetadata")
@@ -101,7 +106,10 @@ def upgrade(
     if in_place and reencode:
         raise UsageError("--in-place rewrites metadata only; re-encoding needs an OUTPUT")
     if in_place:
-        return _in_place(Path(_local(source)), dry_run=dry_run)
+        root = Path(_local(source))
+        # A dry run writes nothing; a missing store gets _in_place's own error.
+        with nullcontext() if dry_run or not root.is_dir() else _exclusive(root):
+            return _in_place(root, dry_run=dry_run)
     plan = plan_upgrade(source, copy_chunks=not reencode)
     if dry_run:
         return plan.describe(dest=str(dest))
@@ -262,6 +270,42 @@ def _ancestors(paths: set[str]) -> set[str]:
 
 
 # -- in place ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _exclusive(root: Path) -> Iterator[None]:
+    """Hold the store's upgrade lock (``LOCK``) so two in-place runs never interleave.
+
+    The lock file is removed on release; a run that locked a file another run has since
+    removed locks again, so exactly one run holds the lock of the current file.
+    """
+    lock = root / LOCK
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreWriteError(
+                f"cannot lock the store: {exc.strerror or exc}", path=root
+            ) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise UsageError(
+                "another omeconv upgrade is running on this store; wait for it to finish",
+                path=root,
+            ) from None
+        try:
+            if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        os.close(fd)
 
 
 def _in_place(root: Path, *, dry_run: bool) -> str:

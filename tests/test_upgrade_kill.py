@@ -92,3 +92,27 @@ def _check_and_finish(
     assert_same_pixels(reference, store, arrays)
     assert_all_v3(store)
     shutil.rmtree(store)
+
+
+def test_a_second_in_place_run_is_refused_while_one_holds_the_store(tmp_path: Path) -> None:
+    import fcntl
+
+    from omeconv.errors import UsageError
+
+    reference = make_labelled_image(tmp_path / "reference.zarr", label_levels=2, levels=2)
+    store = tmp_path / "img.zarr"
+    shutil.copytree(reference, store)
+    arrays = v2_arrays(reference)
+    lock = store / upgrade_module.LOCK
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        before = sorted(p.relative_to(store) for p in store.rglob("*"))
+        with pytest.raises(UsageError, match="another omeconv upgrade is running"):
+            upgrade(store, in_place=True)
+        assert sorted(p.relative_to(store) for p in store.rglob("*")) == before
+    # The lock file a killed run leaves behind does not block the next run.
+    upgrade(store, in_place=True)
+    assert not lock.exists()
+    assert validate_store(str(store)) == "0.5"
+    assert_all_v3(store)
+    assert_same_pixels(reference, store, arrays)
