@@ -8,10 +8,13 @@ so level ``k + 1`` has ``ceil(n / 2)`` pixels along each halved axis and scales 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+from omeconv.errors import OmeconvWarning
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -79,6 +82,13 @@ def plan_levels(
                 scale=tuple(s * f for s, f in zip(current.scale, factors, strict=True)),
                 factors=tuple(factors),
             )
+        )
+    if levels is not None and len(plans) < levels:
+        why = f"it is 1 pixel in y and x at level {len(plans) - 1}" if yx else "it has no y or x"
+        warnings.warn(
+            f"{levels} levels asked for, but {why}; writing {len(plans)}",
+            OmeconvWarning,
+            stacklevel=2,
         )
     return plans
 

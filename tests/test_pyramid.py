@@ -8,6 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from omeconv.errors import OmeconvWarning
 from omeconv.model import Axis
 from omeconv.pyramid import default_method, downsample, plan_levels
 
@@ -124,6 +125,9 @@ def test_plan_halves_z_once_xy_is_as_coarse() -> None:
 
 
 def test_plan_fixed_level_count_and_single_pixel_stop() -> None:
-    assert len(plan_levels((3, 3), _axes("yx"), (1, 1), (1, 1), levels=10)) == 3  # 3 -> 2 -> 1
+    with pytest.warns(OmeconvWarning, match=r"10 levels asked for, but it is 1 pixel in y and x"):
+        assert len(plan_levels((3, 3), _axes("yx"), (1, 1), (1, 1), levels=10)) == 3  # 3 -> 2 -> 1
+    with pytest.warns(OmeconvWarning, match=r"but it has no y or x; writing 1"):
+        assert len(plan_levels((5, 4), _axes("ct"), (1, 1), (1, 1), levels=2)) == 1
     assert len(plan_levels((64, 64), _axes("yx"), (1, 1), (8, 8), levels=2)) == 2
     assert len(plan_levels((5, 4), _axes("ct"), (1, 1), (1, 1))) == 1  # nothing to halve
