@@ -1,4 +1,5 @@
-"""OME-Zarr 0.4 stores (Zarr v2) as a source: images, labels, plates, bioformats2raw collections.
+"""OME-Zarr stores as a source: 0.4 (Zarr v2) and 0.5 (Zarr v3) images, labels, plates and
+bioformats2raw collections.
 
 The store is read as it is: each level becomes a lazy dask array over the existing zarr
 array, which also rides along as :attr:`Level.source` so the emitter can copy its encoded
@@ -6,10 +7,12 @@ chunks. Per-level scales and translations, ``omero``, labels, plate and well met
 ``OME/METADATA.ome.xml`` document are carried; group attributes NGFF does not define are kept
 in ``extra_attrs``. Nothing here writes.
 
-The kind of the root is found by an ordered list of probes (plate, bioformats2raw, image,
-plain group of images); each returns ``None`` to pass. Then the whole hierarchy is walked:
-every group or array the NGFF structure does not hold (fractal's ``tables/``, unlisted labels,
-a user's arrays) rides along in :attr:`Collection.extra_nodes`.
+Only :class:`_Reader` knows the format: v2 NGFF metadata sits at the top of ``.zattrs``, v3
+under ``attributes["ome"]`` of ``zarr.json`` (whose ``version`` must be 0.5); everything
+else reads both alike. The kind of the root is found by an ordered list of probes (plate,
+bioformats2raw, image, plain group of images); each returns ``None`` to pass. Then the whole
+hierarchy is walked: every group or array the NGFF structure does not hold (fractal's
+``tables/``, unlisted labels, a user's arrays) rides along in :attr:`Collection.extra_nodes`.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import os
 import warnings
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from omeconv.converters import CONVERTERS
 from omeconv.errors import (
@@ -48,11 +51,11 @@ from omeconv.model import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["NGFF_KEYS", "OmeZarrConverter", "is_empty_labels", "read_attrs"]
+__all__ = ["NGFF_KEYS", "OmeZarrConverter", "is_empty_labels", "read_attrs", "read_node"]
 
 logger = logging.getLogger(__name__)
 
-#: Group attributes that NGFF 0.4 defines (and the emitter rewrites); the rest is kept as is.
+#: v2 group attributes that NGFF 0.4 defines (and the emitter rewrites); the rest is kept as is.
 NGFF_KEYS = frozenset(
     {
         "multiscales",
@@ -66,7 +69,10 @@ NGFF_KEYS = frozenset(
         "version",
     }
 )
-_V2_FILES = (".zgroup", ".zattrs", ".zarray")
+#: The v3 attributes that hold NGFF (0.5); the rest is kept as is.
+_V3_NGFF_KEYS = frozenset({"ome"})
+#: Files at the root of a store: Zarr v2 metadata, or Zarr v3 ``zarr.json``.
+_ROOT_FILES = (".zgroup", ".zattrs", ".zarray", "zarr.json")
 #: ``omero`` channel keys the model holds as fields; the rest is kept in ``Channel.extra``.
 _CHANNEL_KEYS = frozenset(
     {"label", "color", "window", "active", "inverted", "coefficient", "family"}
@@ -74,10 +80,12 @@ _CHANNEL_KEYS = frozenset(
 
 
 class OmeZarrConverter:
-    """OME-Zarr 0.4 (Zarr v2) stores read with zarr-python."""
+    """OME-Zarr 0.4 (Zarr v2) and 0.5 (Zarr v3) stores read with zarr-python."""
 
     name: ClassVar[str] = "ome_zarr"
-    description: ClassVar[str] = "OME-Zarr 0.4 (Zarr v2): images, labels, plates, bioformats2raw"
+    description: ClassVar[str] = (
+        "OME-Zarr 0.4 (Zarr v2) and 0.5 (Zarr v3): images, labels, plates, bioformats2raw"
+    )
     suffixes: ClassVar[tuple[str, ...]] = (".zarr",)
 
     def guess_can_open(self, source: Any) -> bool:
@@ -85,24 +93,32 @@ class OmeZarrConverter:
             return False
         path = Path(source)
         try:
-            return path.is_dir() and any((path / name).is_file() for name in _V2_FILES)
+            return path.is_dir() and any((path / name).is_file() for name in _ROOT_FILES)
         except OSError:
             return False
 
     def open(
         self, source: Any, *, storage_options: dict[str, Any] | None = None, **_: Any
     ) -> Collection:
-        """Read the OME-Zarr 0.4 hierarchy rooted at ``source`` lazily."""
+        """Read the OME-Zarr 0.4 or 0.5 hierarchy rooted at ``source`` lazily."""
         reader = _Reader(source, storage_options)
         for probe in _PROBES:
             collection = probe(reader)
             if collection is not None:
                 return replace(collection, extra_nodes=_extra_nodes(reader, collection))
-        raise UnsupportedSourceError("not an OME-Zarr 0.4 store (no NGFF metadata)", path=source)
+        raise UnsupportedSourceError(
+            f"not an OME-Zarr {reader.version} store (no NGFF metadata)", path=source
+        )
 
 
 class _Reader:
-    """Raw access to the v2 documents and arrays of one store."""
+    """Raw access to the documents and arrays of one store, Zarr v2 or v3.
+
+    The format is the root's: ``zarr.json`` makes a v3 store (OME-Zarr 0.5), else v2
+    (OME-Zarr 0.4). Each node is seen through three views: :meth:`attrs` (its attributes as
+    stored), :meth:`ngff` (its NGFF metadata: the v2 attributes, or v3 ``attributes["ome"]``)
+    and :meth:`extra` (the attributes NGFF does not define). Only this class knows the format.
+    """
 
     def __init__(self, source: Any, storage_options: dict[str, Any] | None) -> None:
         from omeconv.stores import is_url, open_store
@@ -111,13 +127,60 @@ class _Reader:
             raise SourceNotFoundError("no such directory", path=source)
         self.location = str(source)
         self.store = open_store(source, mode="r", storage_options=storage_options)
-        self.root = self.attrs("")
+        self.zarr_format: Literal[2, 3] = 3 if self.exists("zarr.json") else 2
+        self.version = "0.5" if self.zarr_format == 3 else "0.4"
+        self._nodes: dict[str, tuple[str | None, dict[str, Any]]] = {}
+        self.root = self.ngff("")
+
+    def node(self, path: str) -> tuple[str | None, dict[str, Any]]:
+        """``(kind, attributes)`` of the node at ``path``; kind is None where there is none."""
+        if path not in self._nodes:
+            try:
+                self._nodes[path] = (
+                    read_node(self.store, path) if self.zarr_format == 3 else self._v2_node(path)
+                )
+            except CorruptSourceError as exc:
+                raise exc.at(self.location) from exc.__cause__
+        return self._nodes[path]
+
+    def _v2_node(self, path: str) -> tuple[str | None, dict[str, Any]]:
+        if self.exists(_join(path, ".zarray")):
+            kind: str | None = "array"
+        elif self.exists(_join(path, ".zgroup")) or self.exists(_join(path, ".zattrs")):
+            kind = "group"
+        else:
+            kind = None
+        return kind, read_attrs(self.store, path) if kind else {}
+
+    def kind(self, path: str) -> str | None:
+        """``"array"``, ``"group"`` or None for no node of the store's format."""
+        return self.node(path)[0]
 
     def attrs(self, path: str) -> dict[str, Any]:
-        try:
-            return read_attrs(self.store, path)
-        except CorruptSourceError as exc:
-            raise exc.at(self.location) from exc.__cause__
+        """The node's attributes as stored (empty when absent)."""
+        return self.node(path)[1]
+
+    def ngff(self, path: str) -> dict[str, Any]:
+        """The node's NGFF metadata; a v3 ``ome.version`` other than 0.5 is refused."""
+        attrs = self.attrs(path)
+        if self.zarr_format == 2:
+            return attrs
+        ome = attrs.get("ome", {})
+        if not isinstance(ome, dict):
+            raise self.fail(path, "'ome' attribute is not a JSON object")
+        version = ome.get("version")
+        if version is not None and str(version).split("-")[0] != "0.5":
+            raise UnsupportedSourceError(
+                f"OME-Zarr {version} is not supported (omeconv reads 0.4 and 0.5)",
+                path=self.where(path),
+            )
+        return ome
+
+    def extra(self, path: str) -> dict[str, Any]:
+        """The node's attributes that NGFF does not define, kept as they are."""
+        attrs = self.attrs(path)
+        keys = NGFF_KEYS if self.zarr_format == 2 else _V3_NGFF_KEYS
+        return {k: v for k, v in attrs.items() if k not in keys}
 
     def exists(self, key: str) -> bool:
         from zarr.core.sync import sync
@@ -132,60 +195,65 @@ class _Reader:
         import zarr
 
         try:
-            return zarr.open_array(self.store, path=path, mode="r", zarr_format=2)
+            return zarr.open_array(self.store, path=path, mode="r", zarr_format=self.zarr_format)
         except (FileNotFoundError, KeyError, ValueError, TypeError) as exc:
             raise CorruptSourceError(
                 f"cannot open array {path!r}: {exc}", path=self.location
             ) from exc
 
     def entries(self, path: str) -> list[str]:
-        """Names directly below ``path`` (files and directories), hidden ones left out."""
+        """Names directly below ``path`` (files and directories), metadata files left out."""
         from zarr.core.sync import sync
 
         async def names() -> list[str]:
             return [name async for name in self.store.list_dir(path)]
 
-        return sorted(n for n in sync(names()) if not n.startswith("."))
-
-    def kind(self, path: str) -> str | None:
-        """``"array"``, ``"group"`` (``.zgroup`` or ``.zattrs``) or None for no v2 node."""
-        if self.exists(f"{path}/.zarray"):
-            return "array"
-        if self.exists(f"{path}/.zgroup") or self.exists(f"{path}/.zattrs"):
-            return "group"
-        return None
+        return sorted(n for n in sync(names()) if not n.startswith(".") and n != "zarr.json")
 
     def children(self, path: str) -> list[str]:
-        """Names of the sub-groups of ``path`` (v2 groups: with ``.zgroup`` or ``.zattrs``)."""
-        from zarr.core.sync import sync
+        """Names of the sub-groups of ``path``."""
+        return [n for n in self.entries(path) if self.kind(_join(path, n)) == "group"]
 
-        async def names() -> list[str]:
-            return [name async for name in self.store.list_dir(path)]
-
-        found = []
-        for name in sorted(sync(names())):
-            sub = _join(path, name)
-            if self.exists(f"{sub}/.zgroup") or self.exists(f"{sub}/.zattrs"):
-                found.append(name)
-        return found
+    def where(self, path: str) -> str:
+        """``path`` inside the store, for messages."""
+        return f"{self.location}/{path}" if path else self.location
 
     def fail(self, path: str, message: str) -> MetadataError:
-        where = f"{self.location}/{path}" if path else self.location
-        return MetadataError(message, path=where)
+        return MetadataError(message, path=self.where(path))
 
 
 def read_attrs(store: Any, path: str) -> dict[str, Any]:
     """The ``.zattrs`` document of the v2 node at ``path`` (empty when absent)."""
-    raw = _get(store, _join(path, ".zattrs"))
-    if raw is None:
-        return {}
-    try:
-        attrs = json.loads(raw)
-    except ValueError as exc:
-        raise CorruptSourceError(f"{_join(path, '.zattrs')} is not JSON: {exc}") from exc
+    return _json_object(store, _join(path, ".zattrs")) or {}
+
+
+def read_node(store: Any, path: str) -> tuple[str | None, dict[str, Any]]:
+    """``(node_type, attributes)`` of the v3 node at ``path`` (``(None, {})`` when absent)."""
+    key = _join(path, "zarr.json")
+    doc = _json_object(store, key)
+    if doc is None:
+        return None, {}
+    kind = doc.get("node_type")
+    if doc.get("zarr_format") != 3 or kind not in ("array", "group"):
+        raise CorruptSourceError(f"{key} is not Zarr v3 metadata (zarr_format 3, node_type)")
+    attrs = doc.get("attributes", {})
     if not isinstance(attrs, dict):
-        raise CorruptSourceError(f"{_join(path, '.zattrs')} is not a JSON object")
-    return attrs
+        raise CorruptSourceError(f"{key}: 'attributes' is not a JSON object")
+    return kind, attrs
+
+
+def _json_object(store: Any, key: str) -> dict[str, Any] | None:
+    """The JSON object stored at ``key``, None when absent."""
+    raw = _get(store, key)
+    if raw is None:
+        return None
+    try:
+        doc = json.loads(raw)
+    except ValueError as exc:
+        raise CorruptSourceError(f"{key} is not JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise CorruptSourceError(f"{key} is not a JSON object")
+    return doc
 
 
 def _get(store: Any, key: str) -> bytes | None:
@@ -198,10 +266,6 @@ def _get(store: Any, key: str) -> bytes | None:
 
 def _join(*parts: str) -> str:
     return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
-
-
-def _extra(attrs: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in attrs.items() if k not in NGFF_KEYS}
 
 
 # -- probes -----------------------------------------------------------------------------------
@@ -232,12 +296,12 @@ def _probe_plate(reader: _Reader) -> Collection | None:
 def _probe_bf2raw(reader: _Reader) -> Collection | None:
     if "bioformats2raw.layout" not in reader.root:
         return None
-    series = reader.attrs("OME").get("series")
+    series = reader.ngff("OME").get("series")
     if isinstance(series, list) and series:
         paths = [str(p) for p in series]
     else:
         paths = []
-        while reader.exists(f"{len(paths)}/.zattrs"):
+        while reader.kind(str(len(paths))) == "group":
             paths.append(str(len(paths)))
     if not paths:
         raise reader.fail("", "bioformats2raw layout without any series")
@@ -247,7 +311,7 @@ def _probe_bf2raw(reader: _Reader) -> Collection | None:
         ome_xml=reader.text("OME/METADATA.ome.xml"),
         layout="bioformats2raw",
         image_paths=tuple(paths),
-        extra_attrs=_extra(reader.root),
+        extra_attrs=reader.extra(""),
     )
 
 
@@ -259,13 +323,13 @@ def _probe_image(reader: _Reader) -> Collection | None:
 
 def _probe_groups(reader: _Reader) -> Collection | None:
     """A plain group whose children are images."""
-    if not reader.exists(".zgroup"):
+    if reader.kind("") != "group":
         return None
-    paths = [p for p in reader.children("") if "multiscales" in reader.attrs(p)]
+    paths = [p for p in reader.children("") if "multiscales" in reader.ngff(p)]
     if not paths:
         return None
     images = tuple(_image(reader, p) for p in paths)
-    return Collection(images=images, image_paths=tuple(paths), extra_attrs=_extra(reader.root))
+    return Collection(images=images, image_paths=tuple(paths), extra_attrs=reader.extra(""))
 
 
 # -- images and labels ------------------------------------------------------------------------
@@ -277,7 +341,7 @@ def _multiscale(reader: _Reader, path: str, attrs: dict[str, Any]) -> dict[str, 
         raise reader.fail(path, "'multiscales' must be a non-empty list")
     if len(multiscales) > 1:
         warnings.warn(
-            f"{reader.location}/{path}: {len(multiscales)} multiscales; only the first is kept",
+            f"{reader.where(path)}: {len(multiscales)} multiscales; only the first is kept",
             OmeconvWarning,
             stacklevel=4,
         )
@@ -345,7 +409,7 @@ def _levels(reader: _Reader, path: str, ms: dict[str, Any]) -> tuple[Level, ...]
             shift = tuple(s * t + o for s, t, o in zip(outer_scale, inner, outer, strict=True))
         scale = tuple(s * o for s, o in zip(scale, outer_scale, strict=True))
         data = da.from_zarr(array)
-        warn_missing_chunks(array, f"{reader.location}/{_join(path, str(ds['path']))}")
+        warn_missing_chunks(array, reader.where(_join(path, str(ds["path"]))))
         levels.append(
             Level(data=data, scale=scale, translation=shift, path=str(ds["path"]), source=array)
         )
@@ -379,7 +443,7 @@ def _channels(omero: Any) -> tuple[Channel, ...]:
 
 
 def _image(reader: _Reader, path: str) -> Image:
-    attrs = reader.attrs(path)
+    attrs = reader.ngff(path)
     ms = _multiscale(reader, path, attrs)
     levels = _levels(reader, path, ms)
     axes = _axes(reader, path, ms, levels[0].data.ndim)
@@ -394,24 +458,24 @@ def _image(reader: _Reader, path: str) -> Image:
         labels=labels,
         downscale_type=ms.get("type"),
         downscale_metadata=ms.get("metadata"),
-        extra_attrs=_extra(attrs),
+        extra_attrs=reader.extra(path),
         omero_extra={k: v for k, v in omero.items() if k != "channels"}
         if isinstance(omero, dict)
         else {},
-        labels_extra_attrs=_extra(reader.attrs(labels_group)) if labels else {},
+        labels_extra_attrs=reader.extra(labels_group) if labels else {},
     )
 
 
 def _labels(reader: _Reader, path: str) -> list[Label]:
     group = _join(path, "labels")
-    names = reader.attrs(group).get("labels") if reader.exists(f"{group}/.zattrs") else None
+    names = reader.ngff(group).get("labels")
     if not names:
         return []
     return [_label(reader, _join(group, str(name)), str(name)) for name in names]
 
 
 def _label(reader: _Reader, path: str, name: str) -> Label:
-    attrs = reader.attrs(path)
+    attrs = reader.ngff(path)
     ms = _multiscale(reader, path, attrs)
     levels = _levels(reader, path, ms)
     info = attrs.get("image-label") or {}
@@ -429,7 +493,7 @@ def _label(reader: _Reader, path: str, name: str) -> Label:
         colors=colors,
         properties=properties,
         source_image=source.get("image", "../../") if isinstance(source, dict) else "../../",
-        extra_attrs=_extra(attrs),
+        extra_attrs=reader.extra(path),
     )
 
 
@@ -457,7 +521,7 @@ def _plate(reader: _Reader, doc: dict[str, Any]) -> Plate:
         wells=tuple(wells),
         acquisitions=acquisitions,
         field_count=doc.get("field_count"),
-        extra_attrs=_extra(reader.root),
+        extra_attrs=reader.extra(""),
     )
 
 
@@ -465,8 +529,7 @@ _ACQUISITION_KEYS = ("id", "name", "description", "maximumfieldcount", "starttim
 
 
 def _well(reader: _Reader, path: str, row: str, column: str) -> Well:
-    attrs = reader.attrs(path)
-    doc = attrs.get("well")
+    doc = reader.ngff(path).get("well")
     if not isinstance(doc, dict):
         raise reader.fail(path, "well group without 'well' metadata")
     fields = tuple(
@@ -477,7 +540,7 @@ def _well(reader: _Reader, path: str, row: str, column: str) -> Well:
         )
         for f in doc.get("images") or ()
     )
-    return Well(row=row, column=column, fields=fields, extra_attrs=_extra(attrs))
+    return Well(row=row, column=column, fields=fields, extra_attrs=reader.extra(path))
 
 
 # -- nodes outside NGFF -----------------------------------------------------------------------
@@ -506,9 +569,8 @@ def _extra_nodes(reader: _Reader, collection: Collection) -> tuple[ExtraNode, ..
             visit(sub)
             if sub in groups:
                 continue
-            attrs = reader.attrs(sub) if kind else {}
-            if len(found) > first or (kind and not is_empty_labels(name, attrs)):
-                found.insert(first, ExtraNode(sub, "group", attrs))
+            if len(found) > first or (kind and not is_empty_labels(name, reader.ngff(sub))):
+                found.insert(first, ExtraNode(sub, "group", reader.attrs(sub)))
 
     visit("")
     if found:
