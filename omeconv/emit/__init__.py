@@ -88,8 +88,8 @@ def emit(
     inputs
         Paths of the sources, which ``dest`` must not be or lie inside.
     copy_chunks
-        Copy the encoded chunks of levels that have a ``source`` array (Zarr v2 to v3)
-        instead of decoding and re-encoding them (:mod:`omeconv.emit.copy`).
+        For version 0.5, copy the encoded chunks of levels that have a ``source`` array (Zarr
+        v2 or v3) instead of decoding and re-encoding them (:mod:`omeconv.emit.copy`).
     resume
         Finish the unfinished output of an interrupted run with the same options,
         skipping the regions it journaled as written (local outputs only).
@@ -402,7 +402,16 @@ class _Writer:
                     copy_array(lv.source, self.store, _join(path, name), dimension_names=names)
             else:
                 arrays.append(
-                    self._array(path, name, lv.data.shape, lv.data.dtype, chunks, names, shards[i])
+                    self._array(
+                        path,
+                        name,
+                        lv.data.shape,
+                        lv.data.dtype,
+                        chunks,
+                        names,
+                        shards[i],
+                        attributes=None if lv.source is None else dict(lv.source.attrs),
+                    )
                 )
             metas.append((name, tuple(lv.scale), lv.translation))
             all_factors.append(ones if i == 0 else _ratio(levels[i - 1].data.shape, lv.data.shape))
@@ -442,7 +451,10 @@ class _Writer:
         chunks: Sequence[int],
         names: Sequence[str],
         shards: Sequence[int],
+        *,
+        attributes: dict[str, Any] | None = None,
     ) -> Any:
+        """A new level array (or the one an interrupted run created), with ``attributes``."""
         if self.journal is not None and self.journal.resuming:
             existing = _open_array(self.store, _join(path, name))
             if existing is not None:
@@ -456,6 +468,7 @@ class _Writer:
             encoding=self.encoding,
             dimension_names=names,
             shards=shards,
+            attributes=attributes,
         )
 
     def extra_nodes(self, nodes: Sequence[ExtraNode]) -> None:
@@ -512,7 +525,8 @@ class _Writer:
         sync(self.store.set("OME/METADATA.ome.xml", buffer))
 
     def _copies(self, level: Level) -> bool:
-        return self.copy_chunks and level.source is not None
+        """Whether ``level``'s encoded chunks are copied (into Zarr v3 only)."""
+        return self.copy_chunks and level.source is not None and self.encoding.zarr_format == 3
 
     def ns_model(self, builder: str, *args: Any) -> Any:
         return self._validated(getattr(ngff, builder), *args)

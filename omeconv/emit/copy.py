@@ -1,17 +1,18 @@
-"""Copy a Zarr v2 array's encoded chunks into a Zarr v3 array, without decoding them.
+"""Copy a zarr array's encoded chunks into a Zarr v3 array, without decoding them.
 
-:func:`v3_array_document` maps the v2 metadata (``.zarray``) to a v3 ``zarr.json`` whose
-codec chain reads the very same chunk bytes: ``order: "F"`` becomes a ``transpose`` codec,
-filters and the compressor become their v3 codecs (zarr's ``numcodecs.*`` wrappers where
-Zarr v3 has no core codec), the dtype's byte order goes into the ``bytes`` codec, and a
-``null`` fill value becomes the dtype's zero. Object arrays of ``vlen-utf8`` strings (as in
-AnnData tables) become the ``string`` data type with the ``vlen-utf8`` codec, which reads the
-same bytes. What cannot be mapped raises
-:class:`~omeconv.errors.UpgradeError` before anything is written.
+A Zarr v2 source is mapped: :func:`v3_array_document` turns its metadata (``.zarray``) into a
+v3 ``zarr.json`` whose codec chain reads the very same chunk bytes: ``order: "F"`` becomes a
+``transpose`` codec, filters and the compressor become their v3 codecs (zarr's
+``numcodecs.*`` wrappers where Zarr v3 has no core codec), the dtype's byte order goes into
+the ``bytes`` codec, and a ``null`` fill value becomes the dtype's zero. Object arrays of
+``vlen-utf8`` strings (as in AnnData tables) become the ``string`` data type with the
+``vlen-utf8`` codec, which reads the same bytes. What cannot be mapped raises
+:class:`~omeconv.errors.UpgradeError` before anything is written. A Zarr v3 source keeps its
+``zarr.json`` (codecs, chunk grid, shards and chunk keys), only its dimension names may change.
 
-:func:`copy_array` writes that document and copies every chunk: local to local with
-``shutil.copyfile`` in threads, any other pair of stores through the zarr store API.
-Chunk keys move from the v2 encoding (``1.0.3`` or ``1/0/3``) to the v3 default (``c/1/0/3``).
+:func:`copy_array` writes that document and copies every chunk (or shard): local to local
+with ``shutil.copyfile`` in threads, any other pair of stores through the zarr store API.
+v2 chunk keys move to the v3 default (``1.0.3`` or ``1/0/3`` to ``c/1/0/3``); v3 keys stay.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import math
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,13 +31,12 @@ import numpy as np
 from omeconv.errors import StoreWriteError, UpgradeError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
-__all__ = ["array_v2_document", "copy_array", "v3_array_document"]
+__all__ = ["array_v2_document", "array_v3_document", "copy_array", "v3_array_document"]
 
 #: Threads copying chunk files (I/O bound).
 COPY_THREADS = 16
-_V2_METADATA = frozenset({".zarray", ".zattrs", ".zgroup", ".zmetadata"})
 _CORE_COMPRESSORS = ("blosc", "zstd", "gzip")
 _SHUFFLE = {0: "noshuffle", 1: "shuffle", 2: "bitshuffle", -1: "shuffle"}
 #: v2 object codecs (the first filter of an object array) → Zarr v3 data type of that name.
@@ -44,18 +45,34 @@ _OBJECT_TYPES = {"vlen-utf8": "string", "vlen-bytes": "variable_length_bytes"}
 
 def array_v2_document(array: Any) -> dict[str, Any]:
     """The raw ``.zarray`` document of a zarr v2 array, plus its ``.zattrs`` as ``attributes``."""
+    docs = {name: _document(array, name) for name in (".zarray", ".zattrs")}
+    if not docs[".zarray"]:
+        raise UpgradeError(f"array {array.store_path.path!r} has no .zarray")
+    return {**docs[".zarray"], "attributes": docs[".zattrs"]}
+
+
+def array_v3_document(array: Any, *, dimension_names: Sequence[str] | None) -> dict[str, Any]:
+    """The raw ``zarr.json`` of a zarr v3 array, with ``dimension_names`` when given."""
+    doc = _document(array, "zarr.json")
+    if not doc:
+        raise UpgradeError(f"array {array.store_path.path!r} has no zarr.json")
+    encoding = doc.get("chunk_key_encoding")
+    if not isinstance(encoding, dict) or encoding.get("name") not in ("default", "v2"):
+        raise UpgradeError(f"array {array.store_path.path!r}: unknown chunk key encoding")
+    if dimension_names is not None:
+        doc["dimension_names"] = list(dimension_names)
+    return doc
+
+
+def _document(array: Any, name: str) -> dict[str, Any]:
+    """The JSON document ``name`` beside the chunks of ``array`` (empty when absent)."""
     from zarr.core.buffer import default_buffer_prototype
     from zarr.core.sync import sync
 
     store, path = array.store_path.store, array.store_path.path
-    docs = {}
-    for name in (".zarray", ".zattrs"):
-        key = f"{path}/{name}" if path else name
-        raw = sync(store.get(key, prototype=default_buffer_prototype()))
-        docs[name] = {} if raw is None else json.loads(raw.to_bytes())
-    if not docs[".zarray"]:
-        raise UpgradeError(f"array {path!r} has no .zarray")
-    return {**docs[".zarray"], "attributes": docs[".zattrs"]}
+    key = f"{path}/{name}" if path else name
+    raw = sync(store.get(key, prototype=default_buffer_prototype()))
+    return {} if raw is None else dict(json.loads(raw.to_bytes()))
 
 
 def v3_array_document(
@@ -224,24 +241,29 @@ def copy_array(
     dimension_names: Sequence[str] | None,
     threads: int = COPY_THREADS,
 ) -> int:
-    """Copy the v2 array ``source`` to ``path`` in ``dest_store`` as a v3 array; return bytes copied.
-
-    Chunks are written first, ``zarr.json`` last.
+    """Copy the v2 or v3 array ``source`` to ``path`` in ``dest_store`` as a v3 array, encoded
+    chunks as they are; return bytes copied. Chunks are written first, ``zarr.json`` last.
     """
     where = str(source.store_path)
-    doc = v3_array_document(
-        array_v2_document(source), dimension_names=dimension_names, keep_v2_keys=False, where=where
-    )
-    separator = _separator(source)
-    ndim = len(doc["shape"])
+    ndim = len(source.shape)
+    rename: Callable[[str], str | None]
+    if source.metadata.zarr_format == 2:
+        doc = v3_array_document(
+            array_v2_document(source),
+            dimension_names=dimension_names,
+            keep_v2_keys=False,
+            where=where,
+        )
+        rename = partial(_new_key, separator=_separator(source), ndim=ndim)
+    else:
+        doc = array_v3_document(source, dimension_names=dimension_names)
+        rename = partial(_same_key, encoding=doc["chunk_key_encoding"], ndim=ndim)
     src_root = _local_root(source.store_path.store)
     dst_root = _local_root(dest_store)
     if src_root is not None and dst_root is not None:
-        nbytes = _copy_local(
-            src_root / source.store_path.path, dst_root / path, separator, ndim, threads
-        )
+        nbytes = _copy_local(src_root / source.store_path.path, dst_root / path, rename, threads)
     else:
-        nbytes = _copy_store(source.store_path, dest_store, path, separator, ndim)
+        nbytes = _copy_store(source.store_path, dest_store, path, rename)
     _put(dest_store, f"{path}/zarr.json" if path else "zarr.json", doc)
     return nbytes
 
@@ -259,7 +281,7 @@ def _local_root(store: Any) -> Path | None:
 
 def _new_key(key: str, separator: str, ndim: int) -> str | None:
     """``1.0.3`` (or ``1/0/3``) → ``c/1/0/3``; ``None`` for keys that are not chunks."""
-    parts = key.split(separator) if separator != "/" else key.split("/")
+    parts = key.split(separator)
     if ndim == 0:
         return "c" if key == "0" else None
     if len(parts) != ndim or not all(p.isdigit() for p in parts):
@@ -267,23 +289,38 @@ def _new_key(key: str, separator: str, ndim: int) -> str | None:
     return "c/" + "/".join(parts)
 
 
-def _local_chunk_keys(root: Path, separator: str, ndim: int) -> list[str]:
-    if separator != "/" or ndim <= 1:
-        with os.scandir(root) as entries:
-            return [e.name for e in entries if e.is_file() and e.name not in _V2_METADATA]
+def _same_key(key: str, encoding: dict[str, Any], ndim: int) -> str | None:
+    """``key`` when it names a chunk under the v3 ``chunk_key_encoding``; else ``None``."""
+    name = encoding.get("name")
+    separator = (encoding.get("configuration") or {}).get("separator")
+    separator = separator or ("/" if name == "default" else ".")
+    if name == "default":
+        if key == "c":
+            return key if ndim == 0 else None
+        if not key.startswith("c" + separator):
+            return None
+        key_parts = key[2:].split(separator)
+    else:
+        if ndim == 0:
+            return key if key == "0" else None
+        key_parts = key.split(separator)
+    if len(key_parts) != ndim or not all(p.isdigit() for p in key_parts):
+        return None
+    return key
+
+
+def _local_files(root: Path) -> list[str]:
+    """Paths of every file below ``root``, relative, ``/``-separated."""
     keys: list[str] = []
     for dirpath, _dirs, files in os.walk(root):
         rel = os.path.relpath(dirpath, root)
-        depth = 0 if rel == "." else rel.count(os.sep) + 1
-        if depth != ndim - 1:
-            continue
-        prefix = rel.replace(os.sep, "/")
-        keys.extend(f"{prefix}/{f}" for f in files)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        keys.extend(prefix + f for f in files)
     return keys
 
 
-def _copy_local(src: Path, dst: Path, separator: str, ndim: int, threads: int) -> int:
-    keys = [(k, _new_key(k, separator, ndim)) for k in _local_chunk_keys(src, separator, ndim)]
+def _copy_local(src: Path, dst: Path, rename: Callable[[str], str | None], threads: int) -> int:
+    keys = [(k, rename(k)) for k in _local_files(src)]
     pairs = [(src / k, dst / n) for k, n in keys if n is not None]
     for parent in sorted({d.parent for _, d in pairs}):
         parent.mkdir(parents=True, exist_ok=True)
@@ -300,7 +337,9 @@ def _copy_local(src: Path, dst: Path, separator: str, ndim: int, threads: int) -
         raise StoreWriteError(f"copying chunks to {dst} failed: {exc}", path=dst) from exc
 
 
-def _copy_store(source_path: Any, dest_store: Any, path: str, separator: str, ndim: int) -> int:
+def _copy_store(
+    source_path: Any, dest_store: Any, path: str, rename: Callable[[str], str | None]
+) -> int:
     import asyncio
 
     from zarr.core.buffer import default_buffer_prototype
@@ -315,7 +354,7 @@ def _copy_store(source_path: Any, dest_store: Any, path: str, separator: str, nd
         limit = asyncio.Semaphore(COPY_THREADS * 4)
 
         async def one(key: str) -> int:
-            new = _new_key(key[start:], separator, ndim)
+            new = rename(key[start:])
             if new is None:
                 return 0
             async with limit:

@@ -81,12 +81,16 @@ class Encoding:
 def default_chunks(
     shape: Sequence[int], axis_names: Sequence[str], itemsize: int
 ) -> tuple[int, ...]:
-    """About 2 MiB chunks: 1 in t/c, up to 256 in y/x, up to 64 in z (powers of two)."""
+    """About 2 MiB chunks: 1 in t/c, up to 256 in y/x, up to 64 in z (powers of two).
+
+    Axis names are matched in any case (``Y``, ``X`` as some writers spell them).
+    """
+    names = [name.lower() for name in axis_names]
     chunks = []
-    for n, name in zip(shape, axis_names, strict=True):
+    for n, name in zip(shape, names, strict=True):
         chunks.append(min(n, 256) if name in ("y", "x") else 1)
-    if "z" in axis_names:
-        zi = list(axis_names).index("z")
+    if "z" in names:
+        zi = names.index("z")
         plane = math.prod(chunks) * itemsize
         z = 1
         while z * 2 <= 64 and z * 2 * plane <= CHUNK_TARGET:
@@ -178,10 +182,12 @@ def create_level_array(
     encoding: Encoding,
     dimension_names: Sequence[str],
     shards: Sequence[int] | None = None,
+    attributes: dict[str, Any] | None = None,
 ) -> zarr.Array[Any]:
     """Create one empty level array at ``path`` with the encoding's codecs.
 
-    ``shards`` applies when the encoding shards (default: :func:`default_shards`).
+    ``shards`` applies when the encoding shards (default: :func:`default_shards`);
+    ``attributes`` are the array's own (a source level's, kept when it is re-encoded).
     """
     import zarr
 
@@ -201,6 +207,7 @@ def create_level_array(
             dtype=dtype,
             chunks=chunks,
             fill_value=0,
+            attributes=attributes,
             zarr_format=encoding.zarr_format,
             overwrite=True,
             **kwargs,
