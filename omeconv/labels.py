@@ -120,8 +120,9 @@ def _colors(data: da.Array) -> tuple[LabelColor, ...]:
     """A distinct, reproducible RGBA colour for each label value present (0 transparent)."""
     import dask.array as da
     import numpy as np
+    from dask import threaded
 
-    values = np.asarray(da.unique(data.ravel()).compute(scheduler="threads"))
+    values = np.asarray(da.unique(data.ravel()).compute(scheduler=threaded.get))
     if values.size > MAX_COLORS:
         return ()
     out = []

@@ -103,6 +103,8 @@ def verify(
 
 def _compare(root: Any, group_path: str, data: Any, out: str) -> int:
     """Compare the level-0 array of the multiscale at ``group_path`` with ``data``."""
+    from dask.local import get_sync
+
     where = _join(out, group_path)
     try:
         group = root[group_path] if group_path else root
@@ -125,7 +127,7 @@ def _compare(root: Any, group_path: str, data: Any, out: str) -> int:
     for region in _chunk_regions(array.shape, array.chunks):
         block = data[region]
         expected = np.asarray(
-            block.compute(scheduler="synchronous") if hasattr(block, "compute") else block
+            block.compute(scheduler=get_sync) if hasattr(block, "compute") else block
         )
         got = np.asarray(array[region])
         if chunk_digest(got) != chunk_digest(expected):

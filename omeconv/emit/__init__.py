@@ -623,10 +623,12 @@ def _lacks_windows(image: Image) -> bool:
 
 def _small_level_stats(image: Image, limit: int = 64 * 2**20) -> Stats:
     """Channel statistics from the image's smallest level when that is under ``limit`` bytes."""
+    from dask import threaded
+
     stats = Stats()
     data = image.levels[-1].data
     if data.nbytes <= limit:
-        stats.update(np.asarray(data.compute(scheduler="threads")), _channel_axis(image.axes), 0)
+        stats.update(np.asarray(data.compute(scheduler=threaded.get)), _channel_axis(image.axes), 0)
     return stats
 
 

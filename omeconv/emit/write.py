@@ -311,6 +311,7 @@ class Runner:
                 if self.bar is not None:
                     self.bar.update(nbytes)
             return total
+        from dask import threaded
         from dask.callbacks import Callback
 
         bar = self.bar
@@ -326,7 +327,7 @@ class Runner:
             with Callback(posttask=posttask):
                 results = dask.compute(
                     *[dask.delayed(t, pure=False)() for t in tasks],
-                    scheduler="threads",
+                    scheduler=threaded.get,
                     pool=pool,
                 )
         finally:
@@ -395,9 +396,11 @@ def _regions(shape: Sequence[int], region: Sequence[int]) -> Iterator[tuple[slic
 
 
 def _read(source: Any, region: tuple[slice, ...]) -> np.ndarray:
+    from dask.local import get_sync
+
     block = source[region]
     if hasattr(block, "compute"):
-        block = block.compute(scheduler="synchronous")
+        block = block.compute(scheduler=get_sync)
     return np.ascontiguousarray(block)
 
 
