@@ -296,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     for rep in range(args.repeat):
         for tool in tools:
             out = data / f"out-{tool}-{os.getpid()}.ome.zarr"  # unique: runs may overlap
+            os.sync()  # no run pays for writing back what an earlier one left dirty
             row = run_one(tool, src, out, args.timeout)
             row["repeat"] = rep
             runs.append(row)
