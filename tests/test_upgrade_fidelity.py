@@ -24,7 +24,7 @@ from omeconv.errors import OmeconvError, UpgradeError
 from omeconv.upgrade import upgrade
 from omeconv.validate import validate_store
 from tests.test_upgrade import assert_all_v3, make_labelled_image, make_plate, tree_hash, zattrs
-from tests.test_upgrade_kill import PARALLEL, SCRIPT, _count_operations
+from tests.test_upgrade_kill import _count_operations, kill_points, killed_stores
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -320,36 +320,18 @@ def test_kill_in_place_with_extra_nodes(
 ) -> None:
     """Killed at any file operation, a store with tables and user arrays opens as 0.4 or
     0.5 with every array intact, and running again finishes it losing nothing."""
-    import os
-    import signal
-    import subprocess
-    import sys
-
     reference = make_rich_image(tmp_path / "reference.zarr")
     probe = tmp_path / "probe.zarr"
     shutil.copytree(reference, probe)
     total = _count_operations(probe, monkeypatch)
     assert_fidelity(reference, probe, "0.5")
-    points = sorted({*range(0, total, stride), total - 1})
     versions: set[str] = set()
-    for batch in range(0, len(points), PARALLEL):
-        runs = {}
-        for n in points[batch : batch + PARALLEL]:
-            store = tmp_path / f"kill-{n}.zarr"
-            shutil.copytree(reference, store)
-            env = {**os.environ, "OMECONV_UPGRADE_KILL_AT": str(n)}
-            runs[n] = subprocess.Popen(
-                [sys.executable, "-c", SCRIPT, str(store)], env=env, stderr=subprocess.PIPE
-            )
-        for n, process in runs.items():
-            _, stderr = process.communicate(timeout=300)
-            assert process.returncode == -signal.SIGKILL, stderr.decode()
-            store = tmp_path / f"kill-{n}.zarr"
-            versions.add(_check_killed(store, reference))
-            upgrade(store, in_place=True)  # the same command again finishes the job
-            assert_fidelity(reference, store, "0.5")
-            assert_all_v3(store)
-            shutil.rmtree(store)
+    for store in killed_stores(reference, tmp_path, kill_points(total, stride)):
+        versions.add(_check_killed(store, reference))
+        upgrade(store, in_place=True)  # the same command again finishes the job
+        assert_fidelity(reference, store, "0.5")
+        assert_all_v3(store)
+        shutil.rmtree(store)
     assert versions == {"0.4", "0.5"}
 
 

@@ -22,6 +22,7 @@ from omeconv.validate import validate_store
 from tests.test_upgrade import assert_all_v3, assert_same_pixels, make_labelled_image, v2_arrays
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
     from pathlib import Path
 
 
@@ -45,19 +46,14 @@ def _count_operations(store: Path, monkeypatch: pytest.MonkeyPatch) -> int:
     return len(counts)
 
 
-@pytest.mark.parametrize("stride", [pytest.param(1, marks=pytest.mark.slow), 4])
-def test_kill_at_every_operation(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stride: int
-) -> None:
-    """Kill points 0, stride, 2*stride … (every one when ``stride`` is 1)."""
-    reference = make_labelled_image(tmp_path / "reference.zarr", label_levels=2, levels=2)
-    arrays = v2_arrays(reference)
-    probe = tmp_path / "probe.zarr"
-    shutil.copytree(reference, probe)
-    total = _count_operations(probe, monkeypatch)
-    assert total > 20
-    points = sorted({*range(0, total, stride), total - 1})
-    versions = set()
+def kill_points(total: int, stride: int) -> list[int]:
+    """Operations 0, stride, 2*stride … and the last one, of ``total``."""
+    return sorted({*range(0, total, stride), total - 1})
+
+
+def killed_stores(reference: Path, tmp_path: Path, points: Sequence[int]) -> Iterator[Path]:
+    """Copies of ``reference``, each upgraded in place by a process killed before one of
+    the file operations ``points`` (a few processes at a time)."""
     for batch in range(0, len(points), PARALLEL):
         runs = {}
         for n in points[batch : batch + PARALLEL]:
@@ -70,7 +66,23 @@ def test_kill_at_every_operation(
         for n, process in runs.items():
             _, stderr = process.communicate(timeout=300)
             assert process.returncode == -signal.SIGKILL, stderr.decode()
-            _check_and_finish(tmp_path / f"kill-{n}.zarr", reference, arrays, versions)
+            yield tmp_path / f"kill-{n}.zarr"
+
+
+@pytest.mark.parametrize("stride", [pytest.param(1, marks=pytest.mark.slow), 4])
+def test_kill_at_every_operation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stride: int
+) -> None:
+    """Kill points 0, stride, 2*stride … (every one when ``stride`` is 1)."""
+    reference = make_labelled_image(tmp_path / "reference.zarr", label_levels=2, levels=2)
+    arrays = v2_arrays(reference)
+    probe = tmp_path / "probe.zarr"
+    shutil.copytree(reference, probe)
+    total = _count_operations(probe, monkeypatch)
+    assert total > 20
+    versions: set[str] = set()
+    for store in killed_stores(reference, tmp_path, kill_points(total, stride)):
+        _check_and_finish(store, reference, arrays, versions)
     assert versions == {"0.4", "0.5"}
 
 
