@@ -438,6 +438,20 @@ def test_rechunk_reencodes(tmp_path: Path) -> None:
     assert_multiscales_survive(zattrs(source), ome(out))
 
 
+def test_empty_filter_list_of_old_writers_upgrades_quietly(tmp_path: Path) -> None:
+    """Old writers wrote ``"filters": []``; it means no filters and needs no warning."""
+    import warnings
+
+    source = make_encoded(tmp_path / "in.zarr", compressor=None)
+    zarray = json.loads((source / "0" / ".zarray").read_text())
+    (source / "0" / ".zarray").write_text(json.dumps({**zarray, "filters": []}))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        upgrade(source, tmp_path / "out.zarr")
+    assert not [w for w in caught if "filters" in str(w.message)]
+    assert_same_pixels(source, tmp_path / "out.zarr", {"0": source / "0"})
+
+
 # -- errors: one line, nothing touched ---------------------------------------------------------
 
 

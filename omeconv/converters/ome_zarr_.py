@@ -195,7 +195,12 @@ class _Reader:
         import zarr
 
         try:
-            return zarr.open_array(self.store, path=path, mode="r", zarr_format=self.zarr_format)
+            with warnings.catch_warnings():
+                # Old writers' ``"filters": []`` reads as no filters; zarr's notice is noise.
+                warnings.filterwarnings("ignore", message="Found an empty list of filters")
+                return zarr.open_array(
+                    self.store, path=path, mode="r", zarr_format=self.zarr_format
+                )
         except (FileNotFoundError, KeyError, ValueError, TypeError) as exc:
             raise CorruptSourceError(
                 f"cannot open array {path!r}: {exc}", path=self.location
