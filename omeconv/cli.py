@@ -339,6 +339,7 @@ def verify_command(source: str, output: str, series: int | None) -> None:
 EPILOG_UPGRADE = """\b
 Examples:
   omeconv upgrade 0.4 0.5 image.ome.zarr image-v05.ome.zarr     # copy; chunks copied as is
+  omeconv upgrade 0.4 0.5 image.ome.zarr image-v05.ome.zarr --resume   # finish a stopped copy
   omeconv upgrade 0.4 0.5 plate.zarr --in-place                 # metadata only, crash-safe
   omeconv upgrade 0.4 0.5 plate.zarr --in-place --dry-run       # show what would change
   omeconv upgrade 0.4 0.5 in.zarr out.zarr --shards --compression zstd   # re-encode
@@ -357,6 +358,11 @@ Examples:
 )
 @click.option("--dry-run", is_flag=True, help="Print what would change; change nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists (once complete).")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Finish an interrupted copy: chunks already copied in full are not copied again.",
+)
 @click.option("--rechunk", is_flag=True, help="Re-encode with new default chunks.")
 @click.option(
     "--chunks", default=None, help="Re-encode with this chunk shape (1,1,16,256,256 or z=16)."

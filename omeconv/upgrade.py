@@ -61,6 +61,7 @@ def upgrade(
     in_place: bool = False,
     dry_run: bool = False,
     overwrite: bool = False,
+    resume: bool = False,
     rechunk: bool = False,
     chunks: Sequence[int] | Mapping[str, int] | None = None,
     shards: bool = False,
@@ -82,6 +83,9 @@ def upgrade(
         Rewrite only the metadata of ``source``; chunk files stay where they are.
     dry_run
         Change nothing; return a description of what would change.
+    resume
+        Finish the copy an interrupted run left in ``<dest>.partial`` (same options): chunk
+        files already copied in full are kept. In place, a re-run always finishes the job.
     rechunk, chunks, shards, compression, clevel
         Re-encode the pixels through the normal write path (copy only) instead of copying
         the encoded chunks; ``rechunk`` alone picks new default chunks.
@@ -128,6 +132,7 @@ def upgrade(
         workers=workers,
         progress=progress,
         inputs=(source,),
+        resume=resume,
         copy_chunks=not reencode,
     )
 

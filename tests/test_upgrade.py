@@ -559,3 +559,47 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0, err
     assert validate_store(str(source)) == "0.5"
     assert not os.path.exists(source / ".zattrs")
+
+
+def test_interrupted_copy_resumes_without_copying_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C in the middle of a copy keeps OUTPUT.partial; ``--resume`` copies only the chunk
+    files not already copied in full and gives what an uninterrupted copy gives."""
+    import shutil
+
+    import omeconv.emit.copy as copy_module
+
+    source = make_labelled_image(tmp_path / "in.zarr")
+    reference = tmp_path / "reference.zarr"
+    upgrade(source, reference)
+    total = sum(1 for p in reference.rglob("*") if p.is_file() and p.name != "zarr.json")
+    assert total > 4
+    copied: list[Path] = []
+    real = shutil.copyfile
+
+    def interrupting(src: Path, dst: Path) -> None:
+        if len(copied) == total // 2:
+            raise KeyboardInterrupt
+        copied.append(dst)
+        real(src, dst)
+
+    monkeypatch.setattr(copy_module.shutil, "copyfile", interrupting)
+    out = tmp_path / "out.zarr"
+    code, _, err = _run(capsys, "-q", "upgrade", "0.4", "0.5", str(source), str(out))
+    assert code == 130
+    assert "--resume" in err
+    assert not out.exists()
+    copied[0].write_bytes(copied[0].read_bytes()[:-1])  # as a kill mid-copy leaves it
+    recopied: list[Path] = []
+
+    def recording(src: Path, dst: Path) -> None:
+        recopied.append(dst)
+        real(src, dst)
+
+    monkeypatch.setattr(copy_module.shutil, "copyfile", recording)
+    code, _, err = _run(capsys, "-q", "upgrade", "0.4", "0.5", str(source), str(out), "--resume")
+    assert code == 0, err
+    assert copied[0] in recopied
+    assert not set(copied[1:]) & set(recopied)
+    assert tree_hash(out) == tree_hash(reference)

@@ -11,7 +11,8 @@ the ``bytes`` codec, and a ``null`` fill value becomes the dtype's zero. Object 
 ``zarr.json`` (codecs, chunk grid, shards and chunk keys), only its dimension names may change.
 
 :func:`copy_array` writes that document and copies every chunk (or shard): local to local
-with ``shutil.copyfile`` in threads, any other pair of stores through the zarr store API.
+with ``shutil.copyfile`` in threads (a chunk file an interrupted run copied in full is kept,
+for ``--resume``), any other pair of stores through the zarr store API.
 v2 chunk keys move to the v3 default (``1.0.3`` or ``1/0/3`` to ``c/1/0/3``); v3 keys stay.
 """
 
@@ -327,14 +328,25 @@ def _copy_local(src: Path, dst: Path, rename: Callable[[str], str | None], threa
     dst.mkdir(parents=True, exist_ok=True)
 
     def one(pair: tuple[Path, Path]) -> int:
-        shutil.copyfile(pair[0], pair[1])
-        return pair[1].stat().st_size
+        size = pair[0].stat().st_size
+        if not _copied(pair[1], size):
+            shutil.copyfile(pair[0], pair[1])
+        return size
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             return sum(pool.map(one, pairs, chunksize=max(1, len(pairs) // (threads * 8) or 1)))
     except OSError as exc:
         raise StoreWriteError(f"copying chunks to {dst} failed: {exc}", path=dst) from exc
+
+
+def _copied(dst: Path, size: int) -> bool:
+    """Whether ``dst`` is a complete copy of a ``size``-byte chunk, left by an interrupted run
+    (``--resume``): a copy stopped by a kill or Ctrl-C is shorter than its source."""
+    try:
+        return dst.stat().st_size == size
+    except FileNotFoundError:
+        return False
 
 
 def _copy_store(
