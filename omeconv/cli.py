@@ -296,7 +296,7 @@ def info(path: str, as_json: bool) -> None:
       omeconv info cells.ome.zarr
       omeconv info s3://bucket/plate.ome.zarr --json | jq '.root.wells | length'
     """
-    from omeconv.inspect import describe, summarize
+    from omeconv.info import describe, summarize
 
     click.echo(json.dumps(summarize(path), indent=2) if as_json else describe(path))
 

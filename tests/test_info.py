@@ -13,7 +13,7 @@ import zarr
 import omeconv
 from omeconv.cli import main
 from omeconv.errors import SourceNotFoundError
-from omeconv.inspect import describe, summarize
+from omeconv.info import describe, summarize
 
 if TYPE_CHECKING:
     from pathlib import Path
