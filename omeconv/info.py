@@ -9,6 +9,7 @@ documents only: no chunk is read.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,35 +92,65 @@ class _Documents:
         return self.get(_join(path, ".zattrs")) or {}
 
     def array(self, path: str) -> dict[str, Any] | None:
-        """Shape, dtype, chunks, shards and codecs of the array at ``path``; None if absent."""
+        """Shape, dtype, chunks, shards, codecs and sizes of the array at ``path``; None if absent.
+
+        Sizes come from listing the array's keys: ``nbytes`` uncompressed, ``stored_bytes``
+        on disk (chunks and metadata), and how many of its chunks (shards) are present;
+        absent ones read as the fill value.
+        """
         meta = self.get(_join(path, "zarr.json"))
         if meta is not None and meta.get("node_type") == "array":
-            chunks = meta.get("chunk_grid", {}).get("configuration", {}).get("chunk_shape")
-            codecs = meta.get("codecs", [])
-            shards = None
+            grid = meta.get("chunk_grid", {}).get("configuration", {}).get("chunk_shape")
+            chunks, shards, codecs = grid, None, meta.get("codecs", [])
             names = [c.get("name") for c in codecs]
             if "sharding_indexed" in names:
-                inner = codecs[names.index("sharding_indexed")]["configuration"]
-                shards, chunks = chunks, inner.get("chunk_shape")
+                inner = codecs[names.index("sharding_indexed")].get("configuration", {})
+                shards, chunks = grid, inner.get("chunk_shape")
                 codecs = inner.get("codecs", [])
-            return {
-                "shape": meta.get("shape"),
-                "dtype": meta.get("data_type"),
-                "chunks": chunks,
-                "shards": shards,
-                "codecs": [c.get("name") for c in codecs],
-            }
-        meta = self.get(_join(path, ".zarray"))
-        if meta is None:
-            return None
-        compressor = (meta.get("compressor") or {}).get("id")
+            dtype = _dtype_name(meta.get("data_type"))
+        else:
+            meta = self.get(_join(path, ".zarray"))
+            if meta is None:
+                return None
+            chunks, shards, grid = meta.get("chunks"), None, meta.get("chunks")
+            codecs = [
+                {"name": c.get("id"), "configuration": {k: v for k, v in c.items() if k != "id"}}
+                for c in [*(meta.get("filters") or ()), meta.get("compressor")]
+                if isinstance(c, dict)
+            ]
+            dtype = _dtype_name(meta.get("dtype"))
+        shape = [int(n) for n in meta.get("shape") or ()]
+        codecs = [c for c in codecs if isinstance(c, dict) and c.get("name") != "bytes"]
+        stored, present = self._stored(path)
+        itemsize = _itemsize(dtype)
         return {
-            "shape": meta.get("shape"),
-            "dtype": meta.get("dtype"),
-            "chunks": meta.get("chunks"),
-            "shards": None,
-            "codecs": [compressor] if compressor else [],
+            "shape": shape,
+            "dtype": dtype,
+            "chunks": chunks,
+            "shards": shards,
+            "codecs": codecs,
+            "codec": _codec_text(codecs),
+            "nbytes": None if itemsize is None else math.prod(shape) * itemsize,
+            "stored_bytes": stored,
+            "chunks_total": math.prod(
+                -(-n // max(1, int(c))) for n, c in zip(shape, grid or shape, strict=False)
+            ),
+            "chunks_present": present,
         }
+
+    def _stored(self, path: str) -> tuple[int, int]:
+        """Bytes stored under the array at ``path`` and how many of its keys are chunks."""
+        from zarr.core.sync import sync
+
+        prefix = _join(path, "") + "/" if path else ""
+
+        async def sizes() -> list[tuple[str, int]]:
+            keys = [key async for key in self.store.list_prefix(prefix)]
+            return [(key, await self.store.getsize(key)) for key in keys]
+
+        listed = sync(sizes())
+        chunks = [k for k, _ in listed if k.rpartition("/")[2] not in _METADATA_FILES]
+        return sum(size for _, size in listed), len(chunks)
 
     def numbered_children(self, path: str) -> list[str]:
         from zarr.core.sync import sync
@@ -132,6 +163,46 @@ class _Documents:
 
 def _join(*parts: str) -> str:
     return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
+
+
+_METADATA_FILES = frozenset({"zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata"})
+
+
+def _dtype_name(dtype: Any) -> str:
+    """One spelling of a data type for every version: numpy's name (``<u2`` -> ``uint16``)."""
+    import numpy as np
+
+    try:
+        return str(np.dtype(dtype).name)
+    except TypeError:
+        return str(dtype)
+
+
+def _itemsize(dtype: str) -> int | None:
+    import numpy as np
+
+    try:
+        return int(np.dtype(dtype).itemsize) or None
+    except TypeError:
+        return None
+
+
+#: Zarr v2 Blosc's shuffle numbers, named as Zarr v3 names them.
+_BLOSC_SHUFFLE = {0: "noshuffle", 1: "shuffle", 2: "bitshuffle", -1: "autoshuffle"}
+
+
+def _codec_text(codecs: list[dict[str, Any]]) -> str:
+    """``blosc(cname=zstd, clevel=5, shuffle=bitshuffle)`` for each codec, joined by ``+``."""
+    parts = []
+    for codec in codecs:
+        config = codec.get("configuration") or {}
+        settings = ", ".join(
+            f"{k}={_BLOSC_SHUFFLE.get(v, v) if k == 'shuffle' else v}"
+            for k, v in config.items()
+            if k not in ("typesize", "blocksize")
+        )
+        parts.append(f"{codec.get('name')}({settings})" if settings else str(codec.get("name")))
+    return " + ".join(parts) or "uncompressed"
 
 
 # -- stores -----------------------------------------------------------------------------------
@@ -177,6 +248,7 @@ def _node(docs: _Documents, path: str, attrs: dict[str, Any]) -> dict[str, Any]:
             "kind": "bioformats2raw",
             "path": path,
             "series": [_node(docs, _join(path, s), docs.attrs(_join(path, s))) for s in series],
+            "open": [docs.location.rstrip("/") + "/" + _join(path, s) for s in series],
         }
     else:
         node = {"kind": "group", "path": path}
@@ -216,7 +288,7 @@ def _image_node(docs: _Documents, path: str, attrs: dict[str, Any]) -> dict[str,
     ]
     labels_path = _join(path, "labels")
     labels = docs.attrs(labels_path).get("labels") if docs.zarr_format(labels_path) else None
-    return {
+    node = {
         "kind": "image",
         "path": path,
         "name": ms.get("name"),
@@ -224,6 +296,26 @@ def _image_node(docs: _Documents, path: str, attrs: dict[str, Any]) -> dict[str,
         "levels": levels,
         "channels": channels,
         "labels": labels,
+        "label_images": [
+            _image_node(docs, _join(labels_path, str(name)), attrs)
+            for name in labels or ()
+            if "multiscales" in (attrs := docs.attrs(_join(labels_path, str(name))))
+        ],
+    }
+    node.update(_totals([level["array"] for level in levels]))
+    return node
+
+
+def _totals(arrays: list[dict[str, Any] | None]) -> dict[str, Any]:
+    """Uncompressed and stored bytes of some arrays, their ratio, and absent chunks."""
+    present = [a for a in arrays if a is not None]
+    nbytes = sum(a["nbytes"] or 0 for a in present)
+    stored = sum(a["stored_bytes"] for a in present)
+    return {
+        "nbytes": nbytes,
+        "stored_bytes": stored,
+        "ratio": round(nbytes / stored, 3) if stored else None,
+        "chunks_missing": sum(a["chunks_total"] - a["chunks_present"] for a in present),
     }
 
 
@@ -269,6 +361,8 @@ def _render_node(node: dict[str, Any], indent: str) -> list[str]:
             lines.append(f"{indent}… {len(wells) - _WELLS_SHOWN} more wells")
     elif kind == "bioformats2raw":
         lines = [f"{indent}bioformats2raw collection: {len(node['series'])} series"]
+        if node["open"]:
+            lines.append(f"{indent}open a series, e.g. {node['open'][0]} (most viewers need one)")
         for series in node["series"]:
             lines.append(f"{indent}series {series['path'].rsplit('/', 1)[-1]}:")
             lines += _render_node(series, indent + "  ")
@@ -290,6 +384,7 @@ def _render_image(node: dict[str, Any], indent: str) -> list[str]:
         f" scale {_fmt(level['scale'])}"
         for level in node["levels"]
     ]
+    lines.append(f"{indent}{_render_sizes(node)}")
     for i, ch in enumerate(node["channels"]):
         window = ch["window"] or {}
         lines.append(
@@ -298,7 +393,30 @@ def _render_image(node: dict[str, Any], indent: str) -> list[str]:
         )
     if node["labels"] is not None:
         lines.append(f"{indent}labels: {', '.join(node['labels']) or '(none listed)'}")
+    for label in node["label_images"]:
+        lines.append(f"{indent}label {label['path'].rsplit('/', 1)[-1]}:")
+        lines += [
+            f"{indent}  level {level['path']}: {_render_array(level['array'])}"
+            for level in label["levels"]
+        ]
     return lines
+
+
+def _render_sizes(node: dict[str, Any]) -> str:
+    text = f"size: {_bytes(node['nbytes'])} of pixels, {_bytes(node['stored_bytes'])} stored"
+    if node["ratio"]:
+        text += f" (ratio {node['ratio']:.2f})"
+    if node["chunks_missing"]:
+        text += f"; {node['chunks_missing']} chunks absent (read as the fill value)"
+    return text
+
+
+def _bytes(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000  # type: ignore[assignment]
+    return f"{n} B"
 
 
 def _render_array(array: dict[str, Any] | None) -> str:
@@ -307,7 +425,7 @@ def _render_array(array: dict[str, Any] | None) -> str:
     text = f"shape {_fmt(array['shape'])} {array['dtype']} chunks {_fmt(array['chunks'])}"
     if array["shards"]:
         text += f" shards {_fmt(array['shards'])}"
-    return text + f" [{', '.join(array['codecs']) or 'uncompressed'}]"
+    return text + f" [{array['codec']}]"
 
 
 def _fmt(values: Any) -> str:

@@ -119,3 +119,79 @@ def test_source_file_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_missing_path(tmp_path: Path) -> None:
     with pytest.raises(SourceNotFoundError):
         summarize(tmp_path / "nope.zarr")
+
+
+def _disk_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_sizes_codec_and_dtype_are_reported_alike_for_both_versions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], version: str
+) -> None:
+    out = tmp_path / "img.ome.zarr"
+    data = _written(out, version)
+    root = _info_json(out, capsys)["root"]
+    level0 = root["levels"][0]["array"]
+    assert level0["dtype"] == "uint16"
+    assert level0["nbytes"] == data.nbytes
+    assert level0["stored_bytes"] == _disk_bytes(out / root["levels"][0]["path"])
+    assert root["stored_bytes"] == sum(_disk_bytes(out / lv["path"]) for lv in root["levels"])
+    assert root["ratio"] == pytest.approx(root["nbytes"] / root["stored_bytes"], rel=1e-3)
+    assert "cname=zstd" in level0["codec"]
+    assert "clevel=5" in level0["codec"]
+    assert root["chunks_missing"] == 0
+    text = describe(out)
+    assert "of pixels" in text
+    assert "stored (ratio" in text
+
+
+def test_codec_settings_tell_lz4_from_zstd(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)
+    omeconv.convert(data, tmp_path / "a.zarr", compression="lz4", clevel=3)
+    level0 = _info_json(tmp_path / "a.zarr", capsys)["root"]["levels"][0]["array"]
+    assert "cname=lz4" in level0["codec"]
+    assert "clevel=3" in level0["codec"]
+
+
+def test_absent_chunks_are_counted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "img.ome.zarr"
+    data = np.random.default_rng(0).integers(1, 100, (64, 64), dtype=np.uint8)
+    omeconv.convert(data, out, chunks=(32, 32), levels=1)
+    chunk_files = sorted(f for f in (out / "0").rglob("*") if f.is_file() and f.name != "zarr.json")
+    assert len(chunk_files) == 4
+    chunk_files[0].unlink()
+    summary = _info_json(out, capsys)["root"]
+    assert summary["levels"][0]["array"]["chunks_total"] == 4
+    assert summary["levels"][0]["array"]["chunks_present"] == 3
+    assert summary["chunks_missing"] == 1
+    assert "1 chunks absent" in describe(out)
+
+
+def test_labels_are_described_with_their_levels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = tmp_path / "img.tif"
+    mask = tmp_path / "mask.tif"
+    tifffile.imwrite(image, np.zeros((64, 64), np.uint16))
+    tifffile.imwrite(mask, (np.arange(64 * 64).reshape(64, 64) % 7).astype(np.uint8))
+    out = tmp_path / "img.ome.zarr"
+    omeconv.convert(str(image), out, labels={"cells": str(mask)}, levels=2, chunks=(32, 32))
+    root = _info_json(out, capsys)["root"]
+    (label,) = root["label_images"]
+    assert label["path"] == "labels/cells"
+    assert [lv["array"]["shape"] for lv in label["levels"]] == [[64, 64], [32, 32]]
+    assert {lv["array"]["dtype"] for lv in label["levels"]} == {"uint8"}
+    assert "label cells:" in describe(out)
+
+
+def test_collection_says_which_path_to_open(
+    corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = corpus / "zarr-v04/ome-zarr-py-bf2raw/fake-series-2.zarr"
+    root = _info_json(store, capsys)["root"]
+    assert root["kind"] == "bioformats2raw"
+    assert root["open"] == [f"{store}/0", f"{store}/1"]
+    assert f"{store}/0" in describe(store)
