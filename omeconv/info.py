@@ -8,12 +8,12 @@ documents only: no chunk is read.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omeconv.errors import CorruptSourceError, SourceNotFoundError
+from omeconv.zarr_io import exists, list_dir, read_json, stored_sizes
 
 if TYPE_CHECKING:
     import os
@@ -62,19 +62,10 @@ class _Documents:
         self.store = open_store(location, mode="r")
 
     def get(self, key: str) -> dict[str, Any] | None:
-        from zarr.core.buffer import default_buffer_prototype
-        from zarr.core.sync import sync
-
-        buffer = sync(self.store.get(key, prototype=default_buffer_prototype()))
-        if buffer is None:
-            return None
         try:
-            doc = json.loads(buffer.to_bytes())
-        except ValueError as exc:
-            raise CorruptSourceError(f"{key} is not JSON: {exc}", path=self.location) from exc
-        if not isinstance(doc, dict):
-            raise CorruptSourceError(f"{key} is not a JSON object", path=self.location)
-        return doc
+            return read_json(self.store, key)
+        except CorruptSourceError as exc:
+            raise exc.at(self.location) from exc.__cause__
 
     def zarr_format(self, path: str) -> int | None:
         if self.get(_join(path, "zarr.json")) is not None:
@@ -140,25 +131,12 @@ class _Documents:
 
     def _stored(self, path: str) -> tuple[int, int]:
         """Bytes stored under the array at ``path`` and how many of its keys are chunks."""
-        from zarr.core.sync import sync
-
-        prefix = _join(path, "") + "/" if path else ""
-
-        async def sizes() -> list[tuple[str, int]]:
-            keys = [key async for key in self.store.list_prefix(prefix)]
-            return [(key, await self.store.getsize(key)) for key in keys]
-
-        listed = sync(sizes())
+        listed = stored_sizes(self.store, f"{path}/" if path else "")
         chunks = [k for k, _ in listed if k.rpartition("/")[2] not in _METADATA_FILES]
         return sum(size for _, size in listed), len(chunks)
 
     def numbered_children(self, path: str) -> list[str]:
-        from zarr.core.sync import sync
-
-        async def names() -> list[str]:
-            return [name async for name in self.store.list_dir(path)]
-
-        return sorted((n for n in sync(names()) if n.isdigit()), key=int)
+        return sorted((n for n in list_dir(self.store, path) if n.isdigit()), key=int)
 
 
 def _join(*parts: str) -> str:
@@ -253,9 +231,7 @@ def _node(docs: _Documents, path: str, attrs: dict[str, Any]) -> dict[str, Any]:
     else:
         node = {"kind": "group", "path": path}
     xml = _join(path, "OME", "METADATA.ome.xml")
-    from zarr.core.sync import sync
-
-    node["ome_xml"] = xml if sync(docs.store.exists(xml)) else None
+    node["ome_xml"] = xml if exists(docs.store, xml) else None
     return node
 
 

@@ -1,0 +1,83 @@
+"""Keys and bytes of zarr stores, synchronously: the one place omeconv calls zarr's async store API.
+
+zarr-python 3's :class:`zarr.abc.store.Store` is asynchronous, and its stores (``FsspecStore``
+above all) are bound to zarr's own event loop, so their coroutines must run there.
+``zarr.core.sync.sync`` is how zarr itself does that; it is not public API, so it is imported
+here only, and ``pyproject.toml`` bounds zarr to the versions the tests run on. Everything else
+in omeconv reads and writes stores through these functions or zarr's public array API.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from omeconv.errors import CorruptSourceError
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+    from zarr.abc.store import Store
+
+_T = TypeVar("_T")
+
+__all__ = ["exists", "list_dir", "read_bytes", "read_json", "stored_sizes", "write_bytes"]
+
+
+def _run(coroutine: Coroutine[Any, Any, _T]) -> _T:
+    from zarr.core.sync import sync
+
+    return sync(coroutine)
+
+
+def read_bytes(store: Store, key: str) -> bytes | None:
+    """The value at ``key``, None when absent."""
+    from zarr.buffer import default_buffer_prototype
+
+    buffer = _run(store.get(key, prototype=default_buffer_prototype()))
+    return None if buffer is None else bytes(buffer.to_bytes())
+
+
+def read_json(store: Store, key: str) -> dict[str, Any] | None:
+    """The JSON object at ``key``, None when absent; :class:`CorruptSourceError` if not one."""
+    raw = read_bytes(store, key)
+    if raw is None:
+        return None
+    try:
+        doc = json.loads(raw)
+    except ValueError as exc:
+        raise CorruptSourceError(f"{key} is not JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise CorruptSourceError(f"{key} is not a JSON object")
+    return doc
+
+
+def write_bytes(store: Store, key: str, data: bytes) -> None:
+    """Store ``data`` at ``key``."""
+    from zarr.buffer import default_buffer_prototype
+
+    _run(store.set(key, default_buffer_prototype().buffer.from_bytes(data)))
+
+
+def exists(store: Store, key: str) -> bool:
+    """Whether ``key`` holds a value."""
+    return bool(_run(store.exists(key)))
+
+
+def list_dir(store: Store, path: str) -> list[str]:
+    """Names directly below ``path`` (keys and prefixes), sorted."""
+
+    async def names() -> list[str]:
+        return [name async for name in store.list_dir(path)]
+
+    return sorted(_run(names()))
+
+
+def stored_sizes(store: Store, prefix: str) -> list[tuple[str, int]]:
+    """``(key, size in bytes)`` of every key starting with ``prefix``."""
+
+    async def sizes() -> list[tuple[str, int]]:
+        keys = [key async for key in store.list_prefix(prefix)]
+        return [(key, await store.getsize(key)) for key in keys]
+
+    return _run(sizes())
