@@ -208,14 +208,16 @@ def _write_error(exc: BaseException, final: str, staging: str) -> BaseException:
     return exc
 
 
-def _kind(path: Path) -> str | None:
+def _kind(path: Path, final: str) -> str | None:
     """What is at ``path``: None (nothing), ``store``, ``empty`` (folder) or what else it is."""
     try:
         st = path.lstat()
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise from_os_error(exc, path=path, writing=True) from exc
+        raise StoreWriteError(
+            f"cannot create output: {describe_os_error(exc)}", path=final
+        ) from exc
     try:
         if stat.S_ISLNK(st.st_mode) and not path.exists():
             return "a broken symbolic link"
@@ -226,12 +228,12 @@ def _kind(path: Path) -> str | None:
         with os.scandir(path) as entries:
             return "empty" if next(entries, None) is None else "a folder of other files"
     except OSError as exc:
-        raise from_os_error(exc, path=path, writing=True) from exc
+        raise StoreWriteError(f"cannot read {path}: {describe_os_error(exc)}", path=final) from exc
 
 
 def _refuse_existing(final: str, target: Path, staging: Path, *, overwrite: bool) -> None:
     """Refuse an OUTPUT (or staging folder) that must not be replaced."""
-    kind = _kind(target)
+    kind = _kind(target, final)
     if kind in ("store", "empty") and not overwrite:
         raise DestinationExistsError("output exists; pass --overwrite to replace it", path=final)
     if kind not in (None, "store", "empty"):
@@ -240,7 +242,7 @@ def _refuse_existing(final: str, target: Path, staging: Path, *, overwrite: bool
             "OME-Zarr stores: move it away or choose another OUTPUT",
             path=final,
         )
-    ours = _kind(staging) in (None, "store", "empty") or (staging / JOURNAL_DIR).is_dir()
+    ours = _kind(staging, final) in (None, "store", "empty") or (staging / JOURNAL_DIR).is_dir()
     if not ours:
         raise DestinationExistsError(
             f"{staging.name} exists and was not written by omeconv: move it away or choose "
