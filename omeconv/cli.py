@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 import warnings
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from omeconv import __version__
-from omeconv.errors import OmeconvError
+from omeconv.errors import ConversionInterruptedError, OmeconvError, from_os_error
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -406,37 +407,74 @@ def upgrade_command(
         click.echo(f"upgraded {input} to OME-Zarr 0.5: {result}", err=True)
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, delivered like Ctrl-C so that an unfinished output is kept for --resume."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+    raise _Terminated
+
+
+def _interrupted(exc: BaseException) -> int:
+    """The exit code of an interruption: 143 for SIGTERM (128 + 15), 130 for Ctrl-C."""
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, _Terminated):
+            return 128 + signal.SIGTERM
+        current = current.__cause__ or current.__context__
+    return 130
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI, mapping errors to one line and an exit code."""
+    """Entry point: run the CLI, mapping errors to one line and an exit code.
+
+    SIGTERM is handled like Ctrl-C (one line, an unfinished output kept for --resume),
+    with exit code 143 instead of 130.
+    """
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
+    try:
+        _run(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: list[str] | None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         cli.main(args=argv, prog_name="omeconv", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("omeconv: interrupted", err=True)
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+        code = _interrupted(exc)
+        click.echo(f"omeconv: {'terminated' if code == 143 else 'interrupted'}", err=True)
+        sys.exit(code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("omeconv: interrupted", err=True)
-        sys.exit(130)
-    except OmeconvError as exc:
-        if debug:
-            raise
-        click.echo(f"omeconv: error: {exc}", err=True)
-        for detail in getattr(exc, "details", []):
-            click.echo(f"  - {detail}", err=True)
-        sys.exit(exc.exit_code)
     except Exception as exc:
         if debug:
             raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        click.echo(
-            f"omeconv: error: unexpected {type(exc).__name__}: {first} "
-            "(run again with --debug for the traceback)",
-            err=True,
-        )
-        sys.exit(1)
+        error = _one_line_error(exc)
+        click.echo(f"omeconv: error: {error}", err=True)
+        for detail in getattr(error, "details", []):
+            click.echo(f"  - {detail}", err=True)
+        code = error.exit_code if isinstance(error, OmeconvError) else 1
+        sys.exit(_interrupted(exc) if isinstance(exc, ConversionInterruptedError) else code)
+
+
+def _one_line_error(exc: Exception) -> OmeconvError | str:
+    """What to print after ``omeconv: error:`` for ``exc``."""
+    if isinstance(exc, OmeconvError):
+        return exc
+    if isinstance(exc, OSError):
+        return from_os_error(exc)
+    if isinstance(exc, MemoryError):
+        return OmeconvError("out of memory; try fewer --workers or smaller --chunks")
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"unexpected {type(exc).__name__}: {first} (run again with --debug for the traceback)"
 
 
 if __name__ == "__main__":  # pragma: no cover

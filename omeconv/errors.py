@@ -7,6 +7,7 @@ an upgrade that cannot proceed). The CLI prints ``omeconv: error: <path>: <messa
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 __all__ = [
@@ -25,7 +26,31 @@ __all__ = [
     "UsageError",
     "ValidationFailedError",
     "VerificationFailedError",
+    "describe_os_error",
+    "from_os_error",
 ]
+
+#: What the system said, in one short phrase, for the errors a conversion meets.
+_OS_PROBLEMS = {
+    getattr(errno, name): problem
+    for name, problem in (
+        ("ENOSPC", "no space left on device"),
+        ("EDQUOT", "disk quota exceeded"),
+        ("ENAMETOOLONG", "file name too long"),
+        ("EACCES", "permission denied"),
+        ("EPERM", "operation not permitted"),
+        ("EROFS", "read-only file system"),
+        ("ENOENT", "no such file or directory"),
+        ("ENOTDIR", "not a directory"),
+        ("EISDIR", "is a directory"),
+        ("EIO", "input/output error"),
+        ("EMFILE", "too many open files"),
+        ("EFBIG", "file too large"),
+        ("ELOOP", "too many levels of symbolic links"),
+        ("EXDEV", "cannot move across file systems"),
+    )
+    if hasattr(errno, name)  # EDQUOT, ELOOP … are missing on some systems
+}
 
 
 class OmeconvError(Exception):
@@ -118,3 +143,26 @@ class ValidationFailedError(OmeconvError, ValueError):
 
 class UpgradeError(OmeconvError, ValueError):
     """An upgrade that cannot proceed: not v0.4, mixed versions, an unmappable codec."""
+
+
+def describe_os_error(exc: OSError) -> str:
+    """What went wrong, in a short phrase (``no space left on device``)."""
+    if exc.errno in _OS_PROBLEMS:
+        return _OS_PROBLEMS[exc.errno]
+    text = exc.strerror or str(exc) or type(exc).__name__
+    return text[:1].lower() + text[1:]
+
+
+def from_os_error(exc: OSError, *, path: Any = None, writing: bool = False) -> OmeconvError:
+    """A one-line error for ``exc``, naming the file it concerns (or ``path``).
+
+    Reading: a missing or unopenable file is a usage error (exit 2), anything else a
+    source error (exit 1). Writing: a :class:`StoreWriteError` (exit 1).
+    """
+    where = exc.filename if exc.filename is not None else path
+    problem = describe_os_error(exc)
+    if writing:
+        return StoreWriteError(f"cannot write: {problem}", path=where)
+    if exc.errno in (errno.ENOENT, errno.EACCES, errno.EPERM, errno.ENAMETOOLONG, errno.ENOTDIR):
+        return SourceNotFoundError(problem, path=where)
+    return SourceError(f"cannot read: {problem}", path=where)

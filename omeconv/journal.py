@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,11 +27,9 @@ if TYPE_CHECKING:
 
     from omeconv.emit.write import Stats
 
-__all__ = ["JOURNAL_DIR", "KILL_AFTER_ENV", "Journal", "check_resume", "source_identity"]
+__all__ = ["JOURNAL_DIR", "Journal", "check_resume", "source_identity"]
 
 JOURNAL_DIR = ".omeconv"
-#: Test hook: SIGKILL this process after that many region tasks were journaled.
-KILL_AFTER_ENV = "OMECONV_TEST_KILL_AFTER_TASKS"
 
 Task = Any  # a callable region task returning ``(Stats, nbytes)`` with a ``region`` attribute
 
@@ -101,10 +98,6 @@ class Journal:
         self.root = Path(staging) / JOURNAL_DIR
         self.tasks_dir = self.root / "tasks"
         self.options = json.loads(json.dumps(options))
-        self._lock = threading.Lock()
-        self._recorded = 0
-        kill_after = os.environ.get(KILL_AFTER_ENV)
-        self._kill_after = int(kill_after) if kill_after else None
         options_file = self.root / "options.json"
         self.resuming = resume and options_file.is_file()
         if self.resuming:
@@ -119,14 +112,6 @@ class Journal:
                 self._done = set()
         except OSError as exc:
             raise StoreWriteError(f"cannot write the resume journal: {exc}", path=staging) from exc
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Picklable for process workers of dask.distributed (the lock is per process)."""
-        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     def is_done(self, key: str) -> bool:
         """Whether the task ``key`` finished in an earlier run."""
@@ -163,10 +148,6 @@ class Journal:
             _write_atomic(self.tasks_dir / f"{_name(key)}.json", body)
         except OSError as exc:
             raise StoreWriteError(f"cannot write the resume journal: {exc}") from exc
-        with self._lock:
-            self._recorded += 1
-            if self._kill_after is not None and self._recorded >= self._kill_after:
-                os.kill(os.getpid(), signal.SIGKILL)
 
     def _load(self, key: str) -> Stats:
         from omeconv.emit.write import Stats

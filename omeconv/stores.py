@@ -1,18 +1,26 @@
 """Where output goes: local paths and URLs as zarr stores, and the overwrite policy.
 
-A local output is written into a staging directory beside it (``<OUTPUT>.partial``) and
-renamed into place when complete, so a crash never leaves a store at OUTPUT, and
-``--overwrite`` replaces an old output only once the new one is whole. An interrupted
-run (Ctrl-C, or a kill) keeps the staging directory, and ``--resume`` continues in it
-(see :mod:`omeconv.journal`); any other failure removes it. Remote outputs
-(URLs) are written in place; their root metadata is written last, so an unfinished store
-never looks like an OME-Zarr image.
+A local output is written into a staging directory beside it (``<OUTPUT>.partial``, or
+``.omeconv-<hash>.partial`` when that name would be too long) and renamed into place when
+complete, so a crash never leaves a store at OUTPUT. One run at a time writes an OUTPUT: a
+lock file beside it (``.<OUTPUT>.omeconv.lock``) is held for the whole run. An interrupted
+run (Ctrl-C, SIGTERM, a kill) keeps the staging directory, and ``--resume`` continues in it
+(see :mod:`omeconv.journal`); any other failure removes it.
+
+``overwrite`` replaces only what omeconv can recognise as a Zarr store (its root holds
+``zarr.json``, ``.zgroup``, ``.zattrs`` or ``.zarray``) or an empty folder, never a file, a
+folder of other files, nor a folder that holds an INPUT; the old output is removed only
+once the new one is complete. Remote outputs (URLs) are written in place when new (root
+metadata last, so an unfinished store never looks like an image); an existing one is
+replaced by writing ``<URL>.partial`` and moving it into place, root metadata last.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import stat
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +34,11 @@ from omeconv.errors import (
     OmeconvError,
     StoreWriteError,
     UsageError,
+    describe_os_error,
+    from_os_error,
 )
+from omeconv.journal import JOURNAL_DIR
+from omeconv.locks import exclusive_lock
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -34,6 +46,11 @@ if TYPE_CHECKING:
 __all__ = ["Destination", "is_url", "open_store", "staged_output", "staging_path"]
 
 PARTIAL_SUFFIX = ".partial"
+#: Files at the root of a Zarr store (v3, v2 group, v2 attributes, v2 array).
+STORE_MARKERS = ("zarr.json", ".zgroup", ".zattrs", ".zarray")
+#: Longest file name most file systems take, in bytes.
+NAME_MAX = 255
+_LOCAL_SCHEMES = ("file://", "local://")
 
 
 def is_url(location: str | os.PathLike[str]) -> bool:
@@ -44,7 +61,17 @@ def is_url(location: str | os.PathLike[str]) -> bool:
 
 def _local_path(location: str | os.PathLike[str]) -> Path:
     text = str(location)
-    return Path(text.removeprefix("file://"))
+    for scheme in _LOCAL_SCHEMES:
+        text = text.removeprefix(scheme)
+    return Path(text)
+
+
+def _local_target(location: str | os.PathLike[str]) -> Path | None:
+    """The absolute local path of a path, ``file://`` or ``local://`` URL; None if remote."""
+    text = str(location)
+    if "://" in text and not text.startswith(_LOCAL_SCHEMES):
+        return None
+    return Path(os.path.abspath(_local_path(text)))
 
 
 def open_store(
@@ -63,46 +90,25 @@ def open_store(
     return LocalStore(_local_path(location), read_only=mode == "r")
 
 
-def _exists(location: str | os.PathLike[str], storage_options: dict[str, Any] | None) -> bool:
-    if not is_url(location):
-        return _local_path(location).exists()
-    import fsspec
-
-    fs, path = fsspec.core.url_to_fs(str(location), **(storage_options or {}))
-    return bool(fs.exists(path)) and bool(fs.ls(path))
-
-
-def _remove(location: str | os.PathLike[str], storage_options: dict[str, Any] | None) -> None:
-    if not is_url(location):
-        path = _local_path(location)
-        if path.is_dir() and not path.is_symlink():
-            _rmtree(path)
-        elif path.exists() or path.is_symlink():
-            path.unlink()
-        return
-    import fsspec
-
-    fs, path = fsspec.core.url_to_fs(str(location), **(storage_options or {}))
-    if fs.exists(path):
-        fs.rm(path, recursive=True)
-
-
-def _rmtree(path: Path, *, attempts: int = 40) -> None:
-    """Remove a folder that writes still finishing in zarr's I/O loop may briefly refill."""
-    for _ in range(attempts):
-        shutil.rmtree(path, ignore_errors=True)
-        time.sleep(0.025)
-        if not path.exists():
-            return
-    shutil.rmtree(path)
+def _beside(target: Path, prefix: str, suffix: str) -> Path:
+    """``<prefix><name><suffix>`` beside ``target``; a short hashed name when too long."""
+    name = f"{prefix}{target.name}{suffix}"
+    if len(os.fsencode(name)) <= NAME_MAX:
+        return target.with_name(name)
+    digest = hashlib.sha1(os.fsencode(target.name), usedforsecurity=False).hexdigest()[:16]
+    return target.with_name(f".omeconv-{digest}{suffix}")
 
 
 def staging_path(location: str | os.PathLike[str]) -> Path | None:
-    """Where a local output is written before it is complete (None for URLs)."""
-    if is_url(location):
-        return None
-    target = _local_path(location)
-    return target.with_name(target.name + PARTIAL_SUFFIX)
+    """Where a local output is written before it is complete (None for remote URLs)."""
+    target = _local_target(location)
+    return None if target is None else _beside(target, "", PARTIAL_SUFFIX)
+
+
+def lock_path(location: str | os.PathLike[str]) -> Path | None:
+    """The lock file held while a local output is written (None for remote URLs)."""
+    target = _local_target(location)
+    return None if target is None else _beside(target, ".", ".omeconv.lock")
 
 
 @dataclass(frozen=True)
@@ -125,54 +131,180 @@ def staged_output(
 ) -> Iterator[Destination]:
     """Yield a store to write into; move it to ``location`` when the block completes.
 
-    Refuses an existing ``location`` unless ``overwrite``, and an output that is, or is
-    inside, one of ``inputs``. With ``resume``, an existing staging directory is kept and
-    written on; on Ctrl-C the staging directory is kept for a later ``resume``.
+    Refuses, touching nothing: an output that is, holds or lies inside one of ``inputs``;
+    an existing ``location`` unless ``overwrite``; with ``overwrite``, anything at
+    ``location`` that is not a Zarr store or an empty folder; a second run writing the
+    same local output. With ``resume``, an existing staging directory is kept and written
+    on; on Ctrl-C (or SIGTERM through the CLI) it is kept for a later ``resume``.
     """
     final = str(location)
-    _refuse_inside_inputs(final, inputs)
-    if _exists(final, storage_options) and not overwrite:
-        raise DestinationExistsError("output exists; pass --overwrite to replace it", path=final)
-    if is_url(final):
-        if overwrite:
-            _remove(final, storage_options)
-        yield Destination(open_store(final, storage_options=storage_options), final, final)
+    target = _local_target(final)
+    _refuse_overlap(final, inputs, storage_options)
+    if target is None:
+        with _remote_output(final, overwrite=overwrite, storage_options=storage_options) as out:
+            yield out
         return
-    target = _local_path(final)
-    staging = target.with_name(target.name + PARTIAL_SUFFIX)
+    staging = _beside(target, "", PARTIAL_SUFFIX)
     blocking = next((p for p in target.parents if p.exists()), None)
     if blocking is not None and not blocking.is_dir():
         raise StoreWriteError(f"cannot create output: {blocking} is not a folder", path=final)
+    _refuse_existing(final, target, staging, overwrite=overwrite)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        if staging.exists() and not (resume and staging.is_dir()):
-            _remove(staging, None)
-        staging.mkdir(exist_ok=resume)
     except OSError as exc:
-        raise StoreWriteError(f"cannot create output: {exc.strerror or exc}", path=final) from exc
+        raise StoreWriteError(
+            f"cannot create output: {describe_os_error(exc)}", path=final
+        ) from exc
+    busy = "another omeconv run is writing this output; wait for it to finish"
+    with exclusive_lock(_beside(target, ".", ".omeconv.lock"), busy=busy, path=final):
+        _refuse_existing(final, target, staging, overwrite=overwrite)  # again, now we hold it
+        with _staging(final, staging, resume=resume, resumable=not is_url(final)) as out:
+            yield out
+        try:
+            _swap_into_place(staging, target)
+        except OSError as exc:
+            raise StoreWriteError(
+                f"cannot move the output into place: {describe_os_error(exc)}", path=final
+            ) from exc
+
+
+@contextmanager
+def _staging(final: str, staging: Path, *, resume: bool, resumable: bool) -> Iterator[Destination]:
+    """Create (or, resuming, keep) ``staging`` and yield it; remove it on failure."""
+    try:
+        if staging.exists() and not (resume and staging.is_dir()):
+            _remove(staging)
+        (staging / JOURNAL_DIR).mkdir(parents=True, exist_ok=resume)  # marks it as ours
+    except OSError as exc:
+        raise StoreWriteError(
+            f"cannot create output: {describe_os_error(exc)}", path=final
+        ) from exc
     try:
         yield Destination(open_store(staging), final, str(staging))
     except KeyboardInterrupt as exc:
-        raise ConversionInterruptedError(
-            f"interrupted; the unfinished output is kept in {staging.name}: run the same "
-            "command again with --resume to finish it",
-            path=final,
-        ) from exc
-    except BaseException as exc:
-        _remove(staging, None)
-        if isinstance(exc, DestinationError):
-            exc.at(final)
-        elif isinstance(exc, OSError) and not isinstance(exc, OmeconvError):
-            raise StoreWriteError(
-                f"cannot write output: {exc.strerror or exc}", path=final
+        if resumable:
+            raise ConversionInterruptedError(
+                f"interrupted; the unfinished output is kept in {staging.name}: run the same "
+                "command again with --resume to finish it",
+                path=final,
             ) from exc
-        raise
+        _remove(staging)
+        raise ConversionInterruptedError("interrupted; OUTPUT was not changed", path=final) from exc
+    except BaseException as exc:
+        _remove(staging)
+        raise _write_error(exc, final, str(staging)) from exc
+    _remove(staging / JOURNAL_DIR)
+
+
+def _write_error(exc: BaseException, final: str, staging: str) -> BaseException:
+    """``exc`` naming ``final``; an OSError becomes one line naming the file concerned."""
+    if isinstance(exc, DestinationError):
+        return exc.at(final)
+    if isinstance(exc, OSError) and not isinstance(exc, OmeconvError):
+        name = "" if exc.filename is None else str(exc.filename)
+        if not name or name.startswith(staging):
+            return StoreWriteError(f"cannot write output: {describe_os_error(exc)}", path=final)
+        return from_os_error(exc)
+    return exc
+
+
+def _kind(path: Path, final: str) -> str | None:
+    """What is at ``path``: None (nothing), ``store``, ``empty`` (folder) or what else it is."""
     try:
-        _swap_into_place(staging, target)
+        st = path.lstat()
+    except FileNotFoundError:
+        return None
     except OSError as exc:
         raise StoreWriteError(
-            f"cannot move the output into place: {exc.strerror or exc}", path=final
+            f"cannot create output: {describe_os_error(exc)}", path=final
         ) from exc
+    try:
+        if stat.S_ISLNK(st.st_mode) and not path.exists():
+            return "a broken symbolic link"
+        if not path.is_dir():
+            return "a file"
+        if any((path / marker).is_file() for marker in STORE_MARKERS):
+            return "store"
+        with os.scandir(path) as entries:
+            return "empty" if next(entries, None) is None else "a folder of other files"
+    except OSError as exc:
+        raise StoreWriteError(f"cannot read {path}: {describe_os_error(exc)}", path=final) from exc
+
+
+def _refuse_existing(final: str, target: Path, staging: Path, *, overwrite: bool) -> None:
+    """Refuse an OUTPUT (or staging folder) that must not be replaced."""
+    kind = _kind(target, final)
+    if kind in ("store", "empty") and not overwrite:
+        raise DestinationExistsError("output exists; pass --overwrite to replace it", path=final)
+    if kind not in (None, "store", "empty"):
+        raise DestinationExistsError(
+            f"output exists and is {kind}, not a Zarr store; --overwrite replaces only "
+            "OME-Zarr stores: move it away or choose another OUTPUT",
+            path=final,
+        )
+    ours = _kind(staging, final) in (None, "store", "empty") or (staging / JOURNAL_DIR).is_dir()
+    if not ours:
+        raise DestinationExistsError(
+            f"{staging.name} exists and was not written by omeconv: move it away or choose "
+            "another OUTPUT",
+            path=final,
+        )
+
+
+def _refuse_overlap(
+    final: str,
+    inputs: tuple[str | os.PathLike[str], ...],
+    storage_options: dict[str, Any] | None,
+) -> None:
+    """Refuse an output that is an input, lies inside one or holds one (symlinks resolved)."""
+    out = _location_key(final, storage_options)
+    for source in inputs:
+        src = _location_key(str(source), storage_options)
+        if out[0] != src[0]:
+            continue
+        for o, s in zip(out[1], src[1], strict=False):
+            if o == s or _under(o, s):
+                raise UsageError("output must not be the input or lie inside it", path=final)
+            if _under(s, o):
+                raise UsageError(
+                    f"output must not hold the input ({source} lies inside it)", path=final
+                )
+
+
+def _location_key(
+    location: str, storage_options: dict[str, Any] | None
+) -> tuple[str, tuple[str, ...]]:
+    """``(protocol, paths)`` to compare locations: a local path as given and resolved."""
+    local = _local_target(location)
+    if local is not None:
+        return "file", (str(local), str(local.resolve()))
+    import fsspec
+
+    fs, path = fsspec.core.url_to_fs(location, **(storage_options or {}))
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return protocol, (str(path).rstrip("/"),)
+
+
+def _under(path: str, folder: str) -> bool:
+    base = folder.rstrip("/" + os.sep)
+    return path.startswith((base + "/", base + os.sep))
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        _rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def _rmtree(path: Path, *, attempts: int = 40) -> None:
+    """Remove a folder that writes still finishing in zarr's I/O loop may briefly refill."""
+    for _ in range(attempts):
+        shutil.rmtree(path, ignore_errors=True)
+        time.sleep(0.025)
+        if not path.exists():
+            return
+    shutil.rmtree(path)
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:
@@ -185,12 +317,12 @@ def _swap_into_place(staging: Path, target: Path) -> None:
         staging.rename(target)
         return
     if _exchange(staging, target):
-        _remove(staging, None)
+        _remove(staging)
         return
-    old = target.with_name(f"{target.name}.old-{os.getpid()}")
+    old = _beside(target, "", f".old-{os.getpid()}")
     target.rename(old)
     staging.rename(target)
-    _remove(old, None)
+    _remove(old)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -211,13 +343,115 @@ def _exchange(a: Path, b: Path) -> bool:
     return bool(result == 0)
 
 
-def _refuse_inside_inputs(final: str, inputs: tuple[str | os.PathLike[str], ...]) -> None:
-    if is_url(final):
+# -- remote outputs ---------------------------------------------------------------------------
+
+
+@contextmanager
+def _remote_output(
+    final: str, *, overwrite: bool, storage_options: dict[str, Any] | None
+) -> Iterator[Destination]:
+    """Write a new remote store in place, or replace an old one through ``<URL>.partial``."""
+    import fsspec
+
+    fs, path = fsspec.core.url_to_fs(final, **(storage_options or {}))
+    path = str(path).rstrip("/")
+    kind = _remote_kind(fs, path)
+    if kind is None:
+        try:
+            yield Destination(open_store(final, storage_options=storage_options), final, final)
+        except BaseException as exc:
+            _remote_remove(fs, path)  # it did not exist: all of it is this run's
+            if isinstance(exc, KeyboardInterrupt):
+                raise ConversionInterruptedError(
+                    "interrupted; the unfinished output was removed", path=final
+                ) from exc
+            raise _write_error(exc, final, final) from exc
         return
-    out = _local_path(final).resolve()
-    for source in inputs:
-        if is_url(source):
-            continue
-        src = _local_path(source).resolve()
-        if out == src or src in out.parents:
-            raise UsageError("output must not be the input or lie inside it", path=final)
+    if kind != "store":
+        raise DestinationExistsError(
+            f"output exists and is {kind}, not a Zarr store; --overwrite replaces only "
+            "OME-Zarr stores: remove it or choose another OUTPUT",
+            path=final,
+        )
+    if not overwrite:
+        raise DestinationExistsError("output exists; pass --overwrite to replace it", path=final)
+    if not _can_move(fs):
+        raise UsageError(
+            f"cannot replace a store on {fs.protocol} safely (it cannot move files): remove "
+            "OUTPUT first, or write to another OUTPUT",
+            path=final,
+        )
+    staging = path + PARTIAL_SUFFIX
+    if _remote_kind(fs, staging) is not None:
+        if not fs.exists(f"{staging}/{JOURNAL_DIR}"):
+            raise DestinationExistsError(
+                f"{final.rstrip('/')}{PARTIAL_SUFFIX} exists and was not written by omeconv: "
+                "remove it or choose another OUTPUT",
+                path=final,
+            )
+        _remote_remove(fs, staging)
+    fs.pipe_file(f"{staging}/{JOURNAL_DIR}/staging", b"")  # marks it as ours
+    staging_url = final.rstrip("/") + PARTIAL_SUFFIX
+    try:
+        yield Destination(
+            open_store(staging_url, storage_options=storage_options), final, staging_url
+        )
+    except BaseException as exc:
+        _remote_remove(fs, staging)
+        if isinstance(exc, KeyboardInterrupt):
+            raise ConversionInterruptedError(
+                "interrupted; OUTPUT was not changed", path=final
+            ) from exc
+        raise _write_error(exc, final, staging_url) from exc
+    _remote_remove(fs, f"{staging}/{JOURNAL_DIR}")
+    try:
+        _remote_replace(fs, staging, path)
+    except OSError as exc:
+        raise StoreWriteError(
+            f"cannot move the output into place ({staging_url} holds the new store): "
+            f"{describe_os_error(exc)}",
+            path=final,
+        ) from exc
+
+
+def _remote_kind(fs: Any, path: str) -> str | None:
+    if not fs.exists(path):
+        return None
+    if fs.isfile(path):
+        return "a file"
+    if any(fs.exists(f"{path}/{marker}") for marker in STORE_MARKERS):
+        return "store"
+    return "a folder of other files" if fs.ls(path, detail=False) else None
+
+
+def _can_move(fs: Any) -> bool:
+    """Whether ``fs`` can copy files (fsspec's ``mv`` is a copy, then a removal)."""
+    from fsspec.spec import AbstractFileSystem
+
+    return type(fs).cp_file is not AbstractFileSystem.cp_file
+
+
+def _remote_remove(fs: Any, path: str) -> None:
+    try:
+        if fs.exists(path):
+            fs.rm(path, recursive=True)
+    except FileNotFoundError:
+        pass
+
+
+def _remote_replace(fs: Any, staging: str, path: str) -> None:
+    """Replace the store at ``path`` by the one at ``staging``.
+
+    The old root metadata goes first, so the old store stops looking like one; the new
+    root metadata comes last, so what is at ``path`` looks like a store only when whole.
+    """
+    old_roots = [p for p in fs.find(path) if p in {f"{path}/{m}" for m in STORE_MARKERS}]
+    if old_roots:
+        fs.rm(old_roots)
+    _remote_remove(fs, path)
+    new = fs.find(staging)
+    roots = {f"{staging}/{m}" for m in STORE_MARKERS}
+    for batch in ([p for p in new if p not in roots], [p for p in new if p in roots]):
+        if batch:
+            fs.mv(batch, [path + p[len(staging) :] for p in batch])
+    _remote_remove(fs, staging)

@@ -10,10 +10,13 @@ Spec examples may carry ``//`` comments; they are ignored.
 from __future__ import annotations
 
 import json
+import os
 import re
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from fsspec import FSMap
 
 from omeconv.errors import (
     OmeconvWarning,
@@ -21,9 +24,6 @@ from omeconv.errors import (
     UnsupportedSourceError,
     ValidationFailedError,
 )
-
-if TYPE_CHECKING:
-    import os
 
 __all__ = [
     "missing_chunks",
@@ -94,13 +94,13 @@ def validate_store(location: str, *, strict: bool = False) -> str:
     (which read as the fill value) give a warning.
     """
     from pydantic import ValidationError
-    from yaozarrs import open_group, validate_zarr_store
+    from yaozarrs import validate_zarr_store
     from yaozarrs._storage import StorageValidationError
 
     if "://" not in location:
         _check_json_files(Path(location))
     try:
-        group = open_group(location)
+        group = _open_group(location)
         version = group.ome_version()
     except (ValueError, OSError, KeyError) as exc:
         raise ValidationFailedError(f"not a Zarr group: {_first(exc)}", path=location) from exc
@@ -110,7 +110,7 @@ def validate_store(location: str, *, strict: bool = False) -> str:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            validate_zarr_store(location)
+            validate_zarr_store(group)
     except StorageValidationError as exc:
         details = [f"{_loc(e.get('loc', ()))}{e['msg']}" for e in exc.errors()]
         raise ValidationFailedError(
@@ -127,6 +127,48 @@ def validate_store(location: str, *, strict: bool = False) -> str:
     for array_path, missing, total in missing_chunks(location):
         _warn_missing(f"{location}/{array_path}", missing, total)
     return str(version)
+
+
+def _open_group(location: str) -> Any:
+    """yaozarrs' view of the group at ``location``.
+
+    A local path is read key by key as it is: fsspec's batch read would take ``[``, ``]``,
+    ``*`` or ``?`` in it for a glob pattern and find nothing.
+    """
+    from yaozarrs import ZarrGroup, open_group
+
+    if "://" in location:
+        return open_group(location)
+    from fsspec.implementations.local import LocalFileSystem
+
+    group = ZarrGroup(_LiteralMap(os.path.abspath(location), LocalFileSystem()))
+    if group.metadata.node_type != "group":
+        raise ValueError(f"the root node is {group.metadata.node_type!r}, not a group")
+    return group
+
+
+class _LiteralMap(FSMap):  # type: ignore[misc]
+    """An fsspec mapper that reads each key as a file name, never as a glob pattern."""
+
+    def __getitem__(self, key: str, default: bytes | None = None) -> bytes:
+        try:
+            return bytes(self.fs.cat_file(f"{self.root}/{key}"))
+        except self.missing_exceptions as exc:
+            if default is not None:
+                return default
+            raise KeyError(key) from exc
+
+    def getitems(self, keys: list[str], on_error: str = "raise") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key in keys:
+            try:
+                out[key] = self[key]
+            except KeyError as exc:
+                if on_error == "raise":
+                    raise
+                if on_error == "return":
+                    out[key] = exc
+        return out
 
 
 def _check_supported(version: str, where: str) -> None:

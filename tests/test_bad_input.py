@@ -146,7 +146,7 @@ CASES = {
     "output-under-a-file": Case(
         _output_under_a_file, 1, "cannot create output: .*file is not a folder"
     ),
-    "output-exists": Case(_output_exists, 2, "output exists; pass --overwrite"),
+    "output-exists": Case(_output_exists, 2, "output exists and is a folder of other files"),
     "output-is-input": Case(_output_is_input, 2, "must not be the input or lie inside it"),
     "output-inside-input": Case(_output_inside_input, 2, "must not be the input or lie inside"),
     "upgrade-v05-store": Case(_upgrade_v05, 1, "already Zarr v3"),

@@ -70,9 +70,15 @@ def test_existing_output_is_refused_and_untouched(tmp_path: Path) -> None:
     assert "--overwrite" in lines[0]
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
+    # --overwrite replaces OME-Zarr stores only, never a folder of the user's files
+    refused = omeconv("tiff2zarr", src, out, "--overwrite")
+    assert refused.returncode == 2
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    (out / "keep.txt").unlink()
+    assert omeconv("tiff2zarr", src, out, "--overwrite").returncode == 0  # an empty folder
     replaced = omeconv("tiff2zarr", src, out, "--overwrite", "--ome-version", "0.4")
     assert replaced.returncode == 0, replaced.stderr
-    assert not (out / "keep.txt").exists()
+    assert not (out / "zarr.json").exists()
     assert json.loads((out / ".zattrs").read_text())["multiscales"][0]["version"] == "0.4"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -13,19 +12,29 @@ import numpy as np
 import pytest
 
 from omeconv.cli import main
-from omeconv.journal import JOURNAL_DIR, KILL_AFTER_ENV
+from omeconv.journal import JOURNAL_DIR
 from omeconv.validate import validate_store
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-# Small regions so that the image makes many region tasks (the default budget is 64 MiB).
+# Small regions so that the image makes many region tasks (the default budget is 64 MiB);
+# ``run.py N args…`` SIGKILLs itself once N region tasks are journaled (0: never).
 RUNNER = """
-import sys
+import os, signal, sys, threading
 import omeconv.emit.write as w
+from omeconv.journal import Journal
 w.fill_levels.__kwdefaults__["budget"] = 8_000
+kill_after, done, lock, record = int(sys.argv[1]), [0], threading.Lock(), Journal.record
+def record_then_kill(self, key, stats):
+    record(self, key, stats)
+    with lock:
+        done[0] += 1
+        if done[0] == kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+Journal.record = record_then_kill
 from omeconv.cli import main
-main(sys.argv[1:])
+main(sys.argv[2:])
 """
 OPTIONS = ["--chunks", "z=1,y=32,x=32", "--levels", "3", "--workers", "2"]
 
@@ -45,13 +54,13 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _run(
     root: Path, out: Path, *extra: str, kill_after: int | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env.pop(KILL_AFTER_ENV, None)
-    if kill_after is not None:
-        env[KILL_AFTER_ENV] = str(kill_after)
-    args = [sys.executable, str(root / "run.py"), "-q", "tiff2zarr", str(root / "in.tif"), str(out)]
+    args = [sys.executable, str(root / "run.py"), str(kill_after or 0), "-q", "tiff2zarr"]
     return subprocess.run(
-        [*args, *OPTIONS, *extra], check=False, env=env, capture_output=True, text=True, timeout=120
+        [*args, str(root / "in.tif"), str(out), *OPTIONS, *extra],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -150,9 +159,11 @@ def test_ctrl_c_keeps_the_partial_and_says_resume(
 
 
 def test_resume_without_a_journal_starts_over(work: Path, tmp_path: Path) -> None:
-    """A staging folder with no journal is not trusted: it is emptied, then written."""
+    """A staging folder with no journal (killed before its options were written) is not
+    trusted: it is emptied, then written."""
     out = tmp_path / "out.zarr"
     stale = tmp_path / "out.zarr.partial"
+    (stale / JOURNAL_DIR).mkdir(parents=True)
     (stale / "0").mkdir(parents=True)
     (stale / "0" / "junk").write_text("not from this conversion")
     main(["-q", "tiff2zarr", str(work / "in.tif"), str(out), *OPTIONS, "--resume"])

@@ -25,6 +25,7 @@ from omeconv.errors import (
     OmeconvWarning,
     UnsupportedSourceError,
     UsageError,
+    from_os_error,
 )
 from omeconv.model import Axis, Channel, Collection, Image, Level
 
@@ -133,6 +134,10 @@ class TiffConverter:
                 if companion is not None:
                     tf.close()
                     tf = tifffile.TiffFile(target, omexml=companion)
+        except OSError as exc:
+            if exc.errno is None:  # not the system's error but tifffile's about the content
+                raise CorruptSourceError(f"not a readable TIFF: {_reason(exc)}", path=path) from exc
+            raise from_os_error(exc, path=path) from exc
         except Exception as exc:  # tifffile raises many kinds on fuzzed files
             raise CorruptSourceError(f"not a readable TIFF: {_reason(exc)}", path=path) from exc
         return _open_checked(tf, path, series, {})

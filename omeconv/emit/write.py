@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from omeconv.errors import CorruptSourceError, OmeconvError, StoreWriteError, UsageError
+from omeconv.errors import (
+    CorruptSourceError,
+    OmeconvError,
+    StoreWriteError,
+    UsageError,
+    describe_os_error,
+)
 from omeconv.pyramid import Method, downsample
 
 if TYPE_CHECKING:
@@ -609,7 +615,8 @@ class ChunkWriter:
         try:
             sync(put_all())
         except OSError as exc:
-            raise StoreWriteError(f"writing {self.path or 'the array'} failed: {exc}") from exc
+            problem = describe_os_error(exc)
+            raise StoreWriteError(f"writing {self.path or 'the array'} failed: {problem}") from exc
 
 
 def _v3_compressor(codecs: Sequence[Any], path: str) -> Any:
