@@ -227,15 +227,17 @@ class Plate:
 
 @dataclass(frozen=True)
 class ExtraNode:
-    """A group or array of a source hierarchy that is no NGFF node (fractal's ``tables/``, a
-    user's array beside the levels …), written back as it is."""
+    """A group, array or file of a source hierarchy that is no NGFF node (fractal's
+    ``tables/``, a user's array beside the levels, a README …), written back as it is."""
 
     path: str
-    kind: Literal["group", "array"]
-    attrs: SourceAttrs
-    """Its attributes as stored, moved to the output version like those of NGFF nodes."""
+    kind: Literal["group", "array", "file"]
+    attrs: SourceAttrs | None = None
+    """A group's or array's attributes as stored; a group's are moved to the output version
+    like those of NGFF nodes."""
     source: Any = None
-    """The source ``zarr.Array`` of an array node: its encoded chunks or values are copied."""
+    """The source ``zarr.Array`` of an array node (its encoded chunks or values are copied);
+    for a file, a callable returning its bytes."""
 
 
 @dataclass(frozen=True)

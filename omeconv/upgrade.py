@@ -165,6 +165,8 @@ class UpgradePlan:
         groups = self.groups or [n.path for n in c.extra_nodes if n.kind == "group"]
         how = ": write zarr.json, remove .zgroup/.zattrs" if self.groups else ""
         lines.extend(f"  group {p or '.'}{how}{note(p)}" for p in groups)
+        kept = "copied as it is" if dest is not None else "left as it is"
+        lines.extend(f"  file {n.path}: {kept}" for n in c.extra_nodes if n.kind == "file")
         return "\n".join(lines)
 
 

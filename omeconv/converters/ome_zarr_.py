@@ -70,6 +70,8 @@ NGFF_KEYS = frozenset(
         "version",
     }
 )
+#: Zarr metadata files (v2 and v3): never carried as files.
+_METADATA_FILES = frozenset({".zarray", ".zgroup", ".zattrs", ".zmetadata", "zarr.json"})
 #: Files at the root of a store: Zarr v2 metadata, or Zarr v3 ``zarr.json``.
 _ROOT_FILES = (".zgroup", ".zattrs", ".zarray", "zarr.json")
 
@@ -204,13 +206,28 @@ class _Reader:
             ) from exc
 
     def entries(self, path: str) -> list[str]:
-        """Names directly below ``path`` (files and directories), metadata files left out."""
+        """Names directly below ``path`` (files and directories), zarr metadata and omeconv's
+        own upgrade files left out."""
         from zarr.core.sync import sync
 
         async def names() -> list[str]:
             return [name async for name in self.store.list_dir(path)]
 
-        return sorted(n for n in sync(names()) if not n.startswith(".") and n != "zarr.json")
+        return sorted(
+            n for n in sync(names()) if n not in _METADATA_FILES and not n.startswith(".omeconv-")
+        )
+
+    def is_file(self, key: str) -> bool:
+        """Whether ``key`` is a file (a key of the store), not a directory."""
+        return self.exists(key)
+
+    def reader_of(self, key: str) -> Callable[[], bytes]:
+        """A callable returning the bytes of the file ``key``."""
+
+        def read() -> bytes:
+            return _get(self.store, key) or b""
+
+        return read
 
     def children(self, path: str) -> list[str]:
         """Names of the sub-groups of ``path``."""
@@ -553,10 +570,12 @@ def _well(reader: _Reader, path: str, row: str, column: str) -> Well:
 
 
 def _extra_nodes(reader: _Reader, collection: Collection) -> tuple[ExtraNode, ...]:
-    """Every group and array below the root that ``collection`` does not hold, parents first.
+    """Every group, array and file below the root that ``collection`` does not hold,
+    parents first.
 
     Directories without metadata that hold such nodes become plain groups. The collection's
-    own arrays are not listed into, so their chunk keys are never read.
+    own arrays are not listed into, so their chunk keys are never read. ``OME/METADATA.ome.xml``
+    is the collection's own (:attr:`Collection.ome_xml`).
     """
     groups, arrays = _ngff_nodes(collection)
     found: list[ExtraNode] = []
@@ -567,6 +586,10 @@ def _extra_nodes(reader: _Reader, collection: Collection) -> tuple[ExtraNode, ..
             if sub in arrays:
                 continue
             kind = reader.kind(sub)
+            if kind is None and reader.is_file(sub):
+                if sub != "OME/METADATA.ome.xml" or collection.ome_xml is None:
+                    found.append(ExtraNode(sub, "file", source=reader.reader_of(sub)))
+                continue
             if kind == "array":
                 found.append(ExtraNode(sub, "array", reader.stored(sub), reader.array(sub)))
                 continue

@@ -503,10 +503,12 @@ class _Writer:
         )
 
     def extra_nodes(self, nodes: Sequence[ExtraNode]) -> None:
-        """Write the source's non-NGFF nodes as they are: arrays, then groups (parents first).
+        """Write the source's non-NGFF nodes as they are: arrays, then files and groups
+        (parents first).
 
         Arrays' encoded chunks are copied when chunks are copied, else their values are
-        re-encoded; groups' attributes are moved like any group's. A node where a new
+        re-encoded; files are copied byte for byte; groups' attributes are moved like any
+        group's. A node where a new
         pyramid level went is refused rather than written over it.
         """
         taken = sorted(n.path for n in nodes if n.path in self.level_scales)
@@ -523,7 +525,9 @@ class _Writer:
             else:
                 copy_values(node.source, self.store, node.path, encoding=self.encoding)
         for node in nodes:
-            if node.kind == "group":
+            if node.kind == "file":
+                self.sink.file(node.path, node.source())
+            elif node.kind == "group" and node.attrs is not None:
                 self._moved(node.path, node.attrs)
 
     def collection(self, collection: Collection, paths: Sequence[str]) -> None:
