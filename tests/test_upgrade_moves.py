@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import warnings
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -31,6 +30,9 @@ from omeconv.upgrade import upgrade
 from omeconv.validate import validate_store
 from tests.conftest import CORPUS
 from tests.test_upgrade import make_labelled_image, make_plate, tree_hash
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 #: 0.4 group attributes that move under ``ome`` in 0.5.
 NGFF = (
