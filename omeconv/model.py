@@ -6,7 +6,7 @@ Plain frozen dataclasses, independent of any NGFF version. Pixel data are lazy
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ __all__ = [
     "Level",
     "Plate",
     "PlateAcquisition",
+    "SourceAttrs",
     "Well",
     "WellField",
     "default_axes",
@@ -39,6 +40,20 @@ AXIS_TYPES: dict[str, AxisType] = {
     "y": "space",
     "x": "space",
 }
+
+
+@dataclass(frozen=True)
+class SourceAttrs:
+    """The attributes of a source node as stored (v2 ``.zattrs`` or v3 ``attributes``, whole)
+    and the OME-Zarr version they follow.
+
+    A node that carries them is emitted by moving them to the output version
+    (:func:`omeconv.emit.v05.move`), not by rebuilding them; a node without them (``None``)
+    comes from a new conversion and its metadata is derived by the emitter.
+    """
+
+    version: str
+    attrs: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -90,8 +105,6 @@ class Channel:
     family: str | None = None
     emission_wavelength: float | None = None
     excitation_wavelength: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Keys of the source's ``omero`` channel NGFF does not define; written back unchanged."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +125,7 @@ class Label:
     colors: tuple[LabelColor, ...] = ()
     properties: tuple[dict[str, Any], ...] = ()
     source_image: str | None = "../../"
-    extra_attrs: dict[str, Any] = field(default_factory=dict)
+    source_attrs: SourceAttrs | None = None
 
 
 @dataclass(frozen=True)
@@ -128,12 +141,10 @@ class Image:
     downscale_type: str | None = None
     downscale_metadata: dict[str, Any] | None = None
     """How the source's own lower levels were made (NGFF ``multiscales[].metadata``)."""
-    extra_attrs: dict[str, Any] = field(default_factory=dict)
-    """Attributes of the source group that NGFF does not define; written back unchanged."""
-    omero_extra: dict[str, Any] = field(default_factory=dict)
-    """``omero`` keys besides ``channels`` (``rdefs``, ``id``, ``name`` …); written back unchanged."""
-    labels_extra_attrs: dict[str, Any] = field(default_factory=dict)
-    """Attributes of the source's ``labels`` group besides the list of labels."""
+    source_attrs: SourceAttrs | None = None
+    """The source group's attributes as stored (None for a new conversion)."""
+    labels_source_attrs: SourceAttrs | None = None
+    """The source's ``labels`` group attributes as stored (kept even when it lists none)."""
 
     def __post_init__(self) -> None:
         if not self.levels:
@@ -183,7 +194,7 @@ class Well:
     row: str
     column: str
     fields: tuple[WellField, ...]
-    extra_attrs: dict[str, Any] = field(default_factory=dict)
+    source_attrs: SourceAttrs | None = None
 
     @property
     def path(self) -> str:
@@ -212,19 +223,21 @@ class Plate:
     wells: tuple[Well, ...]
     acquisitions: tuple[PlateAcquisition, ...] = ()
     field_count: int | None = None
-    extra_attrs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class ExtraNode:
-    """A group or array of a source hierarchy that is no NGFF node (fractal's ``tables/``, a
-    user's array beside the levels …), written back as it is."""
+    """A group, array or file of a source hierarchy that is no NGFF node (fractal's
+    ``tables/``, a user's array beside the levels, a README …), written back as it is."""
 
     path: str
-    kind: Literal["group", "array"]
-    attrs: dict[str, Any] = field(default_factory=dict)
+    kind: Literal["group", "array", "file"]
+    attrs: SourceAttrs | None = None
+    """A group's or array's attributes as stored; a group's are moved to the output version
+    like those of NGFF nodes."""
     source: Any = None
-    """The source ``zarr.Array`` of an array node: its encoded chunks or values are copied."""
+    """The source ``zarr.Array`` of an array node (its encoded chunks or values are copied);
+    for a file, a callable returning its bytes."""
 
 
 @dataclass(frozen=True)
@@ -241,6 +254,10 @@ class Collection:
     ome_xml: str | None = None
     layout: Literal["image", "bioformats2raw", "plate"] = "image"
     image_paths: tuple[str, ...] | None = None
-    extra_attrs: dict[str, Any] = field(default_factory=dict)
+    source_attrs: SourceAttrs | None = None
+    """The source root's attributes as stored (plate, bioformats2raw root or group of images;
+    a single image at the root carries them itself)."""
+    ome_source_attrs: SourceAttrs | None = None
+    """The source ``OME`` group's attributes as stored (the series list)."""
     extra_nodes: tuple[ExtraNode, ...] = ()
     """Groups and arrays of the source that NGFF does not define, parents first."""

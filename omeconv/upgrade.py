@@ -1,30 +1,27 @@
 """Upgrade OME-Zarr 0.4 (Zarr v2) to 0.5 (Zarr v3): a copy, or in place.
 
-The store is read by the OME-Zarr 0.4 source adapter (:mod:`omeconv.converters.ome_zarr_`)
-and written by the one emitter: a copy goes through :func:`omeconv.emit.emit` (encoded
-chunks copied as they are, unless re-encoding is asked for); in place, the emitter only
-builds the documents (:func:`omeconv.emit.documents`) and this module writes them.
-
-In place is crash-safe. A journal (``.omeconv-upgrade.json``, written atomically) first
-records every document to write and every v2 file to remove. Then each array's and
-group's ``zarr.json`` is written (atomically, the root's last), and only then are the v2
-files removed. Until the root ``zarr.json`` exists the store is still a complete v0.4
-store; from then on it is a complete v0.5 store. A run that finds a journal finishes it.
+The store is read by the OME-Zarr source adapter (:mod:`omeconv.converters.ome_zarr_`),
+which keeps every group's attributes as stored, and written by the one emitter, which moves
+them (the NGFF keys under ``ome``, per-object versions become ``ome.version``; nothing added,
+dropped or reordered). A copy goes through :func:`omeconv.emit.emit` into a new store
+(encoded chunks copied as they are, unless re-encoding is asked for); in place goes through
+:func:`omeconv.emit.emit_into` into an :class:`~omeconv.emit.sinks.InPlaceSink`, which
+journals the ``zarr.json`` documents and applies them crash-safely
+(:mod:`omeconv.emit.sinks`).
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
-import signal
 import warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from omeconv.emit.sinks import JOURNAL
 from omeconv.errors import (
     OmeconvWarning,
     SourceNotFoundError,
@@ -43,15 +40,8 @@ __all__ = ["JOURNAL", "LOCK", "UpgradePlan", "plan_upgrade", "upgrade"]
 
 logger = logging.getLogger(__name__)
 
-#: The in-place journal, at the root of the store being upgraded.
-JOURNAL = ".omeconv-upgrade.json"
 #: The in-place lock file, beside the journal while an upgrade runs.
 LOCK = ".omeconv-upgrade.lock"
-_JOURNAL_FORMAT = "omeconv-upgrade/1"
-_TMP = ".omeconv-tmp"
-_V2_FILES = (".zarray", ".zgroup", ".zattrs", ".zmetadata")
-#: Test hook: SIGKILL this process before its N-th file operation in place (0-based).
-_KILL_ENV = "OMECONV_UPGRADE_KILL_AT"
 
 
 def upgrade(
@@ -175,13 +165,15 @@ class UpgradePlan:
         groups = self.groups or [n.path for n in c.extra_nodes if n.kind == "group"]
         how = ": write zarr.json, remove .zgroup/.zattrs" if self.groups else ""
         lines.extend(f"  group {p or '.'}{how}{note(p)}" for p in groups)
+        kept = "copied as it is" if dest is not None else "left as it is"
+        lines.extend(f"  file {n.path}: {kept}" for n in c.extra_nodes if n.kind == "file")
         return "\n".join(lines)
 
 
 def plan_upgrade(source: str | os.PathLike[str], *, copy_chunks: bool = True) -> UpgradePlan:
     """Open ``source`` as OME-Zarr 0.4 and map every array to Zarr v3 (raises when one cannot)."""
     from omeconv.converters import get_converter
-    from omeconv.emit.copy import array_v2_document, v3_array_document
+    from omeconv.emit.chunk_copy import array_v2_document, v3_array_document
 
     location = _local(source)
     root = Path(location)
@@ -247,33 +239,6 @@ def _join(*parts: str) -> str:
     return "/".join(p for p in parts if p)
 
 
-def _v2_nodes(root: Path) -> dict[str, set[str]]:
-    """Every v2 node below ``root``: its path and the metadata files it has."""
-    nodes: dict[str, set[str]] = {}
-    for dirpath, dirs, files in os.walk(root):
-        meta = {f for f in files if f in _V2_FILES}
-        rel = Path(dirpath).relative_to(root).as_posix()
-        if meta:
-            nodes["" if rel == "." else rel] = meta
-        if ".zarray" in meta:
-            dirs.clear()  # chunk directories
-    return nodes
-
-
-def _is_empty_labels(root: Path, path: str) -> bool:
-    from omeconv.converters.ome_zarr_ import is_empty_labels
-
-    return is_empty_labels(path, _read_json(root / path / ".zattrs"))
-
-
-def _ancestors(paths: set[str]) -> set[str]:
-    out = {""}
-    for p in paths:
-        parts = p.split("/")
-        out.update("/".join(parts[:i]) for i in range(1, len(parts)))
-    return out
-
-
 # -- in place ---------------------------------------------------------------------------------
 
 
@@ -314,56 +279,28 @@ def _exclusive(root: Path) -> Iterator[None]:
 
 
 def _in_place(root: Path, *, dry_run: bool) -> str:
-    journal = root / JOURNAL
-    journal.with_name(JOURNAL + _TMP).unlink(missing_ok=True)
-    if journal.is_file():
-        steps = _load_journal(journal)
+    from omeconv.emit import emit_into
+    from omeconv.emit.sinks import InPlaceSink, Ops, apply, load_journal, write_journal
+
+    steps = load_journal(root)
+    if steps is not None:
         if dry_run:
             return f"{root}: would finish an interrupted in-place upgrade ({len(steps['write'])} documents)"
         logger.info("%s: finishing an interrupted upgrade", root)
-        _apply(root, steps, _Ops())
+        apply(root, steps, Ops())
         return str(root)
     plan = plan_upgrade(root)
-    steps = _steps(root, plan)
+    _check_label_levels(plan.collection)
+    sink = InPlaceSink(root)
+    emit_into(plan.collection, sink, version="0.5")
+    steps = sink.steps()
     plan.groups = {p: doc for p, doc in steps["write"].items() if doc["node_type"] == "group"}
     if dry_run:
         return plan.describe()
-    ops = _Ops()
-    _write_atomic(journal, json.dumps(steps).encode(), ops, sync=True)
-    _apply(root, steps, ops)
+    ops = Ops()
+    write_journal(root, steps, ops)
+    apply(root, steps, ops)
     return str(root)
-
-
-def _steps(root: Path, plan: UpgradePlan) -> dict[str, Any]:
-    """The journal: every ``zarr.json`` to write (root last) and every v2 file to remove.
-
-    Groups come from the emitter (OME-Zarr and non-NGFF nodes alike); directories between
-    them that had no v2 metadata become plain groups. Raises before anything is written
-    when some v2 node would be left behind.
-    """
-    from omeconv.emit import documents
-
-    _check_label_levels(plan.collection)
-    groups = documents(plan.collection, version="0.5")
-    nodes = _v2_nodes(root)
-    write: dict[str, dict[str, Any]] = dict(plan.arrays)
-    for path in sorted(_ancestors(set(plan.arrays) | set(groups)) - set(groups), reverse=True):
-        write.setdefault(path, {"zarr_format": 3, "node_type": "group", "attributes": {}})
-    for path, attrs in groups.items():
-        write.pop(path, None)
-        write[path] = {"zarr_format": 3, "node_type": "group", "attributes": attrs}
-    if "" in write:
-        write[""] = write.pop("")
-    dropped = [p for p in nodes if p not in write and _is_empty_labels(root, p)]
-    left = sorted(set(nodes) - set(write) - set(dropped))
-    if left:
-        raise UpgradeError(f"would leave Zarr v2 nodes behind: {', '.join(left)}", path=root)
-    remove = [
-        _join(path, name)
-        for path in sorted([*write, *dropped], key=lambda p: (p == "", p))
-        for name in sorted(nodes.get(path, ()))
-    ]
-    return {"format": _JOURNAL_FORMAT, "write": write, "remove": remove}
 
 
 def _check_label_levels(collection: Collection) -> None:
@@ -376,65 +313,3 @@ def _check_label_levels(collection: Collection) -> None:
                     f" {len(image.levels)}; OME-Zarr 0.5 needs as many. Upgrade to a copy"
                     " (with OUTPUT), which computes the missing label levels"
                 )
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return {}
-    return doc if isinstance(doc, dict) else {}
-
-
-def _load_journal(path: Path) -> dict[str, Any]:
-    doc = _read_json(path)
-    if doc.get("format") != _JOURNAL_FORMAT or not isinstance(doc.get("write"), dict):
-        raise UpgradeError(
-            f"{JOURNAL} was not written by this omeconv; remove it if no upgrade is running",
-            path=path.parent,
-        )
-    return doc
-
-
-def _apply(root: Path, steps: dict[str, Any], ops: _Ops) -> None:
-    """Write every ``zarr.json`` (root last), then remove the v2 files, then the journal."""
-    for path, doc in steps["write"].items():
-        target = root / path / "zarr.json"
-        target.with_name(target.name + _TMP).unlink(missing_ok=True)
-        data = json.dumps(doc, indent=2).encode()
-        if target.is_file() and target.read_bytes() == data:
-            continue
-        _write_atomic(target, data, ops, sync=path == "")
-    for key in steps["remove"]:
-        target = root / key
-        if target.exists():
-            ops.step()
-            target.unlink()
-    ops.step()
-    (root / JOURNAL).unlink()
-
-
-def _write_atomic(target: Path, data: bytes, ops: _Ops, *, sync: bool = False) -> None:
-    tmp = target.with_name(target.name + _TMP)
-    ops.step()
-    with tmp.open("wb") as f:
-        f.write(data)
-        if sync:
-            f.flush()
-            os.fsync(f.fileno())
-    ops.step()
-    os.replace(tmp, target)
-
-
-class _Ops:
-    """Counts in-place file operations; the test hook kills the process at one of them."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        value = os.environ.get(_KILL_ENV)
-        self.kill_at = int(value) if value else -1
-
-    def step(self) -> None:
-        if self.count == self.kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
-        self.count += 1

@@ -568,7 +568,7 @@ def test_interrupted_copy_resumes_without_copying_again(
     files not already copied in full and gives what an uninterrupted copy gives."""
     import shutil
 
-    import omeconv.emit.copy as copy_module
+    import omeconv.emit.chunk_copy as copy_module
 
     source = make_labelled_image(tmp_path / "in.zarr")
     reference = tmp_path / "reference.zarr"

@@ -44,6 +44,7 @@ from omeconv.model import (
     Level,
     Plate,
     PlateAcquisition,
+    SourceAttrs,
     Well,
     WellField,
 )
@@ -51,11 +52,11 @@ from omeconv.model import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["NGFF_KEYS", "OmeZarrConverter", "is_empty_labels", "read_attrs", "read_node"]
+__all__ = ["NGFF_KEYS", "OmeZarrConverter", "read_attrs", "read_node"]
 
 logger = logging.getLogger(__name__)
 
-#: v2 group attributes that NGFF 0.4 defines (and the emitter rewrites); the rest is kept as is.
+#: v2 group attributes that NGFF 0.4 defines.
 NGFF_KEYS = frozenset(
     {
         "multiscales",
@@ -69,14 +70,10 @@ NGFF_KEYS = frozenset(
         "version",
     }
 )
-#: The v3 attributes that hold NGFF (0.5); the rest is kept as is.
-_V3_NGFF_KEYS = frozenset({"ome"})
+#: Zarr metadata files (v2 and v3): never carried as files.
+_METADATA_FILES = frozenset({".zarray", ".zgroup", ".zattrs", ".zmetadata", "zarr.json"})
 #: Files at the root of a store: Zarr v2 metadata, or Zarr v3 ``zarr.json``.
 _ROOT_FILES = (".zgroup", ".zattrs", ".zarray", "zarr.json")
-#: ``omero`` channel keys the model holds as fields; the rest is kept in ``Channel.extra``.
-_CHANNEL_KEYS = frozenset(
-    {"label", "color", "window", "active", "inverted", "coefficient", "family"}
-)
 
 
 class OmeZarrConverter:
@@ -115,9 +112,9 @@ class _Reader:
     """Raw access to the documents and arrays of one store, Zarr v2 or v3.
 
     The format is the root's: ``zarr.json`` makes a v3 store (OME-Zarr 0.5), else v2
-    (OME-Zarr 0.4). Each node is seen through three views: :meth:`attrs` (its attributes as
-    stored), :meth:`ngff` (its NGFF metadata: the v2 attributes, or v3 ``attributes["ome"]``)
-    and :meth:`extra` (the attributes NGFF does not define). Only this class knows the format.
+    (OME-Zarr 0.4). Each node is seen through two views: :meth:`stored` (its attributes as
+    stored, with the version they follow) and :meth:`ngff` (its NGFF metadata: the v2
+    attributes, or v3 ``attributes["ome"]``). Only this class knows the format.
     """
 
     def __init__(self, source: Any, storage_options: dict[str, Any] | None) -> None:
@@ -176,11 +173,13 @@ class _Reader:
             )
         return ome
 
-    def extra(self, path: str) -> dict[str, Any]:
-        """The node's attributes that NGFF does not define, kept as they are."""
-        attrs = self.attrs(path)
-        keys = NGFF_KEYS if self.zarr_format == 2 else _V3_NGFF_KEYS
-        return {k: v for k, v in attrs.items() if k not in keys}
+    def stored(self, path: str) -> SourceAttrs:
+        """The node's attributes as stored (empty when there is no node) and their version."""
+        return SourceAttrs(self.version, self.attrs(path))
+
+    def stored_group(self, path: str) -> SourceAttrs | None:
+        """:meth:`stored` of the group at ``path``; None when there is no group there."""
+        return self.stored(path) if self.kind(path) == "group" else None
 
     def exists(self, key: str) -> bool:
         from zarr.core.sync import sync
@@ -207,13 +206,28 @@ class _Reader:
             ) from exc
 
     def entries(self, path: str) -> list[str]:
-        """Names directly below ``path`` (files and directories), metadata files left out."""
+        """Names directly below ``path`` (files and directories), zarr metadata and omeconv's
+        own upgrade files left out."""
         from zarr.core.sync import sync
 
         async def names() -> list[str]:
             return [name async for name in self.store.list_dir(path)]
 
-        return sorted(n for n in sync(names()) if not n.startswith(".") and n != "zarr.json")
+        return sorted(
+            n for n in sync(names()) if n not in _METADATA_FILES and not n.startswith(".omeconv-")
+        )
+
+    def is_file(self, key: str) -> bool:
+        """Whether ``key`` is a file (a key of the store), not a directory."""
+        return self.exists(key)
+
+    def reader_of(self, key: str) -> Callable[[], bytes]:
+        """A callable returning the bytes of the file ``key``."""
+
+        def read() -> bytes:
+            return _get(self.store, key) or b""
+
+        return read
 
     def children(self, path: str) -> list[str]:
         """Names of the sub-groups of ``path``."""
@@ -295,6 +309,8 @@ def _probe_plate(reader: _Reader) -> Collection | None:
         ome_xml=reader.text("OME/METADATA.ome.xml"),
         layout="plate",
         image_paths=tuple(paths),
+        source_attrs=reader.stored(""),
+        ome_source_attrs=_ome_group(reader),
     )
 
 
@@ -316,7 +332,8 @@ def _probe_bf2raw(reader: _Reader) -> Collection | None:
         ome_xml=reader.text("OME/METADATA.ome.xml"),
         layout="bioformats2raw",
         image_paths=tuple(paths),
-        extra_attrs=reader.extra(""),
+        source_attrs=reader.stored(""),
+        ome_source_attrs=_ome_group(reader),
     )
 
 
@@ -334,7 +351,12 @@ def _probe_groups(reader: _Reader) -> Collection | None:
     if not paths:
         return None
     images = tuple(_image(reader, p) for p in paths)
-    return Collection(images=images, image_paths=tuple(paths), extra_attrs=reader.extra(""))
+    return Collection(images=images, image_paths=tuple(paths), source_attrs=reader.stored(""))
+
+
+def _ome_group(reader: _Reader) -> SourceAttrs | None:
+    """The ``OME`` group beside ``METADATA.ome.xml`` (an NGFF node only with that document)."""
+    return reader.stored("OME") if reader.exists("OME/METADATA.ome.xml") else None
 
 
 # -- images and labels ------------------------------------------------------------------------
@@ -441,7 +463,6 @@ def _channels(omero: Any) -> tuple[Channel, ...]:
                 inverted=ch.get("inverted"),
                 coefficient=ch.get("coefficient"),
                 family=ch.get("family"),
-                extra={k: v for k, v in ch.items() if k not in _CHANNEL_KEYS},
             )
         )
     return tuple(out)
@@ -455,6 +476,7 @@ def _image(reader: _Reader, path: str) -> Image:
     labels = tuple(_labels(reader, path))
     omero = attrs.get("omero")
     labels_group = _join(path, "labels")
+    has_labels = "labels" in reader.ngff(labels_group)
     return Image(
         name=ms.get("name"),
         axes=axes,
@@ -463,11 +485,8 @@ def _image(reader: _Reader, path: str) -> Image:
         labels=labels,
         downscale_type=ms.get("type"),
         downscale_metadata=ms.get("metadata"),
-        extra_attrs=reader.extra(path),
-        omero_extra={k: v for k, v in omero.items() if k != "channels"}
-        if isinstance(omero, dict)
-        else {},
-        labels_extra_attrs=reader.extra(labels_group) if labels else {},
+        source_attrs=reader.stored(path),
+        labels_source_attrs=reader.stored_group(labels_group) if has_labels else None,
     )
 
 
@@ -497,8 +516,8 @@ def _label(reader: _Reader, path: str, name: str) -> Label:
         axes=_axes(reader, path, ms, levels[0].data.ndim),
         colors=colors,
         properties=properties,
-        source_image=source.get("image", "../../") if isinstance(source, dict) else "../../",
-        extra_attrs=reader.extra(path),
+        source_image=source.get("image") if isinstance(source, dict) else None,
+        source_attrs=reader.stored(path),
     )
 
 
@@ -526,7 +545,6 @@ def _plate(reader: _Reader, doc: dict[str, Any]) -> Plate:
         wells=tuple(wells),
         acquisitions=acquisitions,
         field_count=doc.get("field_count"),
-        extra_attrs=reader.extra(""),
     )
 
 
@@ -545,18 +563,19 @@ def _well(reader: _Reader, path: str, row: str, column: str) -> Well:
         )
         for f in doc.get("images") or ()
     )
-    return Well(row=row, column=column, fields=fields, extra_attrs=reader.extra(path))
+    return Well(row=row, column=column, fields=fields, source_attrs=reader.stored(path))
 
 
 # -- nodes outside NGFF -----------------------------------------------------------------------
 
 
 def _extra_nodes(reader: _Reader, collection: Collection) -> tuple[ExtraNode, ...]:
-    """Every group and array below the root that ``collection`` does not hold, parents first.
+    """Every group, array and file below the root that ``collection`` does not hold,
+    parents first.
 
-    Directories without metadata that hold such nodes become plain groups; a ``labels`` group
-    listing no labels, with nothing else below it, is left out (OME-Zarr 0.5 cannot say it).
-    The collection's own arrays are not listed into, so their chunk keys are never read.
+    Directories without metadata that hold such nodes become plain groups. The collection's
+    own arrays are not listed into, so their chunk keys are never read. ``OME/METADATA.ome.xml``
+    is the collection's own (:attr:`Collection.ome_xml`).
     """
     groups, arrays = _ngff_nodes(collection)
     found: list[ExtraNode] = []
@@ -567,15 +586,19 @@ def _extra_nodes(reader: _Reader, collection: Collection) -> tuple[ExtraNode, ..
             if sub in arrays:
                 continue
             kind = reader.kind(sub)
+            if kind is None and reader.is_file(sub):
+                if sub != "OME/METADATA.ome.xml" or collection.ome_xml is None:
+                    found.append(ExtraNode(sub, "file", source=reader.reader_of(sub)))
+                continue
             if kind == "array":
-                found.append(ExtraNode(sub, "array", reader.attrs(sub), reader.array(sub)))
+                found.append(ExtraNode(sub, "array", reader.stored(sub), reader.array(sub)))
                 continue
             first = len(found)
             visit(sub)
             if sub in groups:
                 continue
-            if len(found) > first or (kind and not is_empty_labels(name, reader.ngff(sub))):
-                found.insert(first, ExtraNode(sub, "group", reader.attrs(sub)))
+            if len(found) > first or kind:
+                found.insert(first, ExtraNode(sub, "group", reader.stored(sub)))
 
     visit("")
     if found:
@@ -585,25 +608,20 @@ def _extra_nodes(reader: _Reader, collection: Collection) -> tuple[ExtraNode, ..
 
 def _ngff_nodes(collection: Collection) -> tuple[set[str], set[str]]:
     """Paths of the groups and of the arrays that ``collection`` holds."""
-    groups = {""} | ({"OME"} if collection.ome_xml is not None else set())
+    groups = {""} | ({"OME"} if collection.ome_source_attrs is not None else set())
     if collection.plate is not None:
         groups.update(w.path for w in collection.plate.wells)
     arrays: set[str] = set()
     for base, image in zip(collection.image_paths or (), collection.images, strict=True):
         groups.add(base)
         arrays.update(_join(base, lv.path or "") for lv in image.levels)
-        if image.labels:
+        if image.labels or image.labels_source_attrs is not None:
             groups.add(_join(base, "labels"))
         for label in image.labels:
             path = _join(base, "labels", label.name)
             groups.add(path)
             arrays.update(_join(path, lv.path or "") for lv in label.levels)
     return groups, arrays
-
-
-def is_empty_labels(path: str, attrs: dict[str, Any]) -> bool:
-    """A ``labels`` group listing no labels (dropped: OME-Zarr 0.5 has no way to say that)."""
-    return path.rpartition("/")[2] == "labels" and "labels" in attrs and not attrs["labels"]
 
 
 _PROBES: tuple[Callable[[_Reader], Collection | None], ...] = (

@@ -8,7 +8,9 @@ looks like a complete OME-Zarr. Both versions share one array-write path
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping
+from copy import deepcopy
 from dataclasses import replace
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from omeconv.emit import ngff, v04, v05
-from omeconv.emit.copy import copy_array
+from omeconv.emit.sinks import StoreSink
 from omeconv.emit.write import (
     Encoding,
     Runner,
@@ -27,7 +29,13 @@ from omeconv.emit.write import (
     fill_levels,
     plan_shards,
 )
-from omeconv.errors import MetadataError, SourceError, UnsupportedSourceError, UsageError
+from omeconv.errors import (
+    MetadataError,
+    OmeconvWarning,
+    SourceError,
+    UnsupportedSourceError,
+    UsageError,
+)
 from omeconv.journal import Journal, check_resume, source_identity
 from omeconv.pyramid import Method, default_method, plan_levels
 from omeconv.stores import is_url, staged_output, staging_path
@@ -37,9 +45,19 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from types import ModuleType
 
-    from omeconv.model import Axis, Channel, Collection, ExtraNode, Image, Label, Level
+    from omeconv.emit.sinks import InPlaceSink
+    from omeconv.model import (
+        Axis,
+        Channel,
+        Collection,
+        ExtraNode,
+        Image,
+        Label,
+        Level,
+        SourceAttrs,
+    )
 
-__all__ = ["LAYOUTS", "documents", "emit", "ngff_order"]
+__all__ = ["LAYOUTS", "emit", "emit_into", "ngff_order"]
 
 LAYOUTS: dict[str, ModuleType] = {"0.4": v04, "0.5": v05}
 _TYPE_RANK = {"time": 0, "channel": 1, "space": 2}
@@ -89,7 +107,7 @@ def emit(
         Paths of the sources, which ``dest`` must not be or lie inside.
     copy_chunks
         For version 0.5, copy the encoded chunks of levels that have a ``source`` array (Zarr
-        v2 or v3) instead of decoding and re-encoding them (:mod:`omeconv.emit.copy`).
+        v2 or v3) instead of decoding and re-encoding them (:mod:`omeconv.emit.chunk_copy`).
     resume
         Finish the unfinished output of an interrupted run with the same options,
         skipping the regions it journaled as written (local outputs only).
@@ -142,38 +160,42 @@ def emit(
     ):
         runner = Runner(workers=workers, client=client, bar=bar)
         journal = None if is_url(out.final) else Journal(out.staging, options, resume=resume)
-        writer = _Writer(out.store, layout, encoding, levels, chunks, runner, journal)
+        sink = StoreSink(out.store, layout.ZARR_FORMAT)
+        writer = _Writer(sink, layout, encoding, levels, chunks, runner, journal)
         writer.copy_chunks = copy_chunks
-        paths = _image_paths(collection)
-        try:
-            for path, image in zip(paths, images, strict=True):
-                writer.image(path, image)
-            writer.extra_nodes(collection.extra_nodes)
-        except SourceError as exc:
-            raise exc.at(inputs[0] if inputs else None) from exc.__cause__
-        writer.collection(collection, paths)
+        _write_all(writer, collection, images, inputs)
         if journal is not None:
             journal.remove()
     return out.final
 
 
-def documents(collection: Collection, *, version: str = "0.5") -> dict[str, dict[str, Any]]:
-    """The group attributes :func:`emit` would write for ``collection``, by path, in write order.
-
-    Nothing is written: levels are described as they are (no new levels) and pixels are only
-    read for channel windows the collection lacks (from a small level). ``upgrade --in-place``
-    writes these documents itself.
-    """
+def emit_into(collection: Collection, sink: InPlaceSink, *, version: str = "0.5") -> None:
+    """Write ``collection`` through ``sink`` with its levels as they are, arrays' encoded
+    chunks copied: ``upgrade --in-place`` collects the documents this way. A node that would
+    need new pixels (a missing label level) is refused."""
     layout = LAYOUTS[version]
-    writer = _Writer(None, layout, Encoding(zarr_format=layout.ZARR_FORMAT), 1, None, Runner())
-    writer.plan = {}
+    writer = _Writer(sink, layout, Encoding(zarr_format=layout.ZARR_FORMAT), 1, None, Runner())
     writer.copy_chunks = True
+    _write_all(writer, collection, [ngff_order(image) for image in collection.images], ())
+
+
+def _write_all(
+    writer: _Writer,
+    collection: Collection,
+    images: Sequence[Image],
+    inputs: tuple[str | os.PathLike[str], ...],
+) -> None:
+    """Images (arrays first, then their groups), non-NGFF nodes, then the collection's groups,
+    the root last."""
     paths = _image_paths(collection)
-    for path, image in zip(paths, collection.images, strict=True):
-        writer.image(path, ngff_order(image))
-    writer.extra_nodes(collection.extra_nodes)
-    writer.collection(collection, paths)
-    return writer.plan
+    where = inputs[0] if inputs else None
+    try:
+        for path, image in zip(paths, images, strict=True):
+            writer.image(path, image)
+        writer.extra_nodes(collection.extra_nodes)
+        writer.collection(collection, paths)
+    except SourceError as exc:
+        raise exc.at(where) from exc.__cause__
 
 
 def _refuse_unsupported_dtypes(
@@ -210,6 +232,7 @@ def ngff_order(image: Image) -> Image:
         axes=_permute(image.axes, order),
         levels=_permute_levels(image.levels, order),
         labels=labels,
+        source_attrs=None,  # axes in another order: the metadata is derived anew
     )
 
 
@@ -218,7 +241,10 @@ def _label_in_order(label: Label) -> Label:
     if order is None:
         return label
     return replace(
-        label, axes=_permute(label.axes, order), levels=_permute_levels(label.levels, order)
+        label,
+        axes=_permute(label.axes, order),
+        levels=_permute_levels(label.levels, order),
+        source_attrs=None,
     )
 
 
@@ -257,7 +283,7 @@ class _Writer:
 
     def __init__(
         self,
-        store: Any,
+        sink: StoreSink | InPlaceSink,
         layout: ModuleType,
         encoding: Encoding,
         levels: int | None,
@@ -265,9 +291,9 @@ class _Writer:
         runner: Runner,
         journal: Journal | None = None,
     ) -> None:
-        self.store = store
+        self.sink = sink
+        self.store = sink.store
         self.copy_chunks = False
-        self.plan: dict[str, dict[str, Any]] | None = None
         self.journal = journal
         self.chunks = chunks
         self.layout = layout
@@ -275,15 +301,20 @@ class _Writer:
         self.encoding = encoding
         self.levels = levels
         self.runner = runner
-        self.level_paths: set[str] = set()
+        self.level_scales: dict[str, tuple[float, ...]] = {}
+        """Scale of every level written, by path."""
 
     def image(self, path: str, image: Image) -> None:
-        """Write one image: its levels, its labels, then its group metadata."""
+        """Write one image: its levels, its labels, then its group metadata.
+
+        An image read from a store carries its attributes as stored: they are moved to the
+        output version, and only the datasets of levels computed here are added. A new
+        conversion's metadata is derived from the model.
+        """
         level0 = image.levels[0]
         chunks = self._chunks(image.axes, level0.data.shape, level0.data.dtype.itemsize)
         method = default_method(level0.data.dtype)
         metas, factors, stats = self._levels(path, image.levels, image.axes, chunks, method, None)
-        label_names = []
         for label in image.labels:
             # A label may lack some of the image's axes (often ``c``): match them by name.
             self._label(
@@ -292,22 +323,23 @@ class _Writer:
                 [_on_axes(f, image.axes, label.axes) for f in factors],
                 _on_axes(chunks, image.axes, label.axes),
             )
-            label_names.append(label.name)
-        if label_names:
-            self._group(
-                _join(path, "labels"),
-                self.ns_model("labels_group_model", label_names),
-                image.labels_extra_attrs,
-            )
+        if image.labels_source_attrs is not None:
+            self._moved(_join(path, "labels"), image.labels_source_attrs)
+        elif image.labels:
+            names = [label.name for label in image.labels]
+            self._group(_join(path, "labels"), self.ns_model("labels_group_model", names))
+        computed = metas[len(image.levels) :]
+        if image.source_attrs is not None:
+            self._moved(path, image.source_attrs, computed, method)
+            return
         if not stats.minimum and _lacks_windows(image):
             stats = _small_level_stats(image)
         channels = _channels_with_windows(image, stats)
-        downscale = _downscale(image, method, generated=len(metas) > len(image.levels))
+        downscale = _downscale(image, method, [name for name, _, _ in computed])
         name = path.rsplit("/", 1)[-1] or "image"
-        model = self._validated(ngff.image_model, image, metas, channels, name, downscale)
-        attrs = self.layout.group_attrs(model, image.extra_attrs)
-        ngff.restore_omero(attrs.get("ome", attrs), image, channels)
-        self._write_attrs(path, attrs)
+        self._group(
+            path, self._validated(ngff.image_model, image, metas, channels, name, downscale)
+        )
 
     def _chunks(self, axes: Sequence[Axis], shape: Sequence[int], itemsize: int) -> tuple[int, ...]:
         names = [a.name for a in axes]
@@ -334,11 +366,13 @@ class _Writer:
         metas, _, _ = self._levels(
             _join(path, label.name), label.levels, label.axes, chunks, "mode", factors
         )
-        downscale = _downscale(None, "mode", generated=len(metas) > len(label.levels))
-        model = self._validated(ngff.label_model, label, metas, downscale)
-        attrs = self.layout.group_attrs(model, label.extra_attrs)
-        ngff.restore_label_values(attrs.get("ome", attrs), label)
-        self._write_attrs(_join(path, label.name), attrs)
+        computed = metas[len(label.levels) :]
+        if label.source_attrs is not None:
+            self._moved(_join(path, label.name), label.source_attrs, computed, "mode")
+            return
+        downscale = _downscale(None, "mode", [name for name, _, _ in computed])
+        doc = self._validated(ngff.label_doc, label, metas, downscale)
+        self._write_attrs(_join(path, label.name), self.layout.group_attrs(doc))
 
     def _levels(
         self,
@@ -379,10 +413,8 @@ class _Writer:
                 levels=None if wanted_total is None else max(1, wanted_total - len(levels) + 1),
             )
             extra = [(p.shape, p.scale, p.factors) for p in plans[1:]]
-        if extra and self.plan is not None:
-            raise MetadataError(
-                f"{path or 'the image'}: new levels cannot be planned without writing"
-            )
+        if extra and self.store is None:
+            raise MetadataError(f"{path or 'the image'}: new levels cannot be written in place")
         arrays: list[Any] = []
         metas: list[ngff.LevelMeta] = []
         all_factors: list[tuple[int, ...]] = []
@@ -398,8 +430,7 @@ class _Writer:
             name = lv.path or str(i)
             if self._copies(lv) and not (extra and i == len(levels) - 1):
                 arrays.append(None)
-                if self.plan is None:
-                    copy_array(lv.source, self.store, _join(path, name), dimension_names=names)
+                self.sink.copy_array(lv.source, _join(path, name), names)
             else:
                 arrays.append(
                     self._array(
@@ -421,7 +452,7 @@ class _Writer:
             )
             metas.append((str(j), scale, _shifted(last.translation, last.scale, scale)))
             all_factors.append(f)
-        self.level_paths.update(_join(path, name) for name, _, _ in metas)
+        self.level_scales.update((_join(path, name), scale) for name, scale, _ in metas)
         stats = Stats()
         for i, lv in enumerate(levels):
             if arrays[i] is None:
@@ -472,57 +503,62 @@ class _Writer:
         )
 
     def extra_nodes(self, nodes: Sequence[ExtraNode]) -> None:
-        """Write the source's non-NGFF nodes as they are: arrays, then groups (parents first).
+        """Write the source's non-NGFF nodes as they are: arrays, then files and groups
+        (parents first).
 
         Arrays' encoded chunks are copied when chunks are copied, else their values are
-        re-encoded; without a store (:func:`documents`) only the groups' attributes are planned.
-        A node where a new pyramid level went is refused rather than written over it.
+        re-encoded; files are copied byte for byte; groups' attributes are moved like any
+        group's. A node where a new
+        pyramid level went is refused rather than written over it.
         """
-        taken = sorted(n.path for n in nodes if n.path in self.level_paths)
+        taken = sorted(n.path for n in nodes if n.path in self.level_scales)
         if taken:
             raise MetadataError(
                 f"{taken[0]}: the source holds a non-NGFF node where a new pyramid level"
                 " goes; move it or write fewer levels"
             )
         for node in nodes:
-            if node.kind == "array" and self.plan is None:
-                if self.copy_chunks and self.encoding.zarr_format == 3:
-                    copy_array(node.source, self.store, node.path, dimension_names=None)
-                else:
-                    copy_values(node.source, self.store, node.path, encoding=self.encoding)
+            if node.kind != "array":
+                continue
+            if self.copy_chunks and self.encoding.zarr_format == 3:
+                self.sink.copy_array(node.source, node.path, None)
+            else:
+                copy_values(node.source, self.store, node.path, encoding=self.encoding)
         for node in nodes:
-            if node.kind == "group":
-                self._write_attrs(node.path, node.attrs)
+            if node.kind == "file":
+                self.sink.file(node.path, node.source())
+            elif node.kind == "group" and node.attrs is not None:
+                self._moved(node.path, node.attrs)
 
     def collection(self, collection: Collection, paths: Sequence[str]) -> None:
         """Write wells, the OME group and the root metadata (last)."""
-        root_extra = collection.extra_attrs
         if collection.ome_xml is not None:
-            self._ome_group(collection.ome_xml, paths)
+            self._ome_group(collection, paths)
         if collection.plate is not None:
             for well in collection.plate.wells:
-                self._group(well.path, self.ns_model("well_model", well), well.extra_attrs)
-            self._group(
-                "", self.ns_model("plate_model", collection.plate), collection.plate.extra_attrs
-            )
+                if well.source_attrs is not None:
+                    self._moved(well.path, well.source_attrs)
+                else:
+                    self._group(well.path, self.ns_model("well_model", well))
+        if collection.source_attrs is not None:
+            self._moved("", collection.source_attrs)
+        elif collection.plate is not None:
+            self._group("", self.ns_model("plate_model", collection.plate))
         elif collection.layout == "bioformats2raw":
-            self._group("", self.ns_model("bf2raw_model"), root_extra)
+            self._group("", self.ns_model("bf2raw_model"))
         elif paths != [""]:
-            self._write_attrs("", root_extra)
+            self._write_attrs("", {})
 
-    def _ome_group(self, xml: str, paths: Sequence[str]) -> None:
-        from zarr.core.buffer import default_buffer_prototype
-        from zarr.core.sync import sync
-
+    def _ome_group(self, collection: Collection, paths: Sequence[str]) -> None:
         series = [p for p in paths if p]
-        if series:
+        if collection.ome_source_attrs is not None:
+            self._moved("OME", collection.ome_source_attrs)
+        elif series:
             self._group("OME", self.ns_model("series_model", series))
         else:
-            self._plain_group("OME")
-        if self.plan is not None:
-            return
-        buffer = default_buffer_prototype().buffer.from_bytes(xml.encode("utf-8"))
-        sync(self.store.set("OME/METADATA.ome.xml", buffer))
+            self._write_attrs("OME", {})
+        assert collection.ome_xml is not None
+        self.sink.file("OME/METADATA.ome.xml", collection.ome_xml.encode("utf-8"))
 
     def _copies(self, level: Level) -> bool:
         """Whether ``level``'s encoded chunks are copied (into Zarr v3 only)."""
@@ -542,24 +578,110 @@ class _Writer:
                 f"cannot express as OME-Zarr {self.layout.VERSION}: {reasons}"
             ) from exc
 
-    def _group(self, path: str, model: Any, extra: dict[str, Any] | None = None) -> None:
-        self._write_attrs(path, self.layout.group_attrs(model, extra))
+    def _group(self, path: str, model: Any) -> None:
+        """A group whose NGFF metadata is derived: the yaozarrs ``model`` laid out."""
+        self._write_attrs(path, self.layout.group_attrs(ngff.dump(model)))
 
-    def _plain_group(self, path: str) -> None:
-        self._write_attrs(path, {})
+    def _moved(
+        self,
+        path: str,
+        source: SourceAttrs,
+        computed: Sequence[ngff.LevelMeta] = (),
+        method: Method = "mean",
+    ) -> None:
+        """A group whose attributes are the source's, moved to the output version; with
+        ``computed`` levels, their datasets and provenance are added to the multiscale."""
+        try:
+            attrs = deepcopy(self.layout.move(source.attrs, source.version))
+        except MetadataError as exc:
+            raise MetadataError(exc.message, path=path or "/") from exc
+        if computed:
+            doc = attrs["ome"] if self.layout.ZARR_FORMAT == 3 else attrs
+            self._add_levels(path, doc["multiscales"][0], computed, method)
+        self._check_moved(path, source, attrs)
+        self._write_attrs(path, attrs)
+
+    def _add_levels(
+        self,
+        path: str,
+        multiscale: dict[str, Any],
+        computed: Sequence[ngff.LevelMeta],
+        method: Method,
+    ) -> None:
+        """Datasets of the ``computed`` levels after the source's, in the source dataset's
+        frame, and the provenance of the computed levels when the source gives none."""
+        last = multiscale["datasets"][-1]
+        transforms = {t.get("type"): t for t in last.get("coordinateTransformations", [])}
+        if "scale" not in transforms or "scale" not in transforms["scale"]:
+            raise MetadataError(
+                f"{path or 'the image'}: the last dataset has no scale to derive new levels from"
+            )
+        old = [float(v) for v in transforms["scale"]["scale"]]
+        shift = transforms.get("translation", {}).get("translation")
+        base = self.level_scales[_join(path, str(last["path"]))]
+        for name, scale, _ in computed:
+            new = [o * n / b for o, n, b in zip(old, scale, base, strict=True)]
+            steps: list[Any] = [self.ns.ScaleTransformation(scale=new)]
+            if shift is not None:
+                moved = [t + (n - o) / 2 for t, o, n in zip(shift, old, new, strict=True)]
+                steps.append(self.ns.TranslationTransformation(translation=moved))
+            dataset = self.ns.Dataset(path=name, coordinateTransformations=steps)
+            multiscale["datasets"].append(ngff.dump(dataset))
+        if "type" not in multiscale and "metadata" not in multiscale:
+            kind, metadata = _downscale(None, method, [name for name, _, _ in computed])
+            multiscale["type"], multiscale["metadata"] = kind, metadata
+
+    def _check_moved(self, path: str, source: SourceAttrs, attrs: dict[str, Any]) -> None:
+        """Validate moved NGFF attributes; what was already invalid in the source is kept
+        with a warning naming the rule, what the move broke is refused."""
+        reason = _invalid(attrs, self.layout.VERSION)
+        if reason is None:
+            return
+        where = path or "/"
+        if _invalid(source.attrs, source.version) is None:
+            raise MetadataError(
+                f"cannot express as OME-Zarr {self.layout.VERSION}: {reason}", path=where
+            )
+        warnings.warn(
+            f"{where}: kept as the source has it, though OME-Zarr {self.layout.VERSION}"
+            f" says: {reason}",
+            OmeconvWarning,
+            stacklevel=2,
+        )
 
     def _write_attrs(self, path: str, attrs: dict[str, Any]) -> None:
-        import zarr
+        self.sink.group(path, json.loads(json.dumps(attrs)))
 
-        if self.plan is not None:
-            self.plan[path] = json.loads(json.dumps(attrs))
-            return
 
-        group = zarr.open_group(
-            self.store, path=path, mode="a", zarr_format=self.encoding.zarr_format
-        )
-        # One write of the whole document (``update`` would merge with stale keys).
-        group.attrs.put(json.loads(json.dumps(attrs)))
+def _invalid(attrs: dict[str, Any], version: str) -> str | None:
+    """The first reason yaozarrs finds ``attrs`` of an OME-Zarr ``version`` group invalid;
+    None when valid or when they hold no NGFF metadata."""
+    from pydantic import ValidationError
+    from yaozarrs import validate_ome_json
+
+    from omeconv.validate import spec_problems
+
+    if version == "0.5":
+        if not isinstance(attrs.get("ome"), dict):
+            return None
+        doc: dict[str, Any] = {"zarr_format": 3, "node_type": "group", "attributes": attrs}
+        ngff_attrs = attrs["ome"]
+    else:
+        if not any(k in ngff.NGFF_V04_KEYS for k in attrs):
+            return None
+        doc = ngff_attrs = attrs
+    try:
+        validate_ome_json(json.dumps(doc))
+    except ValidationError as exc:
+        errors = [e for e in exc.errors() if e["type"] not in _UNION_NOISE]
+        error = max(errors or exc.errors(), key=lambda e: len(e["loc"]))
+        return f"{'.'.join(str(p) for p in error['loc'][-3:])}: {error['msg']}"
+    problems = spec_problems(ngff_attrs, version)
+    return problems[0] if problems else None
+
+
+#: pydantic errors of union members that do not apply (no tag, another document kind).
+_UNION_NOISE = frozenset({"union_tag_not_found", "missing"})
 
 
 def _open_array(store: Any, path: str) -> Any:
@@ -580,15 +702,16 @@ def _on_axes(
     return tuple(by_name.get(a.name, 1) for a in target)
 
 
-def _downscale(image: Image | None, method: Method, *, generated: bool) -> ngff.Downscale:
-    """How an image's lower levels were made: by omeconv, or as the source says."""
+def _downscale(image: Image | None, method: Method, computed: Sequence[str]) -> ngff.Downscale:
+    """How an image's lower levels were made: by omeconv (the ``computed`` ones), or as the
+    source says (nothing when it says nothing)."""
     from omeconv import __version__
 
-    if image is not None and not generated and len(image.levels) > 1:
-        return image.downscale_type, image.downscale_metadata
+    if not computed:
+        return (image.downscale_type, image.downscale_metadata) if image else (None, None)
     return method, {
-        "description": f"2x block {method} per level, computed from the level above; "
-        "windows at odd edges use the pixels present",
+        "description": f"levels {', '.join(computed)}: 2x block {method} per level, computed"
+        " from the level above; windows at odd edges use the pixels present",
         "method": "omeconv.pyramid.downsample",
         "version": __version__,
         "kwargs": {"method": method},

@@ -16,19 +16,63 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_COLORS",
+    "NGFF_V04_KEYS",
     "Downscale",
     "LevelMeta",
     "bf2raw_model",
     "dump",
     "image_model",
-    "label_model",
+    "label_doc",
     "labels_group_model",
     "plate_model",
-    "restore_label_values",
-    "restore_omero",
     "series_model",
+    "unversioned",
+    "versioned",
     "well_model",
 ]
+
+#: Group attributes that OME-Zarr 0.4 defines, at the top of ``.zattrs`` (0.5: under ``ome``).
+#: A top-level ``version`` (some writers put one beside ``multiscales``) is a version key too.
+NGFF_V04_KEYS = (
+    "multiscales",
+    "omero",
+    "labels",
+    "image-label",
+    "plate",
+    "well",
+    "bioformats2raw.layout",
+    "series",
+    "version",
+)
+#: NGFF objects that carry their own ``version`` in 0.4 (0.5 has one ``ome.version``).
+_VERSIONED_OBJECTS = ("plate", "well", "image-label")
+
+
+def unversioned(key: str, value: Any) -> Any:
+    """The value of NGFF key ``key`` without the per-object ``version`` keys of 0.4."""
+    if key == "multiscales" and isinstance(value, list):
+        return [_without_version(ms) for ms in value]
+    if key in _VERSIONED_OBJECTS:
+        return _without_version(value)
+    return value
+
+
+def versioned(key: str, value: Any, version: str) -> Any:
+    """The value of NGFF key ``key`` with the per-object ``version`` keys 0.4 wants."""
+    if key == "multiscales" and isinstance(value, list):
+        return [_with_version(ms, version) for ms in value]
+    if key in _VERSIONED_OBJECTS:
+        return _with_version(value, version)
+    return value
+
+
+def _without_version(obj: Any) -> Any:
+    return {k: v for k, v in obj.items() if k != "version"} if isinstance(obj, dict) else obj
+
+
+def _with_version(obj: Any, version: str) -> Any:
+    return {**obj, "version": version} if isinstance(obj, dict) else obj
+
 
 #: Colours given to channels that carry none: one channel grey, several a distinct set.
 DEFAULT_COLORS = ("FF0000", "00FF00", "0000FF", "FF00FF", "00FFFF", "FFFF00", "FFFFFF")
@@ -120,48 +164,28 @@ def image_model(
     return ns.Image(multiscales=[multiscale], omero=_omero(ns, channels) if channels else None)
 
 
-def restore_omero(doc: dict[str, Any], image: Image, channels: Sequence[Channel]) -> None:
-    """In a dumped image document, put back the ``omero`` keys NGFF models leave out.
-
-    ``rdefs``, ``id``, ``name``, ``version`` and unknown keys come from ``image.omero_extra``,
-    unknown per-channel keys from each channel's ``extra`` (yaozarrs' channel model drops them).
-    """
-    omero = doc.get("omero")
-    if omero is None:
-        return
-    omero.update(image.omero_extra)
-    for out, channel in zip(omero["channels"], channels, strict=True):
-        out.update(channel.extra)
-
-
-def label_model(
+def label_doc(
     ns: ModuleType, label: Label, levels: Sequence[LevelMeta], downscale: Downscale
-) -> Any:
-    """``ns.LabelImage`` (multiscales plus ``image-label``) for one label image.
+) -> dict[str, Any]:
+    """``multiscales`` plus ``image-label`` of one label image, validated as ``ns.LabelImage``.
 
-    yaozarrs keeps only ``label-value`` of each property and stores label values as
-    floats: :func:`restore_label_values` puts the rest back after dumping.
+    ``image-label`` is written from the model itself: yaozarrs would turn label values
+    into floats and keep only ``label-value`` of each property.
     """
-    colors = [ns.LabelColor(label_value=c.value, rgba=list(c.rgba)) for c in label.colors]
-    properties = [ns.LabelProperty(**p) for p in label.properties]
-    image_label = ns.ImageLabel(
-        colors=colors or None,
-        properties=properties or None,
-        source=ns.LabelSource(image=label.source_image) if label.source_image else None,
-    )
-    multiscale = _multiscale(ns, label.name, label.axes, levels, downscale)
-    return ns.LabelImage(multiscales=[multiscale], image_label=image_label)
-
-
-def restore_label_values(doc: dict[str, Any], label: Label) -> None:
-    """In a dumped label document, give properties all their keys and values as integers."""
-    image_label = doc.get("image-label", {})
+    image_label: dict[str, Any] = {}
+    if label.colors:
+        image_label["colors"] = [
+            {"label-value": c.value, "rgba": list(c.rgba)} for c in label.colors
+        ]
     if label.properties:
         image_label["properties"] = [dict(p) for p in label.properties]
-    for color in image_label.get("colors", []):
-        value = color.get("label-value")
-        if isinstance(value, float) and value.is_integer():
-            color["label-value"] = int(value)
+    if label.source_image:
+        image_label["source"] = {"image": label.source_image}
+    multiscale = _multiscale(ns, label.name, label.axes, levels, downscale)
+    doc = dump(ns.LabelImage(multiscales=[multiscale], image_label=ns.ImageLabel(**image_label)))
+    version = doc["image-label"].get("version")
+    doc["image-label"] = image_label if version is None else {**image_label, "version": version}
+    return doc
 
 
 def labels_group_model(ns: ModuleType, names: Sequence[str]) -> Any:
