@@ -12,6 +12,7 @@ import os
 import re
 import struct
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,7 +23,6 @@ from omeconv.cli import main
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
 PLANES = (np.arange(4 * 32 * 32, dtype="uint16").reshape(4, 32, 32) % 997) + 1
 OME_NS = "http://www.openmicroscopy.org/Schemas/OME/2016-06"
@@ -259,3 +259,73 @@ def test_imagej_claiming_more_images_warns_that_the_ifds_win(
         in (" ".join(err))
     )
     np.testing.assert_array_equal(zarr.open_array(out / "0", mode="r")[...], PLANES)
+
+
+def _rewrite_on_first_read(monkeypatch: pytest.MonkeyPatch, src: Path, then: object) -> None:
+    """The first region read rewrites ``src`` (other pixels), then does ``then``."""
+    import omeconv.emit.write as write_module
+
+    original = write_module._read
+    calls: list[int] = []
+
+    def read(source: object, region: tuple[slice, ...]) -> np.ndarray:
+        if not calls:
+            calls.append(1)
+            tifffile.imwrite(src, PLANES[::-1], photometric="minisblack")  # same layout
+            if isinstance(then, BaseException):
+                raise then
+        return original(source, region)
+
+    monkeypatch.setattr(write_module, "_read", read)
+
+
+def test_an_input_rewritten_during_the_conversion_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "a.tif"
+    tifffile.imwrite(src, PLANES, photometric="minisblack")
+    _rewrite_on_first_read(monkeypatch, src, None)
+    out = tmp_path / "o.zarr"
+    code, err = run(["tiff2zarr", str(src), str(out), "--chunks", "1,16,16"], capsys)
+    assert code == 1, err
+    assert err == [
+        (
+            f"omeconv: error: {src.resolve()}: changed while it was converted (its size or "
+            "modification time differs), so the output could mix old and new pixels; it is "
+            "discarded: convert again"
+        )
+    ]
+    assert sorted(os.listdir(tmp_path)) == ["a.tif"]
+
+
+def test_resume_refuses_an_input_changed_since_the_interrupted_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "a.tif"
+    tifffile.imwrite(src, PLANES, photometric="minisblack")
+    _rewrite_on_first_read(monkeypatch, src, KeyboardInterrupt())
+    out = tmp_path / "o.zarr"
+    code, err = run(["tiff2zarr", str(src), str(out), "--chunks", "1,16,16"], capsys)
+    assert code == 130, err
+    monkeypatch.undo()
+    code, err = run(["tiff2zarr", str(src), str(out), "--chunks", "1,16,16", "--resume"], capsys)
+    assert code == 2, err
+    assert len(err) == 1
+    assert (
+        "cannot resume: the unfinished output was begun with other options or inputs (inputs)"
+        in (err[0])
+    )
+    assert not out.exists()
+
+
+def test_every_file_of_a_multi_file_set_is_part_of_the_identity(corpus: Path) -> None:
+    from omeconv.journal import source_identity
+
+    folder = corpus / "tiff" / "ome-tiff-multifile"
+    companion = next(folder.rglob("*.companion.ome"))
+    tiffs = sorted(p.resolve() for p in companion.parent.glob("*.ome.tif*"))
+    assert len(tiffs) > 1
+    for source in (companion, tiffs[1]):
+        named = {Path(p) for p, _, _ in source_identity([source])}
+        assert set(tiffs) <= named, source
+        assert all(size is not None for _, size, _ in source_identity([source]))

@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 __all__ = [
     "ImageMeta",
     "TiffConverter",
+    "check_series_data",
     "file_metadata",
+    "member_files",
     "ngff_axis_name",
     "ngff_unit",
     "normalise_axes",
@@ -258,6 +260,28 @@ def _open_remote(url: str, storage_options: dict[str, Any]) -> Any:
     import fsspec
 
     return fsspec.open(url, mode="rb", **storage_options).open()
+
+
+def member_files(path: Path) -> list[Path]:
+    """The files a multi-file OME-TIFF set names (``TiffData/UUID/@FileName``) beside
+    ``path``, a member or its companion OME-XML; empty for anything else."""
+    import tifffile
+
+    if path.suffix.lower() not in (*TiffConverter.suffixes, ".ome", ".xml"):
+        return []
+    try:
+        if _is_companion_name(path):
+            xml = path.read_bytes().decode("utf-8-sig", errors="replace")
+        else:
+            with tifffile.TiffFile(path) as tf:
+                xml = tf.pages.first.description if tf.is_ome else ""
+    except Exception:  # noqa: BLE001 - not a readable TIFF: the adapter says why
+        return []
+    names = dict.fromkeys(re.findall(r"(?:FileName|MetadataFile)=\"([^\"]+)\"", xml))
+    files = [path.parent / n for n in names if (path.parent / n).is_file()]
+    if "BinaryOnly" in xml and files and _is_companion_name(files[0]):
+        return [*files, *member_files(files[0])]
+    return files
 
 
 def _is_companion_name(path: Path) -> bool:

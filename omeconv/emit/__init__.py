@@ -28,7 +28,7 @@ from omeconv.emit.write import (
     plan_shards,
 )
 from omeconv.errors import MetadataError, SourceError, UnsupportedSourceError, UsageError
-from omeconv.journal import Journal, check_resume, source_identity
+from omeconv.journal import Journal, check_inputs_unchanged, check_resume, source_identity
 from omeconv.pyramid import Method, default_method, plan_levels
 from omeconv.stores import is_url, staged_output, staging_path
 
@@ -151,6 +151,7 @@ def emit(
             writer.extra_nodes(collection.extra_nodes)
         except SourceError as exc:
             raise exc.at(inputs[0] if inputs else None) from exc.__cause__
+        check_inputs_unchanged(options["inputs"])  # before the root metadata: not complete
         writer.collection(collection, paths)
         if journal is not None:
             journal.remove()
