@@ -110,12 +110,13 @@ def emit(
     images = [ngff_order(image) for image in collection.images]
     _refuse_unsupported_dtypes(images, inputs)
     total = sum(image.data.nbytes for image in images)
+    identity = source_identity(inputs)
     options = {
         "version": version,
         "levels": levels,
         "chunks": dict(chunks) if isinstance(chunks, Mapping) else chunks,
         "encoding": [compression, clevel, shards],
-        "inputs": source_identity(inputs),
+        "inputs": identity,
     }
     if resume:
         if is_url(dest):
@@ -151,7 +152,7 @@ def emit(
             writer.extra_nodes(collection.extra_nodes)
         except SourceError as exc:
             raise exc.at(inputs[0] if inputs else None) from exc.__cause__
-        check_inputs_unchanged(options["inputs"])  # before the root metadata: not complete
+        check_inputs_unchanged(identity)  # before the root metadata: not complete
         writer.collection(collection, paths)
         if journal is not None:
             journal.remove()
