@@ -177,6 +177,12 @@ def _source_options(f: Callable[..., Any]) -> Callable[..., Any]:
         help="INPUT is a folder of per-well files named like this, e.g. '{row}{col}_f{field}.tif'.",
     )(f)
     f = click.option(
+        "--allow-missing",
+        is_flag=True,
+        default=None,
+        help="Fill the planes a file sequence has no file for with zeros (recorded in OUTPUT).",
+    )(f)
+    f = click.option(
         "--axes",
         default=None,
         help="Axis names of each file of a glob sequence, outermost first (e.g. zyx).",
@@ -237,7 +243,9 @@ def _convert(
     if verify:
         from omeconv.verify import verify as verify_output
 
-        options = {k: kw[k] for k in ("axes", "plate_pattern") if kw.get(k) is not None}
+        options = {
+            k: kw[k] for k in ("axes", "plate_pattern", "allow_missing") if kw.get(k) is not None
+        }
         report = verify_output(source, out, converter=converter, series=kw.get("series"), **options)
         if not quiet:
             click.echo(f"verified {out}: {report}", err=True)

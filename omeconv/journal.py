@@ -20,14 +20,20 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omeconv.errors import StoreWriteError, UsageError
+from omeconv.errors import CorruptSourceError, StoreWriteError, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from omeconv.emit.write import Stats
 
-__all__ = ["JOURNAL_DIR", "Journal", "check_resume", "source_identity"]
+__all__ = [
+    "JOURNAL_DIR",
+    "Journal",
+    "check_inputs_unchanged",
+    "check_resume",
+    "source_identity",
+]
 
 JOURNAL_DIR = ".omeconv"
 
@@ -39,17 +45,62 @@ _STRAY = re.compile(r"\.[0-9a-f]{32}\.partial$|\.\d+\.\d+\.tmp$")
 
 
 def source_identity(inputs: Sequence[str | os.PathLike[str]]) -> list[list[Any]]:
-    """``[path, size, mtime_ns]`` of each local input: a resume refuses changed inputs."""
+    """``[path, size, mtime_ns]`` of each local input file: a resume refuses changed inputs,
+    and :func:`check_inputs_unchanged` a conversion whose inputs changed meanwhile.
+
+    Every member file counts: the files a pattern or glob matches, the files directly in a
+    folder, the other files of a multi-file OME-TIFF set. URLs are ``[url, None, None]``.
+    """
     out: list[list[Any]] = []
     for source in inputs:
-        path = Path(source)
-        try:
-            st = path.stat()
-        except OSError:
+        members = _members(source)
+        if not members:
             out.append([str(source), None, None])
-            continue
-        out.append([str(path.resolve()), st.st_size, st.st_mtime_ns])
+        for path in members:
+            try:
+                st = path.stat()
+            except OSError:
+                out.append([str(path), None, None])
+                continue
+            out.append([str(path.resolve()), st.st_size, st.st_mtime_ns])
     return out
+
+
+def check_inputs_unchanged(identity: Sequence[Sequence[Any]]) -> None:
+    """Raise :class:`CorruptSourceError` if an input file of ``identity`` (made by
+    :func:`source_identity`) changed or vanished since: its pixels may mix old and new."""
+    for path, size, mtime in identity:
+        if size is None:
+            continue
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            raise CorruptSourceError(
+                "vanished while it was converted; the output is discarded", path=path
+            ) from exc
+        if (st.st_size, st.st_mtime_ns) != (size, mtime):
+            raise CorruptSourceError(
+                "changed while it was converted (its size or modification time differs), so "
+                "the output could mix old and new pixels; it is discarded: convert again",
+                path=path,
+            )
+
+
+def _members(source: str | os.PathLike[str]) -> list[Path]:
+    """The local files ``source`` reads (none for a URL)."""
+    import glob
+
+    text = os.fspath(source)
+    if "://" in text and not text.startswith("file://"):
+        return []
+    path = Path(text.removeprefix("file://"))
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.is_file())
+    if not path.exists() and any(c in text for c in "*?[{"):
+        return sorted(Path(p) for p in glob.glob(re.sub(r"\{\w+\}", "*", text)))
+    from omeconv.converters.tiff import member_files
+
+    return [path, *(p for p in member_files(path) if p.resolve() != path.resolve())]
 
 
 def check_resume(staging: str | os.PathLike[str] | None, options: dict[str, Any]) -> bool:

@@ -6,7 +6,7 @@ Plain frozen dataclasses, independent of any NGFF version. Pixel data are lazy
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -143,6 +143,9 @@ class Image:
     """How the source's own lower levels were made (NGFF ``multiscales[].metadata``)."""
     source_attrs: SourceAttrs | None = None
     """The source group's attributes as stored (None for a new conversion)."""
+    extra_attrs: dict[str, Any] = field(default_factory=dict)
+    """A new conversion's group attributes that NGFF does not define (omeconv's record of
+    planes filled with ``--allow-missing``); unused when ``source_attrs`` carries the group."""
     labels_source_attrs: SourceAttrs | None = None
     """The source's ``labels`` group attributes as stored (kept even when it lists none)."""
 

@@ -16,11 +16,13 @@ from __future__ import annotations
 import glob
 import os
 import re
+import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from omeconv.converters import CONVERTERS
-from omeconv.errors import CorruptSourceError, SourceNotFoundError, UsageError
+from omeconv.errors import CorruptSourceError, OmeconvWarning, SourceNotFoundError, UsageError
 from omeconv.model import Collection, Image, Level
 
 if TYPE_CHECKING:
@@ -108,7 +110,9 @@ class SequenceConverter:
             return False
         return any(m.lower().endswith(_TIFF_SUFFIXES) for m in matches)
 
-    def open(self, source: Any, *, axes: str | None = None, **_: Any) -> Collection:
+    def open(
+        self, source: Any, *, axes: str | None = None, allow_missing: bool = False, **_: Any
+    ) -> Collection:
         """The files of ``source`` stacked into one image.
 
         Parameters
@@ -117,6 +121,10 @@ class SequenceConverter:
             For a glob or folder: names of all dimensions, the sequence axis first, e.g.
             ``"tyx"`` (default ``z`` followed by the files' axes). Not used with ``{}``
             fields, which name the axes themselves.
+        allow_missing
+            Fill the planes of indices no file holds (``z0, z10, z20``) with zeros, and say
+            so in the image's attributes (``omeconv.filled_planes``); otherwise they are an
+            error.
         """
         import tifffile
 
@@ -147,7 +155,54 @@ class SequenceConverter:
         if tuple(data.shape[len(seq.shape) :]) != tuple(file_shape):
             raise CorruptSourceError("the files differ in shape", path=text)
         letters = _letters(seq.shape, field_axes, file_axes, axes, text)
-        return Collection(images=(_image(data, letters, text, seq[0]),))
+        filled = _missing_planes(seq, letters[: len(seq.shape)], text, allow_missing=allow_missing)
+        image = _image(data, letters, text, seq[0])
+        if filled:
+            warnings.warn(
+                f"{text}: {len(filled)} planes no file holds are filled with zeros "
+                "(listed in the image's omeconv.filled_planes attribute)",
+                OmeconvWarning,
+                stacklevel=2,
+            )
+            image = replace(image, extra_attrs={"omeconv": {"filled_planes": filled}})
+        return Collection(images=(image,))
+
+
+def _missing_planes(
+    seq: Any, letters: str, source: str, *, allow_missing: bool
+) -> list[dict[str, int]]:
+    """Positions of the sequence no file holds (``{"z": 3}``), when ``allow_missing``.
+
+    Two files at one position, or a missing one without ``allow_missing``, are errors:
+    tifffile would keep one of the two, or fill the hole with zeros.
+    """
+    from itertools import product
+
+    files = list(seq)
+    indices = [tuple(int(i) for i in idx) for idx in seq.indices]
+    seen: dict[tuple[int, ...], str] = {}
+    for name, idx in zip(files, indices, strict=True):
+        if idx in seen:
+            raise CorruptSourceError(
+                f"{Path(seen[idx]).name} and {Path(name).name} are at the same position "
+                f"of the sequence; refusing to keep only one",
+                path=source,
+            )
+        seen[idx] = name
+    names = [c.lower() for c in letters]
+    missing = [idx for idx in product(*(range(n) for n in seq.shape)) if idx not in seen]
+    if not missing or allow_missing:
+        return [dict(zip(names, idx, strict=True)) for idx in missing]
+    where = ", ".join(
+        " ".join(f"{n}={i}" for n, i in zip(names, idx, strict=True)) for idx in missing[:3]
+    )
+    more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+    raise CorruptSourceError(
+        f"no file holds {len(missing)} of the sequence's {len(missing) + len(files)} planes "
+        f"({where}{more}, counted from the first file); pass --allow-missing to fill them "
+        "with zeros",
+        path=source,
+    )
 
 
 def _dask(seq: Any) -> da.Array:

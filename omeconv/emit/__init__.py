@@ -36,7 +36,7 @@ from omeconv.errors import (
     UnsupportedSourceError,
     UsageError,
 )
-from omeconv.journal import Journal, check_resume, source_identity
+from omeconv.journal import Journal, check_inputs_unchanged, check_resume, source_identity
 from omeconv.pyramid import Method, default_method, plan_levels
 from omeconv.stores import is_url, staged_output, staging_path
 
@@ -128,12 +128,13 @@ def emit(
     images = [ngff_order(image) for image in collection.images]
     _refuse_unsupported_dtypes(images, inputs)
     total = sum(image.data.nbytes for image in images)
+    identity = source_identity(inputs)
     options = {
         "version": version,
         "levels": levels,
         "chunks": dict(chunks) if isinstance(chunks, Mapping) else chunks,
         "encoding": [compression, clevel, shards],
-        "inputs": source_identity(inputs),
+        "inputs": identity,
     }
     if resume:
         if is_url(dest):
@@ -163,7 +164,7 @@ def emit(
         sink = StoreSink(out.store, layout.ZARR_FORMAT)
         writer = _Writer(sink, layout, encoding, levels, chunks, runner, journal)
         writer.copy_chunks = copy_chunks
-        _write_all(writer, collection, images, inputs)
+        _write_all(writer, collection, images, inputs, identity)
         if journal is not None:
             journal.remove()
     return out.final
@@ -184,15 +185,19 @@ def _write_all(
     collection: Collection,
     images: Sequence[Image],
     inputs: tuple[str | os.PathLike[str], ...],
+    identity: list[list[Any]] | None = None,
 ) -> None:
     """Images (arrays first, then their groups), non-NGFF nodes, then the collection's groups,
-    the root last."""
+    the root last. The inputs' ``identity`` is checked before the root: an input that changed
+    while it was read leaves no complete output."""
     paths = _image_paths(collection)
     where = inputs[0] if inputs else None
     try:
         for path, image in zip(paths, images, strict=True):
             writer.image(path, image)
         writer.extra_nodes(collection.extra_nodes)
+        if identity is not None:
+            check_inputs_unchanged(identity)
         writer.collection(collection, paths)
     except SourceError as exc:
         raise exc.at(where) from exc.__cause__
@@ -338,7 +343,9 @@ class _Writer:
         downscale = _downscale(image, method, [name for name, _, _ in computed])
         name = path.rsplit("/", 1)[-1] or "image"
         self._group(
-            path, self._validated(ngff.image_model, image, metas, channels, name, downscale)
+            path,
+            self._validated(ngff.image_model, image, metas, channels, name, downscale),
+            image.extra_attrs,
         )
 
     def _chunks(self, axes: Sequence[Axis], shape: Sequence[int], itemsize: int) -> tuple[int, ...]:
@@ -578,9 +585,10 @@ class _Writer:
                 f"cannot express as OME-Zarr {self.layout.VERSION}: {reasons}"
             ) from exc
 
-    def _group(self, path: str, model: Any) -> None:
-        """A group whose NGFF metadata is derived: the yaozarrs ``model`` laid out."""
-        self._write_attrs(path, self.layout.group_attrs(ngff.dump(model)))
+    def _group(self, path: str, model: Any, extra: dict[str, Any] | None = None) -> None:
+        """A group whose NGFF metadata is derived: the yaozarrs ``model`` laid out, after
+        the ``extra`` attributes NGFF does not define."""
+        self._write_attrs(path, {**(extra or {}), **self.layout.group_attrs(ngff.dump(model))})
 
     def _moved(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -78,3 +79,64 @@ def test_parse_pattern_and_errors(tmp_path: Path) -> None:
     _write_zc(tmp_path / "s")
     with pytest.raises(UsageError, match="--axes"):
         open_source(str(tmp_path / "s" / "*.tif"), axes="yx")
+
+
+def _write_z(folder: Path, zs: list[int], name: str = "img_z{}.tif") -> dict[int, np.ndarray]:
+    folder.mkdir(exist_ok=True)
+    planes = {z: np.full((6, 8), z + 1, dtype="uint8") for z in zs}
+    for z, plane in planes.items():
+        tifffile.imwrite(folder / name.format(z), plane)
+    return planes
+
+
+def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    capsys.readouterr()
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    return code, capsys.readouterr().err.strip().splitlines()
+
+
+def test_a_gap_in_the_sequence_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write_z(tmp_path / "s", [0, 10, 20])
+    pattern = str(tmp_path / "s" / "img_z{z}.tif")
+    code, err = _cli(["tiff2zarr", pattern, str(tmp_path / "o.zarr")], capsys)
+    assert code == 1
+    assert err == [
+        (
+            f"omeconv: error: {pattern}: no file holds 18 of the sequence's 21 planes "
+            "(z=1, z=2, z=3 and 15 more, counted from the first file); pass --allow-missing "
+            "to fill them with zeros"
+        )
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+
+
+def test_allow_missing_fills_zeros_and_says_so_in_the_metadata(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    planes = _write_z(tmp_path / "s", [2, 3, 5])
+    pattern = str(tmp_path / "s" / "img_z{z}.tif")
+    out = tmp_path / "o.zarr"
+    code, err = _cli(["tiff2zarr", pattern, str(out), "--allow-missing", "--verify"], capsys)
+    assert code == 0, err
+    assert any("1 planes no file holds are filled with zeros" in line for line in err), err
+    attributes = json.loads((out / "zarr.json").read_text())["attributes"]
+    assert attributes["omeconv"] == {"filled_planes": [{"z": 2}]}
+    expected = np.stack([planes[2], planes[3], np.zeros((6, 8), "uint8"), planes[5]])
+    np.testing.assert_array_equal(read_level(out / "0"), expected)
+
+
+def test_two_files_at_one_position_are_an_error(tmp_path: Path) -> None:
+    from omeconv.errors import CorruptSourceError
+
+    _write_z(tmp_path / "s", [0, 1])
+    _write_z(tmp_path / "s", [1], name="img_z0{}.tif")
+    with pytest.raises(
+        CorruptSourceError, match=r"img_z0?1\.tif and img_z0?1\.tif are at the same position"
+    ):
+        open_source(str(tmp_path / "s" / "img_z{z}.tif"))

@@ -1,0 +1,331 @@
+"""Damaged or inconsistent input is refused in one line, never turned into plausible output.
+
+Each case writes a good file with tifffile, then damages it (truncates it, patches a tag's
+bytes, makes the IFD chain loop, gives it OME-XML or ImageJ metadata that disagrees with
+its IFDs). The conversion must exit 1 with one line naming the file and the problem, and
+leave nothing behind: no OUTPUT, no ``OUTPUT.partial``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pytest
+import tifffile
+
+from omeconv.cli import main
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+PLANES = (np.arange(4 * 32 * 32, dtype="uint16").reshape(4, 32, 32) % 997) + 1
+OME_NS = "http://www.openmicroscopy.org/Schemas/OME/2016-06"
+
+
+def write_planes(
+    path: Path, data: np.ndarray = PLANES, description: str | None = None, **kw: object
+) -> Path:
+    """``data`` with each plane in its own IFD (as OME-TIFF writers store them)."""
+    bigtiff = bool(kw.pop("bigtiff", False))
+    with tifffile.TiffWriter(path, bigtiff=bigtiff) as tw:
+        for i, plane in enumerate(data):
+            tw.write(
+                plane,
+                description=description if i == 0 else None,
+                metadata=None,
+                contiguous=False,
+                **kw,  # type: ignore[arg-type]
+            )
+    return path
+
+
+def ome_xml(size_z: int, tiff_data: str) -> str:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><OME xmlns="{OME_NS}"><Image ID="Image:0">'
+        '<Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint16" SizeX="32" SizeY="32" '
+        f'SizeZ="{size_z}" SizeC="1" SizeT="1"><Channel ID="Channel:0:0" SamplesPerPixel="1"/>'
+        f"{tiff_data}</Pixels></Image></OME>"
+    )
+
+
+def patch(path: Path, offset: int, value: bytes) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset : offset + len(value)] = value
+    path.write_bytes(bytes(data))
+
+
+def tag_value_offset(path: Path, page: int, code: int) -> int:
+    """Where the (inline) value of tag ``code`` of IFD ``page`` is stored in the file."""
+    with tifffile.TiffFile(path) as tf:
+        return int(tf.pages[page].tags[code].valueoffset)
+
+
+def truncate(path: Path, fraction: float) -> Path:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * fraction)])
+    return path
+
+
+# --- the cases: each makes a damaged file and returns it --------------------------------
+
+
+def _truncated_plain(t: Path) -> Path:
+    tifffile.imwrite(t / "a.tif", PLANES)
+    return truncate(t / "a.tif", 0.75)
+
+
+def _truncated_ome_lzw_bigtiff(t: Path) -> Path:
+    write_planes(
+        t / "a.ome.tif", description=ome_xml(4, "<TiffData/>"), bigtiff=True, compression="lzw"
+    )
+    return truncate(t / "a.ome.tif", 0.9)
+
+
+def _truncated_tiled(t: Path) -> Path:
+    write_planes(t / "a.tif", tile=(16, 16))
+    return truncate(t / "a.tif", 0.95)
+
+
+def _zero_bytecount(t: Path) -> Path:
+    path = write_planes(t / "a.tif")
+    patch(path, tag_value_offset(path, 2, 279), struct.pack("<I", 0))  # StripByteCounts
+    return path
+
+
+def _strip_past_end(t: Path) -> Path:
+    path = write_planes(t / "a.tif")
+    patch(path, tag_value_offset(path, 3, 273), struct.pack("<I", path.stat().st_size - 100))
+    return path
+
+
+def _undecodable_strip(t: Path) -> Path:
+    path = write_planes(t / "a.tif", compression="zlib")
+    with tifffile.TiffFile(path) as tf:
+        offset, count = tf.pages[2].dataoffsets[0], tf.pages[2].databytecounts[0]
+    patch(path, offset, b"\xff" * count)  # same length, not a zlib stream
+    return path
+
+
+def _ifd_loop(t: Path) -> Path:
+    path = write_planes(t / "a.tif")
+    with tifffile.TiffFile(path) as tf:
+        last = tf.pages[3]
+        next_pointer = last.offset + 2 + 12 * len(last.tags)
+        second = tf.pages[1].offset
+    patch(path, next_pointer, struct.pack("<I", second))
+    return path
+
+
+def _huge_header(t: Path) -> Path:
+    """A 0.3 MB file whose IFD claims 4194304 x 4194304 pixels (17.6 TB)."""
+    path = t / "a.tif"
+    tifffile.imwrite(path, np.ones((512, 512), "uint8"), tile=(256, 256), compression="zlib")
+    for code in (256, 257):
+        offset = tag_value_offset(path, 0, code)
+        with tifffile.TiffFile(path) as tf:
+            tag = tf.pages[0].tags[code]
+            patch(path, tag.offset + 2, struct.pack("<H", 4))  # SHORT -> LONG
+        patch(path, offset, struct.pack("<I", 2**22))
+    return path
+
+
+def _ome(size_z: int, tiff_data: str) -> Callable[[Path], Path]:
+    def make(t: Path) -> Path:
+        return write_planes(
+            t / "a.ome.tif", description=ome_xml(size_z, tiff_data), compression="zlib"
+        )
+
+    return make
+
+
+def _imagej_fewer_images(t: Path) -> Path:
+    return write_planes(t / "a.tif", description="ImageJ=1.11a\nimages=2\nslices=2\n")
+
+
+@dataclass(frozen=True)
+class Case:
+    make: Callable[[Path], Path]
+    problem: str
+
+
+CASES = {
+    "truncated-uncompressed": Case(_truncated_plain, "runs past the end of the file"),
+    "truncated-bigtiff-lzw-ome": Case(
+        _truncated_ome_lzw_bigtiff,
+        r"IFD 3: strip 0 runs past the end of the file \(\d+ bytes; truncated\?\)",
+    ),
+    "truncated-tiled": Case(_truncated_tiled, "damaged TIFF|past the end of the file"),
+    "zero-byte-count": Case(_zero_bytecount, r"IFD 2: strip 0 has no data \(byte count 0\)"),
+    "strip-past-the-end": Case(_strip_past_end, "IFD 3: strip 0 runs past the end of the file"),
+    "undecodable-strip": Case(_undecodable_strip, "IFD 2: cannot decode its pixels"),
+    "ifd-chain-loops": Case(_ifd_loop, "the IFD chain loops back to IFD"),
+    "header-claims-20-TB": Case(_huge_header, "need 268435456 tiles but it lists 4"),
+    "ome-size-z-larger": Case(
+        _ome(6, "<TiffData/>"), r"lists 6 planes but 2 of them have no IFD \(planes 4-5\)"
+    ),
+    "ome-size-z-smaller": Case(
+        _ome(2, "<TiffData/>"), r"leaves 2 IFDs .* \(IFDs 2-3 of 4\); refusing to drop them"
+    ),
+    "ome-tiffdata-gap": Case(
+        _ome(
+            4,
+            '<TiffData IFD="0" FirstZ="0" PlaneCount="1"/>'
+            '<TiffData IFD="2" FirstZ="2" PlaneCount="2"/>',
+        ),
+        r"1 of them have no IFD \(planes 1\); refusing to invent them as zeros",
+    ),
+    "ome-tiffdata-duplicate": Case(
+        _ome(
+            4,
+            '<TiffData IFD="0" FirstZ="0" PlaneCount="2"/>'
+            '<TiffData IFD="1" FirstZ="2" PlaneCount="2"/>',
+        ),
+        "maps planes 1 and 2 to the same IFD 1; refusing to duplicate a plane",
+    ),
+    "imagej-fewer-images": Case(
+        _imagej_fewer_images, "ImageJ metadata holds 2 planes but the image has 4 IFDs"
+    ),
+}
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    capsys.readouterr()
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    return code, capsys.readouterr().err.strip().splitlines()
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_damaged_tiff_is_refused(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case = CASES[name]
+    src = case.make(tmp_path)
+    before = sorted(os.listdir(tmp_path))
+    out = tmp_path / "o.zarr"
+    code, err = run(["tiff2zarr", str(src), str(out)], capsys)
+    assert code == 1, err
+    assert len(err) == 1, err
+    assert err[0].startswith(f"omeconv: error: {src}: "), err[0]
+    assert re.search(case.problem, err[0]), err[0]
+    assert sorted(os.listdir(tmp_path)) == before  # no OUTPUT, nothing beside it
+
+
+def test_undamaged_files_of_the_cases_convert(tmp_path: Path) -> None:
+    """The writers the cases start from make files that convert to the exact planes."""
+    import zarr
+
+    from omeconv.api import convert
+
+    for i, src in enumerate(
+        [
+            write_planes(tmp_path / "a.tif"),
+            write_planes(
+                tmp_path / "b.ome.tif",
+                description=ome_xml(4, "<TiffData/>"),
+                compression="lzw",
+                bigtiff=True,
+            ),
+            write_planes(tmp_path / "c.tif", tile=(16, 16)),
+            write_planes(tmp_path / "d.tif", description="ImageJ=1.11a\nimages=4\nslices=4\n"),
+        ]
+    ):
+        out = tmp_path / f"{i}.zarr"
+        convert(src, out)
+        np.testing.assert_array_equal(zarr.open_array(out / "0", mode="r")[...], PLANES)
+
+
+def test_imagej_claiming_more_images_warns_that_the_ifds_win(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing is lost or invented when the IFDs are read as they are: a warning says so."""
+    import zarr
+
+    src = write_planes(tmp_path / "a.tif", description="ImageJ=1.11a\nimages=6\nslices=6\n")
+    out = tmp_path / "o.zarr"
+    code, err = run(["tiff2zarr", str(src), str(out)], capsys)
+    assert code == 0, err
+    assert (
+        f"omeconv: warning: {src}: its ImageJ metadata disagrees with the IFDs; the IFDs win"
+        in (" ".join(err))
+    )
+    np.testing.assert_array_equal(zarr.open_array(out / "0", mode="r")[...], PLANES)
+
+
+def _rewrite_on_first_read(monkeypatch: pytest.MonkeyPatch, src: Path, then: object) -> None:
+    """The first region read rewrites ``src`` (other pixels), then does ``then``."""
+    import omeconv.emit.write as write_module
+
+    original = write_module._read
+    calls: list[int] = []
+
+    def read(source: object, region: tuple[slice, ...]) -> np.ndarray:
+        if not calls:
+            calls.append(1)
+            tifffile.imwrite(src, PLANES[::-1], photometric="minisblack")  # same layout
+            if isinstance(then, BaseException):
+                raise then
+        return original(source, region)
+
+    monkeypatch.setattr(write_module, "_read", read)
+
+
+def test_an_input_rewritten_during_the_conversion_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "a.tif"
+    tifffile.imwrite(src, PLANES, photometric="minisblack")
+    _rewrite_on_first_read(monkeypatch, src, None)
+    out = tmp_path / "o.zarr"
+    code, err = run(["tiff2zarr", str(src), str(out), "--chunks", "1,16,16"], capsys)
+    assert code == 1, err
+    assert err == [
+        (
+            f"omeconv: error: {src.resolve()}: changed while it was converted (its size or "
+            "modification time differs), so the output could mix old and new pixels; it is "
+            "discarded: convert again"
+        )
+    ]
+    assert sorted(os.listdir(tmp_path)) == ["a.tif"]
+
+
+def test_resume_refuses_an_input_changed_since_the_interrupted_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "a.tif"
+    tifffile.imwrite(src, PLANES, photometric="minisblack")
+    _rewrite_on_first_read(monkeypatch, src, KeyboardInterrupt())
+    out = tmp_path / "o.zarr"
+    code, err = run(["tiff2zarr", str(src), str(out), "--chunks", "1,16,16"], capsys)
+    assert code == 130, err
+    monkeypatch.undo()
+    code, err = run(["tiff2zarr", str(src), str(out), "--chunks", "1,16,16", "--resume"], capsys)
+    assert code == 2, err
+    assert len(err) == 1
+    assert (
+        "cannot resume: the unfinished output was begun with other options or inputs (inputs)"
+        in (err[0])
+    )
+    assert not out.exists()
+
+
+def test_every_file_of_a_multi_file_set_is_part_of_the_identity(corpus: Path) -> None:
+    from omeconv.journal import source_identity
+
+    folder = corpus / "tiff" / "ome-tiff-multifile"
+    companion = next(folder.rglob("*.companion.ome"))
+    tiffs = sorted(p.resolve() for p in companion.parent.glob("*.ome.tif*"))
+    assert len(tiffs) > 1
+    for source in (companion, tiffs[1]):
+        named = {Path(p) for p, _, _ in source_identity([source])}
+        assert set(tiffs) <= named, source
+        assert all(size is not None for _, size, _ in source_identity([source]))
