@@ -6,7 +6,6 @@ same command run again finishes the upgrade.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 import zarr
 
+from omeconv.emit import sinks
 from omeconv.upgrade import upgrade
 from omeconv.validate import validate_store
 from tests.test_upgrade import assert_all_v3, assert_same_pixels, make_labelled_image, v2_arrays
@@ -29,18 +29,35 @@ if TYPE_CHECKING:
 upgrade_module = sys.modules["omeconv.upgrade"]
 #: Killed runs at a time (each starts a Python process).
 PARALLEL = 3
-SCRIPT = "import sys; from omeconv.upgrade import upgrade; upgrade(sys.argv[1], in_place=True)"
+#: ``upgrade STORE --in-place`` killed (SIGKILL) before its N-th file operation (0-based):
+#: the test's hook, put into the counter of in-place file operations of that process.
+SCRIPT = """
+import os, signal, sys
+from omeconv.emit import sinks
+from omeconv.upgrade import upgrade
+
+kill_at = int(sys.argv[2])
+count = sinks.Ops.step
+
+def step(self):
+    if self.count == kill_at:
+        os.kill(os.getpid(), signal.SIGKILL)
+    count(self)
+
+sinks.Ops.step = step
+upgrade(sys.argv[1], in_place=True)
+"""
 
 
 def _count_operations(store: Path, monkeypatch: pytest.MonkeyPatch) -> int:
     counts = []
-    real = upgrade_module._Ops.step
+    real = sinks.Ops.step
 
-    def step(self: upgrade_module._Ops) -> None:
+    def step(self: sinks.Ops) -> None:
         real(self)
         counts.append(self.count)
 
-    monkeypatch.setattr(upgrade_module._Ops, "step", step)
+    monkeypatch.setattr(sinks.Ops, "step", step)
     upgrade(store, in_place=True)
     monkeypatch.undo()
     return len(counts)
@@ -59,9 +76,8 @@ def killed_stores(reference: Path, tmp_path: Path, points: Sequence[int]) -> Ite
         for n in points[batch : batch + PARALLEL]:
             store = tmp_path / f"kill-{n}.zarr"
             shutil.copytree(reference, store)
-            env = {**os.environ, "OMECONV_UPGRADE_KILL_AT": str(n)}
             runs[n] = subprocess.Popen(
-                [sys.executable, "-c", SCRIPT, str(store)], env=env, stderr=subprocess.PIPE
+                [sys.executable, "-c", SCRIPT, str(store), str(n)], stderr=subprocess.PIPE
             )
         for n, process in runs.items():
             _, stderr = process.communicate(timeout=300)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,8 +35,16 @@ def test_guess_and_lazy_open(tmp_path: Path) -> None:
     assert all(lv.source is not None for lv in image.levels)
     assert [c.label for c in image.channels] == ["dapi", "gfp"]
     assert image.channels[0].window == (0.0, 1000.0, 10.0, 900.0)
-    assert image.extra_attrs == {"my-tool": {"kept": True}}
+    # Every node keeps its attributes as stored (the same dict, in the same order).
+    assert image.source_attrs is not None
+    assert image.source_attrs.version == "0.4"
+    stored = json.loads((source / ".zattrs").read_text())
+    assert list(image.source_attrs.attrs.items()) == list(stored.items())
+    assert image.labels_source_attrs is not None
+    assert image.labels_source_attrs.attrs == json.loads((source / "labels/.zattrs").read_text())
     (label,) = image.labels
+    assert label.source_attrs is not None
+    assert label.source_attrs.attrs == json.loads((source / "labels/cells/.zattrs").read_text())
     assert label.name == "cells"
     assert label.colors[0].rgba == (255, 0, 0, 255)
     assert label.properties[0]["class"] == "cell"
@@ -43,8 +52,6 @@ def test_guess_and_lazy_open(tmp_path: Path) -> None:
 
 
 def test_global_transform_is_folded(tmp_path: Path) -> None:
-    import json
-
     import numcodecs
 
     source = make_encoded(tmp_path / "in.zarr", compressor=numcodecs.Zstd())
@@ -70,6 +77,26 @@ def test_plate(tmp_path: Path) -> None:
     assert [f.path for f in plate.wells[0].fields] == ["0", "1"]
     assert plate.acquisitions[0].name == "run"
     assert collection.image_paths == ("A/1/0", "A/1/1", "B/2/0", "B/2/1")
+    assert collection.source_attrs is not None
+    assert "plate" in collection.source_attrs.attrs
+    assert plate.wells[0].source_attrs is not None
+    assert "well" in plate.wells[0].source_attrs.attrs
+
+
+def test_files_and_empty_labels_are_carried(tmp_path: Path) -> None:
+    """Files that are no zarr node (dotfiles too) ride along; an empty labels group stays."""
+    source = make_encoded(tmp_path / "in.zarr", compressor=None)
+    (source / "README.txt").write_text("hello")
+    (source / ".notes").write_text("hidden")
+    (source / "labels").mkdir()
+    (source / "labels" / ".zattrs").write_text('{"labels": []}')
+    collection = get_converter("ome_zarr").open(source)
+    files = {n.path: n.source() for n in collection.extra_nodes if n.kind == "file"}
+    assert files == {"README.txt": b"hello", ".notes": b"hidden"}
+    (image,) = collection.images
+    assert image.labels == ()
+    assert image.labels_source_attrs is not None
+    assert image.labels_source_attrs.attrs == {"labels": []}
 
 
 def test_bioformats2raw(corpus: Path) -> None:
