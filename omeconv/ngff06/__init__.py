@@ -6,10 +6,12 @@ version its schemas accept); ``"0.6"`` is read as the same version.
 
 from __future__ import annotations
 
+from typing import Final
+
 __all__ = ["INTRINSIC", "VERSION", "VERSIONS", "WORLD", "is_v06"]
 
 #: The ``ome.version`` omeconv writes for OME-Zarr 0.6.
-VERSION = "0.6rc0"
+VERSION: Final = "0.6rc0"
 #: The ``ome.version`` values read as OME-Zarr 0.6.
 VERSIONS = ("0.6", "0.6rc0")
 #: Name given to a multiscale's intrinsic coordinate system (the output of its levels).
