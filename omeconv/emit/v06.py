@@ -239,9 +239,12 @@ def _plain(transform: JSON, ndim: int, where: str) -> list[JSON]:
     if kind == "sequence":
         steps = _list(transform.get("transformations"))
         kinds = [s.get("type") if isinstance(s, dict) else None for s in steps]
-        if kinds == ["scale", "translation"] and "scale" in steps[0] and "translation" in steps[1]:
-            return steps
-        raise _cannot(where, f"a sequence of {kinds} (0.5 has a scale then a translation)")
+        if kinds != ["scale", "translation"] or "scale" not in steps[0]:
+            raise _cannot(where, f"a sequence of {kinds} (0.5 has a scale then a translation)")
+        extra = [k for k in transform if k not in ("type", "transformations", *_IO)]
+        if extra:
+            raise _cannot(where, f"the {extra[0]!r} of a sequence ({transform[extra[0]]!r})")
+        return steps
     raise _cannot(where, f"a {kind!r} transformation")
 
 
