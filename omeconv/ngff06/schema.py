@@ -12,7 +12,7 @@ from omeconv.ngff06 import VERSIONS
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
-__all__ = ["SCHEMA_KEYS", "schema_errors"]
+__all__ = ["SCHEMA_KEYS", "fragment_errors", "schema_errors"]
 
 _BASE = "https://ngff.openmicroscopy.org/0.6rc0/schemas/"
 #: Which schema checks which key of the ``ome`` object (and its strict variant, if any).
@@ -42,11 +42,49 @@ def _registry() -> Any:
     return Registry().with_resources(resources)
 
 
+_END = {"type": "object", "properties": {"name": {"type": "string"}, "path": {"type": "string"}}}
+_FRAGMENT = {
+    "type": "object",
+    "properties": {
+        "coordinateSystems": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "axes": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {"$ref": f"{_BASE}axes.schema#/$defs/axis"},
+                    },
+                },
+                "required": ["name", "axes"],
+            },
+        },
+        "coordinateTransformations": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "allOf": [
+                    {
+                        "$ref": f"{_BASE}coordinate_transformations.schema#/$defs/coordinateTransformation"
+                    },
+                    {
+                        "properties": {"input": _END, "output": _END},
+                        "required": ["input", "output"],
+                    },
+                ]
+            },
+        },
+    },
+}
+
+
 @cache
 def _validator(name: str) -> Draft202012Validator:
     from jsonschema import Draft202012Validator
 
-    schema = _registry().contents(f"{_BASE}{name}.schema")
+    schema = _FRAGMENT if name == "(fragment)" else _registry().contents(f"{_BASE}{name}.schema")
     return Draft202012Validator(schema, registry=_registry())
 
 
@@ -63,6 +101,14 @@ def schema_errors(attrs: dict[str, Any], *, strict: bool = False) -> list[str]:
         names = ["strict_ome_zarr" if strict else "ome_zarr"]
     reasons = [_reason(e) for name in names for e in _validator(name).iter_errors(attrs)]
     return list(dict.fromkeys(reasons))
+
+
+def fragment_errors(doc: dict[str, Any]) -> list[str]:
+    """What the 0.6 schemas reject in a bare ``{"coordinateSystems", "coordinateTransformations"}``
+    object (the spec's transformation examples): each transformation with an ``input`` and
+    ``output``, and the systems' axes, without the rules 0.6 sets for multiscales only (two or
+    three space axes, at most five)."""
+    return list(dict.fromkeys(_reason(e) for e in _validator("(fragment)").iter_errors(doc)))
 
 
 def _reason(error: Any) -> str:
