@@ -122,13 +122,11 @@ def _multiscale(multiscale: JSON, where: str) -> list[str]:
                 f"{at}.input.path: {transform['input']['path']!r} is not the level's path"
             )
         outputs.append(transform["output"]["name"])
-        if transform["output"]["name"] in systems.by_name:
-            problems += _transform(transform, systems.by_name, at)
+        problems += _transform(transform, systems.by_name, at)
     intrinsic = outputs[0]
     if len(set(outputs)) > 1:
         problems.append(f"{where}.datasets: levels map to different systems {sorted(set(outputs))}")
     if intrinsic not in systems.by_name:
-        problems.append(f"{where}.datasets.0: output {intrinsic!r} is not a coordinate system")
         return problems
     problems += _axis_order(systems.by_name[intrinsic]["axes"], f"{where}.coordinateSystems")
     links: list[tuple[str, str]] = []
