@@ -19,7 +19,6 @@ import json
 import warnings
 from typing import Any
 
-from omeconv.ngff06 import is_v06
 from omeconv.ngff06.schema import fragment_errors, schema_errors
 
 __all__ = ["v06_problems", "v06_store_problems", "validate_v06"]
@@ -458,9 +457,3 @@ def _groups(root: Any) -> list[tuple[str, Any]]:
         for path, group in found:
             found.extend((f"{path}/{name}" if path else name, sub) for name, sub in group.groups())
     return found
-
-
-def is_v06_attrs(attrs: Any) -> bool:
-    """Whether a group's attributes say OME-Zarr 0.6."""
-    ome = attrs.get("ome") if isinstance(attrs, dict) else None
-    return isinstance(ome, dict) and is_v06(ome.get("version"))

@@ -308,3 +308,39 @@ def test_labels_must_exist_and_be_integers(tmp_path: Path) -> None:
     must, _ = v06_store_problems(str(location))
     assert "labels: ome.labels.1: 'nuclei' is not a label image in this group" in must
     assert "labels/cells: ome.multiscales.0: label pixels are float32, not an integer type" in must
+
+
+# --- through omeconv.validate and the CLI ----------------------------------------------------
+
+
+def test_validate_path_knows_0_6_documents(tmp_path: Path) -> None:
+    from omeconv.errors import ValidationFailedError
+    from omeconv.validate import validate_path
+
+    doc = tmp_path / "zarr.json"
+    attrs = _image(name="m", type="mean", metadata={})
+    doc.write_text(json.dumps({"zarr_format": 3, "node_type": "group", "attributes": attrs}))
+    assert validate_path(doc, strict=True) == "0.6rc0"
+    _level(attrs, 1)["scale"] = [2.0]
+    doc.write_text(json.dumps({"zarr_format": 3, "node_type": "group", "attributes": attrs}))
+    with pytest.raises(ValidationFailedError, match=r"not a valid OME-Zarr 0\.6rc0") as caught:
+        validate_path(doc)
+    assert caught.value.details == [
+        "ome.multiscales.0.datasets.1.coordinateTransformations.0.scale: 1 values for 2 axes"
+    ]
+
+
+def test_validate_command_on_a_0_6_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from omeconv.cli import main
+
+    location = _store(tmp_path)
+    main(["validate", str(location)])
+    out, err = capsys.readouterr()
+    assert out == f"{location}: valid OME-Zarr 0.6rc0\n"
+    assert "SHOULD" in err
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", "--strict", str(location)])
+    assert exc.value.code == 1
+    assert "'name' is a required property" in capsys.readouterr().err
