@@ -345,3 +345,48 @@ def test_schema_reason_names_the_field_of_the_transformation_type_given() -> Non
     attrs["ome"]["multiscales"][0]["datasets"][0]["coordinateTransformations"][0]["scale"] = [1, 0]
     (reason,) = schema_errors(attrs)
     assert reason.startswith("ome.multiscales.0.datasets.0.coordinateTransformations.0.scale.1:")
+
+
+# --- whole stores of the corpus --------------------------------------------------------------
+
+GALAXY = CORPUS / "zarr-v05" / "galaxy"
+
+
+@pytest.mark.parametrize(
+    "store",
+    sorted(GALAXY.glob("*.zarr")) if GALAXY.is_dir() else [],
+    ids=lambda p: p.name,
+)
+def test_corpus_v05_stores_move_to_valid_v06_stores(
+    store: Path, tmp_path: Path, corpus: Path
+) -> None:
+    import shutil
+
+    moved = tmp_path / store.name
+    shutil.copytree(store, moved)
+    _move_store_and_back(moved)
+
+
+@pytest.mark.parametrize("kind", ["image", "plate"])
+def test_omeconv_v05_stores_move_to_valid_v06_stores(kind: str, tmp_path: Path) -> None:
+    from tests.test_ome_zarr_v05_source import v05_store
+
+    _move_store_and_back(v05_store(tmp_path, kind))
+
+
+def _move_store_and_back(store: Path) -> None:
+    """Move every group of a 0.5 store to 0.6 in place; it must validate, and move back."""
+    from omeconv.validate_v06 import v06_store_problems
+
+    originals = {}
+    for meta in store.rglob("zarr.json"):
+        doc = json.loads(meta.read_text())
+        if doc.get("node_type") == "group" and "ome" in doc.get("attributes", {}):
+            originals[meta] = doc["attributes"]
+            doc["attributes"] = from_v05(doc["attributes"])
+            meta.write_text(json.dumps(doc))
+    assert originals
+    must, _ = v06_store_problems(str(store))
+    assert must == []
+    for meta, attrs in originals.items():
+        assert to_v05(json.loads(meta.read_text())["attributes"]) == attrs
