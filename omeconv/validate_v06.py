@@ -371,6 +371,8 @@ def _group_structure(group: Any, ome: JSON) -> list[str]:
         label = _child(group, path)
         if label is None or "multiscales" not in _ome(label):
             problems.append(f"ome.labels.{i}: {path!r} is not a label image in this group")
+    if ome.get("multiscales"):
+        problems += _label_levels(group, len(ome["multiscales"][0]["datasets"]))
     for i, well in enumerate(ome.get("plate", {}).get("wells", [])):
         if _child(group, well["path"]) is None:
             problems.append(f"ome.plate.wells.{i}: no group at {well['path']!r}")
@@ -413,6 +415,20 @@ def _levels(group: Any, multiscale: JSON, where: str, is_label: bool) -> list[st
             problems.append(f"{where}.datasets.{i + 1}: shape {lower.shape} exceeds {upper.shape}")
     if is_label and arrays and str(arrays[0].dtype) not in _INTEGER_DTYPES:
         problems.append(f"{where}: label pixels are {arrays[0].dtype}, not an integer type")
+    return problems
+
+
+def _label_levels(image: Any, levels: int) -> list[str]:
+    """Each label image of ``image`` has as many levels as it."""
+    labels = _child(image, "labels")
+    problems = []
+    for path in _ome(labels).get("labels", []) if labels is not None else []:
+        label = _child(labels, path) if isinstance(path, str) else None
+        multiscales = _ome(label).get("multiscales") if label is not None else None
+        if isinstance(multiscales, list) and multiscales and isinstance(multiscales[0], dict):
+            count = len(multiscales[0].get("datasets", []))
+            if count != levels:
+                problems.append(f"labels/{path}: {count} levels, the image has {levels}")
     return problems
 
 

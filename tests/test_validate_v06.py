@@ -287,14 +287,26 @@ def test_levels_must_exist_and_fit_the_axes(tmp_path: Path) -> None:
     del root["s1"]
     root.create_array("s1", shape=(16, 4), dtype="float32", dimension_names=["x", "y"])
     del root["labels/cells/s1"]
+    cells = root["labels/cells"]
+    cells.attrs["ome"] = {
+        **cells.attrs["ome"],
+        "multiscales": [
+            {
+                **cells.attrs["ome"]["multiscales"][0],
+                "datasets": cells.attrs["ome"]["multiscales"][0]["datasets"][:1],
+            }
+        ],
+    }
+    del root["labels/cells/s0"]
     must, _ = v06_store_problems(str(location))
+    assert "labels/cells: 1 levels, the image has 2" in must
+    assert "labels/cells: ome.multiscales.0.datasets.0: no array at 's0'" in must
     assert (
         "ome.multiscales.0.datasets.1: dimension_names ['x', 'y'] are not the axes ['y', 'x']"
         in must
     )
     assert "ome.multiscales.0.datasets: levels of different dtypes ['uint8', 'float32']" in must
     assert "ome.multiscales.0.datasets.1: shape (16, 4) exceeds (8, 8)" in must
-    assert "labels/cells: ome.multiscales.0.datasets.1: no array at 's1'" in must
 
 
 def test_labels_must_exist_and_be_integers(tmp_path: Path) -> None:
