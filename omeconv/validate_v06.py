@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import warnings
+from dataclasses import dataclass, field
 from typing import Any
 
 from omeconv.ngff06.schema import fragment_errors, schema_errors
@@ -89,12 +90,12 @@ def _structure(ome: JSON) -> list[str]:
     return problems
 
 
+@dataclass
 class _Systems:
     """The coordinate systems of one document part, by name, and what is wrong with them."""
 
-    def __init__(self) -> None:
-        self.by_name: dict[str, JSON] = {}
-        self.problems: list[str] = []
+    by_name: dict[str, JSON] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
 
 
 def _systems(systems: list[JSON], where: str) -> _Systems:
@@ -109,7 +110,7 @@ def _systems(systems: list[JSON], where: str) -> _Systems:
 
 def _multiscale(multiscale: JSON, where: str) -> list[str]:
     systems = _systems(multiscale["coordinateSystems"], f"{where}.coordinateSystems")
-    problems = systems.problems
+    problems = list(systems.problems)
     datasets = multiscale["datasets"]
     problems += _unique([d["path"] for d in datasets], f"{where}.datasets", "path")
     outputs = []
@@ -278,7 +279,7 @@ def _fragment_problems(doc: JSON, *, resolve: bool) -> list[str]:
     if problems or not resolve:
         return problems
     systems = _systems(doc.get("coordinateSystems", []), "coordinateSystems")
-    problems = systems.problems
+    problems = list(systems.problems)
     for j, transform in enumerate(doc.get("coordinateTransformations", [])):
         problems += _transform(transform, systems.by_name, f"coordinateTransformations.{j}")
     return problems
