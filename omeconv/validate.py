@@ -24,6 +24,9 @@ from omeconv.errors import (
     UnsupportedSourceError,
     ValidationFailedError,
 )
+from omeconv.ngff06 import VERSIONS as V06_VERSIONS
+from omeconv.ngff06 import is_v06
+from omeconv.validate_v06 import v06_problems, v06_store_problems
 
 __all__ = [
     "missing_chunks",
@@ -36,7 +39,7 @@ __all__ = [
 ]
 
 #: The NGFF versions whose rules are checked here.
-SUPPORTED_VERSIONS = ("0.4", "0.5")
+SUPPORTED_VERSIONS = ("0.4", "0.5", *V06_VERSIONS)
 
 #: Keys the spec's strict schemas require (SHOULD rules), per version and object.
 STRICT_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -76,6 +79,10 @@ def validate_document(path: str | os.PathLike[str], *, strict: bool = False) -> 
     doc = _load_json(Path(path))
     attrs, version = _ngff_attrs(doc)
     _check_supported(version, str(path))
+    if is_v06(version):  # the 0.6 schemas and rules (yaozarrs has no 0.6 models)
+        must, should = v06_problems(doc)
+        _verdict(str(path), f"not a valid OME-Zarr {version} document", must, should, strict=strict)
+        return version
     reasons = _model_reasons(doc, attrs, version) + spec_problems(attrs, version)
     _verdict(
         str(path),
@@ -107,6 +114,12 @@ def validate_store(location: str, *, strict: bool = False) -> str:
     if not version:
         raise ValidationFailedError("not an OME-Zarr store (no NGFF metadata)", path=location)
     _check_supported(str(version), location)
+    if is_v06(version):  # the 0.6 schemas and rules (yaozarrs has no 0.6 models)
+        must, should = v06_store_problems(location)
+        _verdict(location, f"invalid OME-Zarr {version}", must, should, strict=strict)
+        for array_path, missing, total in missing_chunks(location):
+            _warn_missing(f"{location}/{array_path}", missing, total)
+        return str(version)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -132,7 +132,7 @@ def test_a_version_without_known_rules_is_refused_in_one_line(
     store: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     meta = json.loads((store / "zarr.json").read_text())
-    meta["attributes"]["ome"]["version"] = "0.6"
+    meta["attributes"]["ome"]["version"] = "0.7"
     (store / "zarr.json").write_text(json.dumps(meta))
     document = store.parent / "doc.json"
     document.write_text(json.dumps({"ome": meta["attributes"]["ome"]}))
@@ -141,5 +141,8 @@ def test_a_version_without_known_rules_is_refused_in_one_line(
             main(["validate", str(path)])
         assert exc.value.code == 1
         assert capsys.readouterr().err.strip().splitlines() == [
-            f"omeconv: error: {path}: OME-Zarr 0.6 is not supported; omeconv validates 0.4 and 0.5"
+            (
+                f"omeconv: error: {path}: OME-Zarr 0.7 is not supported; omeconv validates "
+                "0.4 and 0.5 and 0.6 and 0.6rc0"
+            )
         ]
