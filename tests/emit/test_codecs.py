@@ -174,3 +174,16 @@ def test_presets_decode_in_tensorstore(tmp_path: Path, compression: str, version
         driver = "zarr" if version == "0.4" else "zarr3"
         spec = {"driver": driver, "kvstore": {"driver": "file", "path": str(out / "0")}}
         np.testing.assert_array_equal(ts.open(spec, read=True).result().read().result(), data)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("compression", ["fast", "balanced", "small"])
+def test_presets_read_in_ome_zarr_py(tmp_path: Path, compression: str, version: str) -> None:
+    """ome-zarr-py (napari's reader) opens every preset's output and gets the same pixels."""
+    io = pytest.importorskip("ome_zarr.io")
+    reader = pytest.importorskip("ome_zarr.reader")
+    data = _image("uint16")
+    out = tmp_path / "out.ome.zarr"
+    convert(data, out, axes="czyx", ome_version=version, compression=compression, levels=1)
+    nodes = list(reader.Reader(io.parse_url(str(out)))())
+    np.testing.assert_array_equal(np.asarray(nodes[0].data[0]), data)
