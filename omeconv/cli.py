@@ -85,10 +85,11 @@ def _write_options(f: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--compression",
-            type=click.Choice(["zstd", "lz4", "gzip", "none"]),
-            default="zstd",
+            type=click.Choice(["balanced", "fast", "small", "zstd", "lz4", "gzip", "none"]),
+            default="balanced",
             show_default=True,
-            help="Codec: zstd and lz4 are Blosc with byte shuffle.",
+            help="Preset (Blosc: fast lz4, balanced zstd 2, small zstd 5; shuffle by dtype) or "
+            "codec (zstd and lz4 are Blosc with byte shuffle; --clevel sets their level).",
         ),
         click.option(
             "--clevel",

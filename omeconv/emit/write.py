@@ -53,8 +53,20 @@ __all__ = [
     "plan_shards",
 ]
 
-Compression = Literal["zstd", "lz4", "gzip", "none"]
-COMPRESSIONS: tuple[Compression, ...] = ("zstd", "lz4", "gzip", "none")
+Compression = Literal["balanced", "fast", "small", "zstd", "lz4", "gzip", "none"]
+#: Accepted ``compression`` values: the presets (``balanced`` is the default), then codecs.
+COMPRESSIONS: tuple[Compression, ...] = ("balanced", "fast", "small", "zstd", "lz4", "gzip", "none")
+Shuffle = Literal["byte", "bit", "none"]
+SHUFFLES: tuple[Shuffle, ...] = ("byte", "bit", "none")
+BloscName = Literal["zstd", "lz4"]
+#: Each preset's Blosc codec and level, chosen on the measured front (bench/results/codecs.md).
+PRESETS: dict[str, tuple[BloscName, int]] = {
+    "fast": ("lz4", 5),
+    "balanced": ("zstd", 2),
+    "small": ("zstd", 5),
+}
+#: Blosc block size of the presets: as small as or smaller than automatic blocks, and faster.
+PRESET_BLOCKSIZE = 256 * 2**10
 
 #: Bytes of level-0 pixels one region task reads at most (when chunking allows).
 REGION_BUDGET = 64 * 2**20
@@ -64,14 +76,31 @@ CHUNK_TARGET = 2 * 2**20
 SHARD_TARGET = 64 * 2**20
 
 
+def preset_shuffle(dtype: np.dtype) -> Shuffle:
+    """The presets' shuffle for ``dtype``: byte shuffle for 16-bit integers and floats
+    (intensities, where it measured smallest), bitshuffle for 8-bit, bool and integers of
+    4 bytes or more (8-bit images and labels, where it measured smaller or faster)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "fc" or (dtype.kind in "iu" and dtype.itemsize == 2):
+        return "byte"
+    return "bit"
+
+
 @dataclass(frozen=True)
 class Encoding:
-    """How arrays are chunked and compressed."""
+    """How arrays are chunked and compressed.
 
-    compression: Compression = "zstd"
+    ``compression`` is a preset (``fast``, ``balanced``, ``small``: Blosc codec, level and
+    shuffle chosen per dtype) or a codec (``zstd``, ``lz4``: Blosc with byte shuffle;
+    ``gzip``; ``none``). ``clevel`` is the level of the codecs, not of the presets;
+    ``shuffle`` overrides the Blosc shuffle of either.
+    """
+
+    compression: Compression = "balanced"
     clevel: int = 5
     shards: bool = False
     zarr_format: Literal[2, 3] = 3
+    shuffle: Shuffle | None = None
 
     def __post_init__(self) -> None:
         if self.compression not in COMPRESSIONS:
@@ -80,8 +109,21 @@ class Encoding:
             )
         if not 0 <= self.clevel <= 9:
             raise UsageError(f"compression level must be 0 to 9, not {self.clevel}")
+        if self.shuffle is not None and self.shuffle not in SHUFFLES:
+            raise UsageError(
+                f"unknown shuffle {self.shuffle!r}; choose one of {', '.join(SHUFFLES)}"
+            )
         if self.shards and self.zarr_format == 2:
             raise UsageError("sharding needs Zarr v3 (OME-Zarr 0.5)")
+
+    def blosc(self, dtype: np.dtype) -> tuple[BloscName, int, Shuffle, int] | None:
+        """Blosc ``(cname, clevel, shuffle, blocksize)`` for ``dtype``; None for gzip and none."""
+        if self.compression in PRESETS:
+            cname, clevel = PRESETS[self.compression]
+            return cname, clevel, self.shuffle or preset_shuffle(dtype), PRESET_BLOCKSIZE
+        if self.compression == "zstd" or self.compression == "lz4":
+            return self.compression, self.clevel, self.shuffle or "byte", 0
+        return None
 
 
 def default_chunks(
@@ -158,22 +200,35 @@ def _codecs(encoding: Encoding, dtype: np.dtype) -> dict[str, Any]:
 
     if encoding.compression == "none":
         return {"compressors": None}
-    if encoding.zarr_format == 2:
-        if encoding.compression == "gzip":
+    if encoding.compression == "gzip":
+        if encoding.zarr_format == 2:
             return {"compressors": numcodecs.GZip(level=encoding.clevel)}
+        return {"compressors": GzipCodec(level=encoding.clevel)}
+    blosc = encoding.blosc(dtype)
+    assert blosc is not None
+    cname, clevel, shuffle, blocksize = blosc
+    if encoding.zarr_format == 2:
+        flags = {"byte": numcodecs.Blosc.SHUFFLE, "bit": numcodecs.Blosc.BITSHUFFLE}
         return {
             "compressors": numcodecs.Blosc(
-                cname=encoding.compression, clevel=encoding.clevel, shuffle=numcodecs.Blosc.SHUFFLE
+                cname=cname,
+                clevel=clevel,
+                shuffle=flags.get(shuffle, numcodecs.Blosc.NOSHUFFLE),
+                blocksize=blocksize,
             )
         }
-    if encoding.compression == "gzip":
-        return {"compressors": GzipCodec(level=encoding.clevel)}
+    names: dict[Shuffle, Literal["shuffle", "bitshuffle", "noshuffle"]] = {
+        "byte": "shuffle",
+        "bit": "bitshuffle",
+        "none": "noshuffle",
+    }
     return {
         "compressors": BloscCodec(
-            cname=encoding.compression,
-            clevel=encoding.clevel,
-            shuffle="shuffle",
+            cname=cname,
+            clevel=clevel,
+            shuffle=names[shuffle],
             typesize=dtype.itemsize,
+            blocksize=blocksize,
         )
     }
 
