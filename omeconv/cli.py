@@ -380,7 +380,7 @@ Examples:
 @click.option("--shards", is_flag=True, help="Re-encode into shards (about 64 MiB at level 0).")
 @click.option(
     "--compression",
-    type=click.Choice(["zstd", "lz4", "gzip", "none"]),
+    type=click.Choice(["balanced", "fast", "small", "zstd", "lz4", "gzip", "none"]),
     default=None,
     help="Re-encode with this codec (default: copy the chunks as they are).",
 )

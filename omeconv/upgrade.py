@@ -116,7 +116,7 @@ def upgrade(
         levels=1,
         chunks=chunks,
         shards=shards,
-        compression=compression or "zstd",
+        compression=compression or "balanced",
         clevel=clevel,
         overwrite=overwrite,
         workers=workers,

@@ -72,7 +72,7 @@ def emit(
     levels: int | None = None,
     chunks: Sequence[int] | Mapping[str, int] | None = None,
     shards: bool = False,
-    compression: str = "zstd",
+    compression: str = "balanced",
     clevel: int = 5,
     overwrite: bool = False,
     workers: int | None = None,
@@ -96,7 +96,8 @@ def emit(
         Chunk shape in NGFF axis order, or ``{axis: size}`` for some axes; the rest
         (or all, when ``None``) are picked for chunks of about 2 MiB.
     shards, compression, clevel
-        Encoding: sharding (v0.5 only), ``zstd``/``lz4`` (Blosc, shuffled), ``gzip`` or ``none``.
+        Encoding: sharding (v0.5 only); a preset (``balanced``, ``fast``, ``small``),
+        ``zstd``/``lz4`` (Blosc, byte shuffle), ``gzip`` or ``none``.
     overwrite
         Replace an existing ``dest`` once the new output is complete.
     workers, client
