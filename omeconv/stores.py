@@ -355,6 +355,13 @@ def _remote_output(
 
     fs, path = fsspec.core.url_to_fs(final, **(storage_options or {}))
     path = str(path).rstrip("/")
+    if any(c in path for c in "*?[]"):
+        # fsspec takes them for a pattern: a removal could match other stores
+        raise UsageError(
+            "a URL OUTPUT must not contain * ? [ or ] (fsspec reads them as a pattern); "
+            "choose another name",
+            path=final,
+        )
     kind = _remote_kind(fs, path)
     if kind is None:
         try:
@@ -426,8 +433,11 @@ def _remote_kind(fs: Any, path: str) -> str | None:
 
 def _can_move(fs: Any) -> bool:
     """Whether ``fs`` can copy files (fsspec's ``mv`` is a copy, then a removal)."""
+    from fsspec.asyn import AsyncFileSystem
     from fsspec.spec import AbstractFileSystem
 
+    if isinstance(fs, AsyncFileSystem):
+        return type(fs)._cp_file is not AsyncFileSystem._cp_file
     return type(fs).cp_file is not AbstractFileSystem.cp_file
 
 

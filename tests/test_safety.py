@@ -299,6 +299,22 @@ def test_memory_url_folder_of_other_files_is_refused(
     assert fs.cat_file("/omeconv-safety/notes/todo.txt") == b"the user's"
 
 
+def test_url_output_with_pattern_characters_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    convert(DATA, "memory://omeconv-safety/weird", axes="czyx", levels=1, overwrite=True)
+    before = {p: fs.cat_file(p) for p in fs.find("/omeconv-safety/weird")}
+    _tiff(tmp_path / "a.tif")
+    url = "memory://omeconv-safety/we[i]rd"  # as a pattern, it matches .../weird
+    code, err = _cli(capsys, "tiff2zarr", tmp_path / "a.tif", url, "--overwrite")
+    assert code == 2
+    _one_line(err, url, "must not contain * ? [ or ]")
+    assert {p: fs.cat_file(p) for p in fs.find("/omeconv-safety/weird")} == before
+
+
 def test_memory_url_output_holding_the_input_is_refused() -> None:
     import fsspec
 
