@@ -192,20 +192,26 @@ def _staging(final: str, staging: Path, *, resume: bool, resumable: bool) -> Ite
         raise ConversionInterruptedError("interrupted; OUTPUT was not changed", path=final) from exc
     except BaseException as exc:
         _remove(staging)
-        raise _write_error(exc, final, str(staging)) from exc
+        error = _write_error(exc, final, str(staging))
+        if error is None:
+            raise
+        raise error from exc
     _remove(staging / JOURNAL_DIR)
 
 
-def _write_error(exc: BaseException, final: str, staging: str) -> BaseException:
-    """``exc`` naming ``final``; an OSError becomes one line naming the file concerned."""
+def _write_error(exc: BaseException, final: str, staging: str) -> BaseException | None:
+    """The one-line error to raise instead of ``exc`` (None: ``exc`` itself, naming ``final``).
+
+    An OSError names the output (a file being written) or the input file concerned.
+    """
     if isinstance(exc, DestinationError):
-        return exc.at(final)
-    if isinstance(exc, OSError) and not isinstance(exc, OmeconvError):
+        exc.at(final)
+    elif isinstance(exc, OSError) and not isinstance(exc, OmeconvError):
         name = "" if exc.filename is None else str(exc.filename)
         if not name or name.startswith(staging):
             return StoreWriteError(f"cannot write output: {describe_os_error(exc)}", path=final)
         return from_os_error(exc)
-    return exc
+    return None
 
 
 def _kind(path: Path, final: str) -> str | None:
@@ -372,7 +378,10 @@ def _remote_output(
                 raise ConversionInterruptedError(
                     "interrupted; the unfinished output was removed", path=final
                 ) from exc
-            raise _write_error(exc, final, final) from exc
+            error = _write_error(exc, final, path)
+            if error is None:
+                raise
+            raise error from exc
         return
     if kind != "store":
         raise DestinationExistsError(
@@ -409,7 +418,10 @@ def _remote_output(
             raise ConversionInterruptedError(
                 "interrupted; OUTPUT was not changed", path=final
             ) from exc
-        raise _write_error(exc, final, staging_url) from exc
+        error = _write_error(exc, final, staging)
+        if error is None:
+            raise
+        raise error from exc
     _remote_remove(fs, f"{staging}/{JOURNAL_DIR}")
     try:
         _remote_replace(fs, staging, path)
