@@ -469,16 +469,16 @@ def test_long_output_name_gets_a_short_staging_name() -> None:
 
 # -- system errors and awkward paths ---------------------------------------------------------
 
-# ``fault.py ERRNO read|write args…`` fails like the system would: reading the TIFF or
-# writing a chunk file raises OSError(ERRNO) naming that file.
+# ``fault.py ERRNO read|write|metadata args…`` fails like the system would: reading the TIFF,
+# writing a chunk file or writing a metadata file raises OSError(ERRNO) naming that file.
 FAULT = """
 import errno, os, sys
 import tifffile, zarr.storage
 code = getattr(errno, sys.argv[1])
-if sys.argv[2] == "write":
+if sys.argv[2] in ("write", "metadata"):
     original = zarr.storage.LocalStore.set
     async def fail_chunks(self, key, value):
-        if "/c/" in f"/{key}":
+        if ("/c/" in f"/{key}") == (sys.argv[2] == "write"):
             raise OSError(code, os.strerror(code), str(self.root / key))
         return await original(self, key, value)
     zarr.storage.LocalStore.set = fail_chunks
@@ -499,6 +499,7 @@ main(sys.argv[3:])
         ("EROFS", "write", 1, "read-only file system"),
         ("EACCES", "write", 1, "permission denied"),
         ("EIO", "write", 1, "input/output error"),
+        ("ENOSPC", "metadata", 1, "no space left on device"),
         ("EACCES", "read", 2, "permission denied"),
         ("ENAMETOOLONG", "read", 2, "file name too long"),
         ("EIO", "read", 1, "cannot read: input/output error"),
@@ -514,7 +515,7 @@ def test_system_errors_are_one_line_naming_the_file(
     before = {k: v for k, v in _snapshot(work).items() if k != "."}
     result = _subprocess(script, errno_name, where, "tiff2zarr", work / "a.tif", work / "o.zarr")
     assert result.returncode == exit_code
-    named = work / ("o.zarr" if where == "write" else "a.tif")
+    named = work / ("a.tif" if where == "read" else "o.zarr")
     _one_line(result.stderr.strip().splitlines(), named, problem)
     assert {k: v for k, v in _snapshot(work).items() if k != "."} == before
 
