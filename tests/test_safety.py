@@ -546,3 +546,37 @@ def test_paths_with_glob_characters(tmp_path: Path, capsys: pytest.CaptureFixtur
         code, err = _cli(capsys, "validate", out)
         assert code == 0, err
         np.testing.assert_array_equal(zarr.open_group(str(out), mode="r")["0"][:], DATA)
+
+
+def test_exclusive_lock_refuses_a_second_holder_and_removes_its_file(tmp_path: Path) -> None:
+    from omeconv.errors import UsageError
+    from omeconv.locks import exclusive_lock
+
+    lock = tmp_path / ".out.zarr.omeconv.lock"
+    with exclusive_lock(lock, busy="busy", path=tmp_path / "out.zarr"):
+        assert lock.exists()
+        with (
+            pytest.raises(UsageError, match="busy"),
+            exclusive_lock(lock, busy="busy", path=tmp_path / "out.zarr"),
+        ):
+            pass
+        assert lock.exists()
+    assert not lock.exists()
+    with exclusive_lock(lock, busy="busy", path=tmp_path / "out.zarr"):  # free again
+        pass
+
+
+def test_sigterm_outside_a_conversion_is_one_line(tmp_path: Path) -> None:
+    script = tmp_path / "stop.py"
+    script.write_text(
+        "import os, signal, sys\n"
+        "import omeconv.inspect\n"
+        "def stop(*args, **kwargs):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "omeconv.inspect.describe = stop\n"
+        "from omeconv.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    result = _subprocess(script, "info", tmp_path)
+    assert result.returncode == 143
+    assert result.stderr == "omeconv: terminated\n"
