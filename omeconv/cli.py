@@ -1,8 +1,9 @@
 """The ``omeconv`` command line: tiff2zarr, convert, info, validate.
 
 Errors print one line, ``omeconv: error: <path>: <message>``, and exit 2 (usage: bad
-options, missing input, existing output) or 1 (data: corrupt source, invalid metadata).
-``--debug`` shows the traceback instead.
+options, missing input, existing output) or 1 (data: corrupt source, invalid metadata;
+system errors such as a full disk). Ctrl-C exits 130 and SIGTERM 143, in one line, keeping
+an unfinished output for ``--resume``. ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
