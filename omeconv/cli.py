@@ -1,8 +1,9 @@
 """The ``omeconv`` command line: tiff2zarr, convert, info, validate.
 
 Errors print one line, ``omeconv: error: <path>: <message>``, and exit 2 (usage: bad
-options, missing input, existing output) or 1 (data: corrupt source, invalid metadata).
-``--debug`` shows the traceback instead.
+options, missing input, existing output) or 1 (data: corrupt source, invalid metadata;
+system errors such as a full disk). Ctrl-C exits 130 and SIGTERM 143, in one line, keeping
+an unfinished output for ``--resume``. ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -122,7 +123,28 @@ def _write_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Stopped(Exception):
+    """Ctrl-C or SIGTERM outside a conversion; ``code`` is the exit code (130 or 143)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class _Group(click.Group):
+    """Reports Ctrl-C and SIGTERM itself (click would print an empty line first)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise _Stopped(_interrupted(exc)) from exc
+
+
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="omeconv")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no warnings.")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
@@ -456,8 +478,8 @@ def _run(argv: list[str] | None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         cli.main(args=argv, prog_name="omeconv", standalone_mode=False)
-    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
-        code = _interrupted(exc)
+    except (click.exceptions.Abort, KeyboardInterrupt, _Stopped) as exc:
+        code = exc.code if isinstance(exc, _Stopped) else _interrupted(exc)
         click.echo(f"omeconv: {'terminated' if code == 143 else 'interrupted'}", err=True)
         sys.exit(code)
     except click.ClickException as exc:

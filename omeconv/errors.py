@@ -121,7 +121,8 @@ class StoreWriteError(DestinationError, OSError):
 
 
 class ConversionInterruptedError(OmeconvError):
-    """A conversion was interrupted (Ctrl-C); its unfinished output is kept for ``--resume``."""
+    """A conversion was interrupted (Ctrl-C, SIGTERM); its unfinished output is kept for
+    ``--resume``."""
 
     exit_code = 130
 

@@ -11,7 +11,7 @@ import os
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from omeconv.errors import StoreWriteError, UsageError
+from omeconv.errors import StoreWriteError, UsageError, describe_os_error
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -33,7 +33,8 @@ def exclusive_lock(lock_file: Path, *, busy: str, path: str | os.PathLike[str]) 
             fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise StoreWriteError(
-                f"cannot create the lock file {lock_file.name}: {exc.strerror or exc}", path=path
+                f"cannot create the lock file {lock_file.name}: {describe_os_error(exc)}",
+                path=path,
             ) from exc
         if not _try_lock(fd):
             os.close(fd)

@@ -192,20 +192,26 @@ def _staging(final: str, staging: Path, *, resume: bool, resumable: bool) -> Ite
         raise ConversionInterruptedError("interrupted; OUTPUT was not changed", path=final) from exc
     except BaseException as exc:
         _remove(staging)
-        raise _write_error(exc, final, str(staging)) from exc
+        error = _write_error(exc, final, str(staging))
+        if error is None:
+            raise
+        raise error from exc
     _remove(staging / JOURNAL_DIR)
 
 
-def _write_error(exc: BaseException, final: str, staging: str) -> BaseException:
-    """``exc`` naming ``final``; an OSError becomes one line naming the file concerned."""
+def _write_error(exc: BaseException, final: str, staging: str) -> BaseException | None:
+    """The one-line error to raise instead of ``exc`` (None: ``exc`` itself, naming ``final``).
+
+    An OSError names the output (a file being written) or the input file concerned.
+    """
     if isinstance(exc, DestinationError):
-        return exc.at(final)
-    if isinstance(exc, OSError) and not isinstance(exc, OmeconvError):
+        exc.at(final)
+    elif isinstance(exc, OSError) and not isinstance(exc, OmeconvError):
         name = "" if exc.filename is None else str(exc.filename)
         if not name or name.startswith(staging):
             return StoreWriteError(f"cannot write output: {describe_os_error(exc)}", path=final)
         return from_os_error(exc)
-    return exc
+    return None
 
 
 def _kind(path: Path, final: str) -> str | None:
@@ -355,6 +361,13 @@ def _remote_output(
 
     fs, path = fsspec.core.url_to_fs(final, **(storage_options or {}))
     path = str(path).rstrip("/")
+    if any(c in path for c in "*?[]"):
+        # fsspec takes them for a pattern: a removal could match other stores
+        raise UsageError(
+            "a URL OUTPUT must not contain * ? [ or ] (fsspec reads them as a pattern); "
+            "choose another name",
+            path=final,
+        )
     kind = _remote_kind(fs, path)
     if kind is None:
         try:
@@ -365,7 +378,10 @@ def _remote_output(
                 raise ConversionInterruptedError(
                     "interrupted; the unfinished output was removed", path=final
                 ) from exc
-            raise _write_error(exc, final, final) from exc
+            error = _write_error(exc, final, path)
+            if error is None:
+                raise
+            raise error from exc
         return
     if kind != "store":
         raise DestinationExistsError(
@@ -402,7 +418,10 @@ def _remote_output(
             raise ConversionInterruptedError(
                 "interrupted; OUTPUT was not changed", path=final
             ) from exc
-        raise _write_error(exc, final, staging_url) from exc
+        error = _write_error(exc, final, staging)
+        if error is None:
+            raise
+        raise error from exc
     _remote_remove(fs, f"{staging}/{JOURNAL_DIR}")
     try:
         _remote_replace(fs, staging, path)
@@ -426,8 +445,11 @@ def _remote_kind(fs: Any, path: str) -> str | None:
 
 def _can_move(fs: Any) -> bool:
     """Whether ``fs`` can copy files (fsspec's ``mv`` is a copy, then a removal)."""
+    from fsspec.asyn import AsyncFileSystem
     from fsspec.spec import AbstractFileSystem
 
+    if isinstance(fs, AsyncFileSystem):
+        return type(fs)._cp_file is not AsyncFileSystem._cp_file
     return type(fs).cp_file is not AbstractFileSystem.cp_file
 
 

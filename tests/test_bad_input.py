@@ -217,8 +217,8 @@ def test_malformed_corpus_tiffs(
 @pytest.mark.parametrize(
     ("target", "err", "problem"),
     [
-        ("all", errno.EROFS, "Read-only file system"),
-        ("chunks", errno.ENOSPC, "No space left on device"),
+        ("all", errno.EROFS, "read-only file system"),
+        ("chunks", errno.ENOSPC, "no space left on device"),
     ],
 )
 def test_unwritable_destination(

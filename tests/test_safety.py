@@ -299,6 +299,22 @@ def test_memory_url_folder_of_other_files_is_refused(
     assert fs.cat_file("/omeconv-safety/notes/todo.txt") == b"the user's"
 
 
+def test_url_output_with_pattern_characters_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    convert(DATA, "memory://omeconv-safety/weird", axes="czyx", levels=1, overwrite=True)
+    before = {p: fs.cat_file(p) for p in fs.find("/omeconv-safety/weird")}
+    _tiff(tmp_path / "a.tif")
+    url = "memory://omeconv-safety/we[i]rd"  # as a pattern, it matches .../weird
+    code, err = _cli(capsys, "tiff2zarr", tmp_path / "a.tif", url, "--overwrite")
+    assert code == 2
+    _one_line(err, url, "must not contain * ? [ or ]")
+    assert {p: fs.cat_file(p) for p in fs.find("/omeconv-safety/weird")} == before
+
+
 def test_memory_url_output_holding_the_input_is_refused() -> None:
     import fsspec
 
@@ -388,7 +404,7 @@ Journal.record = record_then_signal
 from omeconv.cli import main
 main(sys.argv[3:])
 """
-OPTIONS = ["--chunks", "z=1,y=8,x=8", "--levels", "2", "--workers", "2"]
+OPTIONS = ["--chunks", "z=1,y=20,x=25", "--levels", "2", "--workers", "2"]
 
 
 def _tree(path: Path) -> dict[str, bytes]:
@@ -398,7 +414,11 @@ def _tree(path: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("name", ["out.zarr", "y" * 245 + ".zarr"], ids=["short", "250-bytes"])
-def test_sigterm_keeps_the_partial_then_resume_finishes_it(tmp_path: Path, name: str) -> None:
+def test_sigterm_keeps_the_partial_then_resume_finishes_it(
+    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import omeconv.emit.write
+
     script = tmp_path / "stop.py"
     script.write_text(SIGNAL)
     _tiff(tmp_path / "in" / "a.tif")
@@ -406,7 +426,8 @@ def test_sigterm_keeps_the_partial_then_resume_finishes_it(tmp_path: Path, name:
     work.mkdir()
     out, reference = work / name, tmp_path / "reference.zarr"
     src = tmp_path / "in" / "a.tif"
-    assert _subprocess(script, 0, 0, "-q", "tiff2zarr", src, reference, *OPTIONS).returncode == 0
+    monkeypatch.setitem(omeconv.emit.write.fill_levels.__kwdefaults__, "budget", 8_000)
+    main(["-q", "tiff2zarr", str(src), str(reference), *OPTIONS])  # uninterrupted
 
     stopped = _subprocess(script, signal.SIGTERM, 3, "-q", "tiff2zarr", src, out, *OPTIONS)
     assert stopped.returncode == 143
@@ -448,16 +469,16 @@ def test_long_output_name_gets_a_short_staging_name() -> None:
 
 # -- system errors and awkward paths ---------------------------------------------------------
 
-# ``fault.py ERRNO read|write args…`` fails like the system would: reading the TIFF or
-# writing a chunk file raises OSError(ERRNO) naming that file.
+# ``fault.py ERRNO read|write|metadata args…`` fails like the system would: reading the TIFF,
+# writing a chunk file or writing a metadata file raises OSError(ERRNO) naming that file.
 FAULT = """
 import errno, os, sys
 import tifffile, zarr.storage
 code = getattr(errno, sys.argv[1])
-if sys.argv[2] == "write":
+if sys.argv[2] in ("write", "metadata"):
     original = zarr.storage.LocalStore.set
     async def fail_chunks(self, key, value):
-        if "/c/" in f"/{key}":
+        if ("/c/" in f"/{key}") == (sys.argv[2] == "write"):
             raise OSError(code, os.strerror(code), str(self.root / key))
         return await original(self, key, value)
     zarr.storage.LocalStore.set = fail_chunks
@@ -478,6 +499,7 @@ main(sys.argv[3:])
         ("EROFS", "write", 1, "read-only file system"),
         ("EACCES", "write", 1, "permission denied"),
         ("EIO", "write", 1, "input/output error"),
+        ("ENOSPC", "metadata", 1, "no space left on device"),
         ("EACCES", "read", 2, "permission denied"),
         ("ENAMETOOLONG", "read", 2, "file name too long"),
         ("EIO", "read", 1, "cannot read: input/output error"),
@@ -493,7 +515,7 @@ def test_system_errors_are_one_line_naming_the_file(
     before = {k: v for k, v in _snapshot(work).items() if k != "."}
     result = _subprocess(script, errno_name, where, "tiff2zarr", work / "a.tif", work / "o.zarr")
     assert result.returncode == exit_code
-    named = work / ("o.zarr" if where == "write" else "a.tif")
+    named = work / ("a.tif" if where == "read" else "o.zarr")
     _one_line(result.stderr.strip().splitlines(), named, problem)
     assert {k: v for k, v in _snapshot(work).items() if k != "."} == before
 
@@ -524,3 +546,37 @@ def test_paths_with_glob_characters(tmp_path: Path, capsys: pytest.CaptureFixtur
         code, err = _cli(capsys, "validate", out)
         assert code == 0, err
         np.testing.assert_array_equal(zarr.open_group(str(out), mode="r")["0"][:], DATA)
+
+
+def test_exclusive_lock_refuses_a_second_holder_and_removes_its_file(tmp_path: Path) -> None:
+    from omeconv.errors import UsageError
+    from omeconv.locks import exclusive_lock
+
+    lock = tmp_path / ".out.zarr.omeconv.lock"
+    with exclusive_lock(lock, busy="busy", path=tmp_path / "out.zarr"):
+        assert lock.exists()
+        with (
+            pytest.raises(UsageError, match="busy"),
+            exclusive_lock(lock, busy="busy", path=tmp_path / "out.zarr"),
+        ):
+            pass
+        assert lock.exists()
+    assert not lock.exists()
+    with exclusive_lock(lock, busy="busy", path=tmp_path / "out.zarr"):  # free again
+        pass
+
+
+def test_sigterm_outside_a_conversion_is_one_line(tmp_path: Path) -> None:
+    script = tmp_path / "stop.py"
+    script.write_text(
+        "import os, signal, sys\n"
+        "import omeconv.inspect\n"
+        "def stop(*args, **kwargs):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "omeconv.inspect.describe = stop\n"
+        "from omeconv.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    result = _subprocess(script, "info", tmp_path)
+    assert result.returncode == 143
+    assert result.stderr == "omeconv: terminated\n"

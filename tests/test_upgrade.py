@@ -498,7 +498,10 @@ def test_output_exists_and_usage(tmp_path: Path) -> None:
         upgrade(source, in_place=True, compression="zstd")
     with pytest.raises(UsageError):
         upgrade(source, source / "inside.zarr")
+    with pytest.raises(DestinationExistsError, match="folder of other files"):
+        upgrade(source, tmp_path / "out.zarr", overwrite=True)  # not a store: never replaced
     assert tree_hash(tmp_path) == before
+    (tmp_path / "out.zarr" / "keep").unlink()
     upgrade(source, tmp_path / "out.zarr", overwrite=True)
     assert validate_store(str(tmp_path / "out.zarr")) == "0.5"
 

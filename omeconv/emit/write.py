@@ -274,7 +274,7 @@ def create_level_array(
             **kwargs,
         )
     except OSError as exc:
-        raise StoreWriteError(f"cannot create array {path!r}: {exc}") from exc
+        raise StoreWriteError(f"cannot create array {path!r}: {describe_os_error(exc)}") from exc
 
 
 def copy_values(source: zarr.Array[Any], store: Any, path: str, *, encoding: Encoding) -> None:
@@ -307,7 +307,7 @@ def copy_values(source: zarr.Array[Any], store: Any, path: str, *, encoding: Enc
         for region in _regions(source.shape, block):
             target[region] = source[region]
     except OSError as exc:
-        raise StoreWriteError(f"cannot write array {path!r}: {exc}") from exc
+        raise StoreWriteError(f"cannot write array {path!r}: {describe_os_error(exc)}") from exc
 
 
 @dataclass
