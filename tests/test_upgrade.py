@@ -475,6 +475,45 @@ def test_unmappable_codec_fails_before_writing(tmp_path: Path) -> None:
     assert tree_hash(tmp_path) == before
 
 
+def test_chunk_size_zero_is_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numcodecs
+
+    source = make_encoded(tmp_path / "in.zarr", compressor=numcodecs.Zstd())
+    meta = json.loads((source / "0" / ".zarray").read_text())
+    meta["chunks"][1] = 0
+    (source / "0" / ".zarray").write_text(json.dumps(meta))
+    before = tree_hash(tmp_path)
+    for args in ([str(tmp_path / "out.zarr")], ["--in-place"]):
+        code, _, err = _run(capsys, "upgrade", "0.4", "0.5", str(source), *args)
+        assert code == 1
+        assert err.count("\n") == 1
+        assert err.startswith(f"omeconv: error: {source}: array '0': chunk shape [2, 0, 32]")
+        assert "unexpected" not in err
+    assert tree_hash(tmp_path) == before
+
+
+def test_in_place_never_writes_through_a_link_out_of_the_store(tmp_path: Path) -> None:
+    """A level that is a symbolic link to a folder outside: in place refuses, nothing moves;
+    a copy reads through it."""
+    import numcodecs
+
+    source = make_encoded(tmp_path / "in.zarr", compressor=numcodecs.Zstd())
+    outside = tmp_path / "elsewhere"
+    (source / "0").rename(outside)
+    (source / "0").symlink_to(outside, target_is_directory=True)
+    before = tree_hash(tmp_path)
+    with pytest.raises(UpgradeError, match="leads out of the store") as info:
+        upgrade(source, in_place=True)
+    assert "\n" not in str(info.value)
+    assert tree_hash(tmp_path) == before
+    assert not (source / JOURNAL).exists()
+    upgrade(source, tmp_path / "out.zarr")
+    assert_same_pixels(source, tmp_path / "out.zarr", {"0": outside})
+    assert not (tmp_path / "out.zarr" / "0").is_symlink()
+
+
 def test_already_v05_and_not_ome(tmp_path: Path) -> None:
     v3 = zarr.open_group(tmp_path / "v3.zarr", mode="w", zarr_format=3)
     v3.attrs["ome"] = {"version": "0.5"}

@@ -197,13 +197,19 @@ class _Reader:
             with warnings.catch_warnings():
                 # Old writers' ``"filters": []`` reads as no filters; zarr's notice is noise.
                 warnings.filterwarnings("ignore", message="Found an empty list of filters")
-                return zarr.open_array(
+                array = zarr.open_array(
                     self.store, path=path, mode="r", zarr_format=self.zarr_format
                 )
         except (FileNotFoundError, KeyError, ValueError, TypeError) as exc:
             raise CorruptSourceError(
                 f"cannot open array {path!r}: {exc}", path=self.location
             ) from exc
+        if any(int(c) < 1 for c in array.chunks):
+            raise CorruptSourceError(
+                f"array {path!r}: chunk shape {list(array.chunks)} has a size below 1",
+                path=self.location,
+            )
+        return array
 
     def entries(self, path: str) -> list[str]:
         """Names directly below ``path`` (files and directories), zarr metadata and omeconv's
