@@ -647,3 +647,43 @@ def test_interrupted_copy_resumes_without_copying_again(
     assert copied[0] in recopied
     assert not set(copied[1:]) & set(recopied)
     assert tree_hash(out) == tree_hash(reference)
+
+
+def test_resume_copies_again_the_chunks_whose_source_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A source chunk file changed (same size, root folder untouched) between the stopped
+    copy and ``--resume``: its copy is made again, so the output is the source as it is now,
+    never a mix of old and new chunks."""
+    import shutil
+    from pathlib import Path
+
+    import omeconv.emit.chunk_copy as copy_module
+
+    source = make_labelled_image(tmp_path / "in.zarr")
+    out = tmp_path / "out.zarr"
+    copied: list[tuple[Path, Path]] = []
+    real = shutil.copyfile
+
+    def interrupting(src: Path, dst: Path) -> None:
+        if len(copied) == 3:
+            raise KeyboardInterrupt
+        copied.append((Path(src), Path(dst)))
+        real(src, dst)
+
+    monkeypatch.setattr(copy_module.shutil, "copyfile", interrupting)
+    code, _, err = _run(capsys, "-q", "upgrade", "0.4", "0.5", str(source), str(out))
+    assert code == 130, err
+    monkeypatch.undo()
+    src_chunk, dst_chunk = copied[0]
+    root_stat = source.stat()
+    old = src_chunk.read_bytes()
+    src_chunk.write_bytes(bytes(b ^ 0xFF for b in old))  # same size, other bytes
+    os.utime(source, ns=(root_stat.st_atime_ns, root_stat.st_mtime_ns))
+    code, _, err = _run(capsys, "-q", "upgrade", "0.4", "0.5", str(source), str(out), "--resume")
+    assert code == 0, err
+    rel = dst_chunk.relative_to(tmp_path / "out.zarr.partial")
+    assert (out / rel).read_bytes() == src_chunk.read_bytes() != old
+    fresh = tmp_path / "fresh.zarr"
+    upgrade(source, fresh)
+    assert tree_hash(out) == tree_hash(fresh)

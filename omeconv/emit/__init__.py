@@ -160,7 +160,8 @@ def emit(
     ):
         runner = Runner(workers=workers, client=client, bar=bar)
         journal = None if is_url(out.final) else Journal(out.staging, options, resume=resume)
-        sink = StoreSink(out.store, layout.ZARR_FORMAT)
+        ledgers = None if journal is None else journal.root / "chunks"
+        sink = StoreSink(out.store, layout.ZARR_FORMAT, ledgers)
         writer = _Writer(sink, layout, encoding, levels, chunks, runner, journal)
         writer.copy_chunks = copy_chunks
         _write_all(writer, collection, images, inputs)
