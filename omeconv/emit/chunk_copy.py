@@ -144,8 +144,7 @@ def v3_array_document(
     }
     if dimension_names is not None:
         doc["dimension_names"] = list(dimension_names)
-    _check_codecs(doc, where)
-    return doc
+    return _as_zarr_writes_it(doc, where)
 
 
 def _data_type(dtype: np.dtype, where: str) -> str:
@@ -230,18 +229,27 @@ def _numcodecs(config: dict[str, Any], role: str, where: str) -> dict[str, Any]:
     return {"name": name, "configuration": {k: v for k, v in config.items() if k != "id"}}
 
 
-def _check_codecs(doc: dict[str, Any], where: str) -> None:
-    """Let zarr parse ``doc`` so a chain it cannot read fails before anything is written."""
+def _as_zarr_writes_it(doc: dict[str, Any], where: str) -> dict[str, Any]:
+    """``doc`` parsed by zarr's own array metadata class and serialised as zarr writes it, so
+    a chain zarr cannot read fails before anything is written and the document is zarr's.
+
+    zarr's public API creates arrays but does not turn a v2 encoding into a v3 one without
+    re-encoding the chunks, so this uses ``zarr.core.metadata.v3`` (only here).
+    """
     import warnings
 
+    from zarr.core.buffer import default_buffer_prototype
     from zarr.core.metadata.v3 import ArrayV3Metadata
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ArrayV3Metadata.from_dict(json.loads(json.dumps(doc)))
+            metadata = ArrayV3Metadata.from_dict(json.loads(json.dumps(doc)))
+            written = metadata.to_buffer_dict(default_buffer_prototype())["zarr.json"]
     except (TypeError, ValueError, KeyError) as exc:
         raise UpgradeError(f"{where}: the v2 encoding does not map to Zarr v3: {exc}") from exc
+    result: dict[str, Any] = json.loads(written.to_bytes())
+    return result
 
 
 class ChunkLedger:
