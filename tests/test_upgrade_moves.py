@@ -381,3 +381,38 @@ def test_the_check_fails_on_a_rewrite(tmp_path: Path) -> None:
         ]
         (out / "zarr.json").write_text(saved)
     assert_moved(source, out)
+
+
+def test_computed_levels_are_the_only_addition(tmp_path: Path) -> None:
+    """A copy computes the level a label lacks: its dataset (scale in the label's own frame)
+    and a ``type``/``metadata`` naming the computed level are added; the rest of the
+    label's attributes and every other group are moved exactly."""
+    source = make_labelled_image(tmp_path / "in.zarr", label_levels=2)
+    _keyed_image(source)
+    out = run_upgrade(source, tmp_path, "copy")
+    label = "labels/cells"
+    got = _json(out / label / "zarr.json")["attributes"]
+    multiscale = got["ome"]["multiscales"][0]
+    added = multiscale["datasets"][2:]
+    del multiscale["datasets"][2:]
+    provenance = {k: multiscale.pop(k) for k in ("type", "metadata")}
+    assert_same_json(got, expected_v05(_json(source / label / ".zattrs")), label)
+    assert [d["path"] for d in added] == ["2"]
+    last = _json(source / label / ".zattrs")["multiscales"][0]["datasets"][-1]
+    old_scale = last["coordinateTransformations"][0]["scale"]
+    shapes = [zarr.open_array(out / label / p, mode="r").shape for p in ("s1", "2")]
+    factors = [-(-a // b) for a, b in zip(*shapes, strict=True)]
+    transforms = added[0]["coordinateTransformations"]
+    assert transforms[0] == {
+        "type": "scale",
+        "scale": [s * f for s, f in zip(old_scale, factors, strict=True)],
+    }
+    assert provenance["type"] == "mode"
+    assert provenance["metadata"]["description"].startswith("levels 2:")
+    for path in ("", "labels"):
+        assert_same_json(
+            _json(out / path / "zarr.json")["attributes"],
+            expected_v05(_json(source / path / ".zattrs")),
+            path or "/",
+        )
+    assert is_valid(out)

@@ -52,24 +52,10 @@ from omeconv.model import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["NGFF_KEYS", "OmeZarrConverter", "read_attrs", "read_node"]
+__all__ = ["OmeZarrConverter", "read_attrs", "read_node"]
 
 logger = logging.getLogger(__name__)
 
-#: v2 group attributes that NGFF 0.4 defines.
-NGFF_KEYS = frozenset(
-    {
-        "multiscales",
-        "omero",
-        "labels",
-        "image-label",
-        "plate",
-        "well",
-        "bioformats2raw.layout",
-        "series",
-        "version",
-    }
-)
 #: Zarr metadata files (v2 and v3): never carried as files.
 _METADATA_FILES = frozenset({".zarray", ".zgroup", ".zattrs", ".zmetadata", "zarr.json"})
 #: Files at the root of a store: Zarr v2 metadata, or Zarr v3 ``zarr.json``.
@@ -197,13 +183,19 @@ class _Reader:
             with warnings.catch_warnings():
                 # Old writers' ``"filters": []`` reads as no filters; zarr's notice is noise.
                 warnings.filterwarnings("ignore", message="Found an empty list of filters")
-                return zarr.open_array(
+                array = zarr.open_array(
                     self.store, path=path, mode="r", zarr_format=self.zarr_format
                 )
         except (FileNotFoundError, KeyError, ValueError, TypeError) as exc:
             raise CorruptSourceError(
                 f"cannot open array {path!r}: {exc}", path=self.location
             ) from exc
+        if any(int(c) < 1 for c in array.chunks):
+            raise CorruptSourceError(
+                f"array {path!r}: chunk shape {list(array.chunks)} has a size below 1",
+                path=self.location,
+            )
+        return array
 
     def entries(self, path: str) -> list[str]:
         """Names directly below ``path`` (files and directories), zarr metadata and omeconv's
@@ -216,10 +208,6 @@ class _Reader:
         return sorted(
             n for n in sync(names()) if n not in _METADATA_FILES and not n.startswith(".omeconv-")
         )
-
-    def is_file(self, key: str) -> bool:
-        """Whether ``key`` is a file (a key of the store), not a directory."""
-        return self.exists(key)
 
     def reader_of(self, key: str) -> Callable[[], bytes]:
         """A callable returning the bytes of the file ``key``."""
@@ -586,7 +574,7 @@ def _extra_nodes(reader: _Reader, collection: Collection) -> tuple[ExtraNode, ..
             if sub in arrays:
                 continue
             kind = reader.kind(sub)
-            if kind is None and reader.is_file(sub):
+            if kind is None and reader.exists(sub):  # a file, not a folder
                 if sub != "OME/METADATA.ome.xml" or collection.ome_xml is None:
                     found.append(ExtraNode(sub, "file", source=reader.reader_of(sub)))
                 continue

@@ -162,7 +162,8 @@ def emit(
     ):
         runner = Runner(workers=workers, client=client, bar=bar)
         journal = None if is_url(out.final) else Journal(out.staging, options, resume=resume)
-        sink = StoreSink(out.store, layout.ZARR_FORMAT)
+        ledgers = None if journal is None else journal.root / "chunks"
+        sink = StoreSink(out.store, layout.ZARR_FORMAT, ledgers)
         writer = _Writer(sink, layout, encoding, levels, chunks, runner, journal)
         writer.copy_chunks = copy_chunks
         _write_all(writer, collection, images, inputs, identity)
@@ -516,8 +517,7 @@ class _Writer:
 
         Arrays' encoded chunks are copied when chunks are copied, else their values are
         re-encoded; files are copied byte for byte; groups' attributes are moved like any
-        group's. A node where a new
-        pyramid level went is refused rather than written over it.
+        group's. A node where a new pyramid level went is refused rather than written over it.
         """
         taken = sorted(n.path for n in nodes if n.path in self.level_scales)
         if taken:
@@ -541,7 +541,7 @@ class _Writer:
     def collection(self, collection: Collection, paths: Sequence[str]) -> None:
         """Write wells, the OME group and the root metadata (last)."""
         if collection.ome_xml is not None:
-            self._ome_group(collection, paths)
+            self._ome_group(collection.ome_xml, collection, paths)
         if collection.plate is not None:
             for well in collection.plate.wells:
                 if well.source_attrs is not None:
@@ -557,7 +557,8 @@ class _Writer:
         elif paths != [""]:
             self._write_attrs("", {})
 
-    def _ome_group(self, collection: Collection, paths: Sequence[str]) -> None:
+    def _ome_group(self, xml: str, collection: Collection, paths: Sequence[str]) -> None:
+        """The ``OME`` group (the source's, moved, or listing the series) and its XML."""
         series = [p for p in paths if p]
         if collection.ome_source_attrs is not None:
             self._moved("OME", collection.ome_source_attrs)
@@ -565,8 +566,7 @@ class _Writer:
             self._group("OME", self.ns_model("series_model", series))
         else:
             self._write_attrs("OME", {})
-        assert collection.ome_xml is not None
-        self.sink.file("OME/METADATA.ome.xml", collection.ome_xml.encode("utf-8"))
+        self.sink.file("OME/METADATA.ome.xml", xml.encode("utf-8"))
 
     def _copies(self, level: Level) -> bool:
         """Whether ``level``'s encoded chunks are copied (into Zarr v3 only)."""

@@ -11,17 +11,21 @@ the ``bytes`` codec, and a ``null`` fill value becomes the dtype's zero. Object 
 ``zarr.json`` (codecs, chunk grid, shards and chunk keys), only its dimension names may change.
 
 :func:`copy_array` writes that document and copies every chunk (or shard): local to local
-with ``shutil.copyfile`` in threads (a chunk file an interrupted run copied in full is kept,
-for ``--resume``), any other pair of stores through the zarr store API.
+with ``shutil.copyfile`` in threads, any other pair of stores through the zarr store API.
+With a :class:`ChunkLedger` (``--resume``), each chunk file copied in full is recorded with
+its source's size and ``mtime_ns``; a resumed copy keeps only the chunk files whose record
+matches their source as it is now, and copies the rest (changed sources included) again.
 v2 chunk keys move to the v3 default (``1.0.3`` or ``1/0/3`` to ``c/1/0/3``); v3 keys stay.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import shutil
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -34,7 +38,13 @@ from omeconv.errors import StoreWriteError, UpgradeError
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-__all__ = ["array_v2_document", "array_v3_document", "copy_array", "v3_array_document"]
+__all__ = [
+    "ChunkLedger",
+    "array_v2_document",
+    "array_v3_document",
+    "copy_array",
+    "v3_array_document",
+]
 
 #: Threads copying chunk files (I/O bound).
 COPY_THREADS = 16
@@ -134,8 +144,7 @@ def v3_array_document(
     }
     if dimension_names is not None:
         doc["dimension_names"] = list(dimension_names)
-    _check_codecs(doc, where)
-    return doc
+    return _as_zarr_writes_it(doc, where)
 
 
 def _data_type(dtype: np.dtype, where: str) -> str:
@@ -220,18 +229,75 @@ def _numcodecs(config: dict[str, Any], role: str, where: str) -> dict[str, Any]:
     return {"name": name, "configuration": {k: v for k, v in config.items() if k != "id"}}
 
 
-def _check_codecs(doc: dict[str, Any], where: str) -> None:
-    """Let zarr parse ``doc`` so a chain it cannot read fails before anything is written."""
+def _as_zarr_writes_it(doc: dict[str, Any], where: str) -> dict[str, Any]:
+    """``doc`` parsed by zarr's own array metadata class and serialised as zarr writes it, so
+    a chain zarr cannot read fails before anything is written and the document is zarr's.
+
+    zarr's public API creates arrays but does not turn a v2 encoding into a v3 one without
+    re-encoding the chunks, so this uses ``zarr.core.metadata.v3`` (only here).
+    """
     import warnings
 
+    from zarr.core.buffer import default_buffer_prototype
     from zarr.core.metadata.v3 import ArrayV3Metadata
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ArrayV3Metadata.from_dict(json.loads(json.dumps(doc)))
+            metadata = ArrayV3Metadata.from_dict(json.loads(json.dumps(doc)))
+            written = metadata.to_buffer_dict(default_buffer_prototype())["zarr.json"]
     except (TypeError, ValueError, KeyError) as exc:
         raise UpgradeError(f"{where}: the v2 encoding does not map to Zarr v3: {exc}") from exc
+    result: dict[str, Any] = json.loads(written.to_bytes())
+    return result
+
+
+class ChunkLedger:
+    """The chunk files of one array copied in full, each with its source's identity
+    (size, ``mtime_ns``), one JSON line each in ``path`` (a journal file of the output).
+
+    A line is written only once its copy is complete, so a kill loses at most the record
+    of finished copies (copied again), never trusts a partial one.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._done: dict[str, tuple[int, int]] = {}
+        try:
+            lines = path.read_text().splitlines()
+        except FileNotFoundError:
+            lines = []
+        for line in lines:
+            try:
+                key, size, mtime = json.loads(line)
+            except (ValueError, TypeError):
+                continue  # the last line a kill cut short
+            self._done[str(key)] = (int(size), int(mtime))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a")
+
+    @classmethod
+    def for_array(cls, folder: Path, path: str) -> ChunkLedger:
+        """The ledger of the array at ``path`` of the output, in the journal ``folder``."""
+        return cls(folder / f"{hashlib.sha256(path.encode()).hexdigest()[:32]}.jsonl")
+
+    def copied(self, key: str, source: os.stat_result, dst: Path) -> bool:
+        """Whether ``dst`` holds a complete copy of the chunk file ``key`` as it is now."""
+        if self._done.get(key) != (source.st_size, source.st_mtime_ns):
+            return False
+        try:
+            return dst.stat().st_size == source.st_size
+        except FileNotFoundError:
+            return False
+
+    def record(self, key: str, source: os.stat_result) -> None:
+        with self._lock:
+            self._file.write(json.dumps([key, source.st_size, source.st_mtime_ns]) + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def copy_array(
@@ -241,9 +307,11 @@ def copy_array(
     *,
     dimension_names: Sequence[str] | None,
     threads: int = COPY_THREADS,
+    ledgers: Path | None = None,
 ) -> int:
     """Copy the v2 or v3 array ``source`` to ``path`` in ``dest_store`` as a v3 array, encoded
     chunks as they are; return bytes copied. Chunks are written first, ``zarr.json`` last.
+    ``ledgers`` (a journal folder) records local chunk copies for ``--resume``.
     """
     where = str(source.store_path)
     ndim = len(source.shape)
@@ -262,7 +330,14 @@ def copy_array(
     src_root = _local_root(source.store_path.store)
     dst_root = _local_root(dest_store)
     if src_root is not None and dst_root is not None:
-        nbytes = _copy_local(src_root / source.store_path.path, dst_root / path, rename, threads)
+        ledger = None if ledgers is None else ChunkLedger.for_array(ledgers, path)
+        try:
+            nbytes = _copy_local(
+                src_root / source.store_path.path, dst_root / path, rename, threads, ledger
+            )
+        finally:
+            if ledger is not None:
+                ledger.close()
     else:
         nbytes = _copy_store(source.store_path, dest_store, path, rename)
     _put(dest_store, f"{path}/zarr.json" if path else "zarr.json", doc)
@@ -320,7 +395,13 @@ def _local_files(root: Path) -> list[str]:
     return keys
 
 
-def _copy_local(src: Path, dst: Path, rename: Callable[[str], str | None], threads: int) -> int:
+def _copy_local(
+    src: Path,
+    dst: Path,
+    rename: Callable[[str], str | None],
+    threads: int,
+    ledger: ChunkLedger | None,
+) -> int:
     keys = [(k, rename(k)) for k in _local_files(src)]
     pairs = [(src / k, dst / n) for k, n in keys if n is not None]
     for parent in sorted({d.parent for _, d in pairs}):
@@ -328,25 +409,19 @@ def _copy_local(src: Path, dst: Path, rename: Callable[[str], str | None], threa
     dst.mkdir(parents=True, exist_ok=True)
 
     def one(pair: tuple[Path, Path]) -> int:
-        size = pair[0].stat().st_size
-        if not _copied(pair[1], size):
+        st = pair[0].stat()
+        key = pair[1].relative_to(dst).as_posix()
+        if ledger is None or not ledger.copied(key, st, pair[1]):
             shutil.copyfile(pair[0], pair[1])
-        return size
+            if ledger is not None:
+                ledger.record(key, st)
+        return st.st_size
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             return sum(pool.map(one, pairs, chunksize=max(1, len(pairs) // (threads * 8) or 1)))
     except OSError as exc:
         raise StoreWriteError(f"copying chunks to {dst} failed: {exc}", path=dst) from exc
-
-
-def _copied(dst: Path, size: int) -> bool:
-    """Whether ``dst`` is a complete copy of a ``size``-byte chunk, left by an interrupted run
-    (``--resume``): a copy stopped by a kill or Ctrl-C is shorter than its source."""
-    try:
-        return dst.stat().st_size == size
-    except FileNotFoundError:
-        return False
 
 
 def _copy_store(

@@ -37,9 +37,11 @@ _V2_FILES = (".zarray", ".zgroup", ".zattrs", ".zmetadata")
 class StoreSink:
     """Writes into a zarr store: groups through zarr, arrays' encoded chunks copied."""
 
-    def __init__(self, store: Any, zarr_format: int) -> None:
+    def __init__(self, store: Any, zarr_format: int, ledgers: Path | None = None) -> None:
         self.store = store
         self.zarr_format = zarr_format
+        self.ledgers = ledgers
+        """Journal folder where chunk copies are recorded for ``--resume`` (local only)."""
 
     def group(self, path: str, attrs: dict[str, Any]) -> None:
         """Create (or complete) the group at ``path`` with exactly ``attrs``."""
@@ -51,7 +53,7 @@ class StoreSink:
 
     def copy_array(self, source: Any, path: str, dimension_names: Sequence[str] | None) -> None:
         """The array ``source`` at ``path`` as a Zarr v3 array, encoded chunks as they are."""
-        copy_array(source, self.store, path, dimension_names=dimension_names)
+        copy_array(source, self.store, path, dimension_names=dimension_names, ledgers=self.ledgers)
 
     def file(self, key: str, data: bytes) -> None:
         """A file that is no zarr node (``OME/METADATA.ome.xml``, a README), byte for byte."""
