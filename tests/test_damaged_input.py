@@ -329,3 +329,59 @@ def test_every_file_of_a_multi_file_set_is_part_of_the_identity(corpus: Path) ->
         named = {Path(p) for p, _, _ in source_identity([source])}
         assert set(tiffs) <= named, source
         assert all(size is not None for _, size, _ in source_identity([source]))
+
+
+# --- resources: absurd requests are refused, memory stays bounded ------------------------
+
+
+def test_chunks_of_one_pixel_on_a_large_image_are_refused_before_reading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import omeconv.emit.write as write_module
+
+    src = tmp_path / "big.tif"
+    tifffile.imwrite(src, np.zeros((2048, 2048), "uint16"))
+    reads: list[object] = []
+    monkeypatch.setattr(write_module, "_read", lambda *a: reads.append(a))
+    out = tmp_path / "o.zarr"
+    code, err = run(["tiff2zarr", str(src), str(out), "--chunks", "1,1"], capsys)
+    assert code == 2, err
+    assert err == [
+        (
+            "omeconv: error: chunks (1, 1) of 2 bytes make 4194304 chunks at level 0; use "
+            "--chunks of at least 64 KiB for an image this large (the default is about 2 MiB)"
+        )
+    ]
+    assert not reads
+    assert sorted(os.listdir(tmp_path)) == ["big.tif"]
+
+
+def test_tiny_chunks_are_stored_in_bounded_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writes and region tasks go in batches (here of 3 chunks, 2 tasks): the same store."""
+    import zarr
+
+    import omeconv.emit.write as write_module
+    from omeconv.api import convert
+
+    src = write_planes(tmp_path / "a.tif")
+    convert(src, tmp_path / "ref.zarr", chunks=(1, 8, 8), levels=2)
+    monkeypatch.setattr(write_module, "PUT_BATCH", 3)
+    monkeypatch.setattr(write_module, "TASK_BATCH", 2)
+    sizes: list[int] = []
+    put = write_module.ChunkWriter._put
+
+    def spy(self: write_module.ChunkWriter, items: list[tuple[str, bytes]]) -> None:
+        sizes.append(len(items))
+        put(self, items)
+
+    monkeypatch.setattr(write_module.ChunkWriter, "_put", spy)
+    convert(src, tmp_path / "o.zarr", chunks=(1, 8, 8), levels=2)
+    assert max(sizes) == 3
+    np.testing.assert_array_equal(zarr.open_array(tmp_path / "o.zarr/0", mode="r")[...], PLANES)
+    for level in ("0", "1"):
+        np.testing.assert_array_equal(
+            zarr.open_array(tmp_path / "o.zarr" / level, mode="r")[...],
+            zarr.open_array(tmp_path / "ref.zarr" / level, mode="r")[...],
+        )
