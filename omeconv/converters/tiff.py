@@ -14,7 +14,9 @@ import os
 import re
 import warnings
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from itertools import product
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -47,6 +49,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+#: Whether the levels being opened read each plane from its IFD (see ``TiffConverter.open``).
+_BY_IFD: ContextVar[bool] = ContextVar("by_ifd", default=False)
 
 _MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 #: tifffile axis letters with a fixed NGFF name.
@@ -110,6 +114,7 @@ class TiffConverter:
         *,
         series: int | None = None,
         storage_options: dict[str, Any] | None = None,
+        by_ifd: bool = False,
         **_: Any,
     ) -> Collection:
         """Read ``source`` lazily; all series (a collection or plate) or the one numbered ``series``.
@@ -117,8 +122,19 @@ class TiffConverter:
         ``source`` is a TIFF file or an OME-XML companion file (``*.companion.ome``,
         ``*.ome.xml``) whose ``TiffData`` name the TIFF files holding the pixels, or the URL
         of one TIFF file (``s3://``, ``file://``, any fsspec protocol), opened with
-        ``storage_options`` and read region by region.
+        ``storage_options`` and read region by region. ``by_ifd`` reads each plane from its
+        own IFD (the series' list of IFDs) rather than through tifffile's series assembly,
+        as :func:`omeconv.verify.verify` does to check a conversion independently.
         """
+        token = _BY_IFD.set(by_ifd)
+        try:
+            return self._open(source, series, storage_options)
+        finally:
+            _BY_IFD.reset(token)
+
+    def _open(
+        self, source: Any, series: int | None, storage_options: dict[str, Any] | None
+    ) -> Collection:
         import tifffile
 
         if "://" in str(source):
@@ -779,6 +795,7 @@ def _dask_level(
     location = str(tf.filehandle.path)
     reader = _LevelReader(location, tf.series.index(series), level, array, storage_options)
     reader.series_obj = series
+    reader.by_ifd = _BY_IFD.get()
     meta = np.empty((0,) * array.ndim, dtype=array.dtype)
     return da.from_array(reader, chunks=array.chunks, meta=meta, name=False)
 
@@ -795,6 +812,7 @@ class _LevelReader:
         self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
         self._array: Any = array
         self.series_obj: Any = None
+        self.by_ifd = False
 
     def __getitem__(self, region: Any) -> Any:
         if self._array is None:
@@ -810,11 +828,31 @@ class _LevelReader:
             store = self.series_obj.aszarr(level=self.level, read_only=True)
             self._array = zarr.open_array(store, mode="r")
         try:
+            if self.by_ifd:
+                return self._read_by_ifd(region)
             return self._array[region]
         except Exception as exc:
             if isinstance(exc, MemoryError | OmeconvError):
                 raise
             raise self._damage(region, exc) from exc
+
+    def _read_by_ifd(self, region: Any) -> Any:
+        """``region`` read plane by plane, each from the IFD the series lists for it."""
+        import numpy as np
+        import zarr
+
+        level = self.series_obj.levels[self.level]
+        ranges = self._plane_ranges(region, level)
+        if ranges is None:
+            return self._array[region]  # one plane, or planes after one IFD: as stored
+        pages = list(level.pages)
+        outer = tuple(self.shape[: len(ranges)])
+        inner = region[len(ranges) :]
+        planes = [
+            np.asarray(zarr.open_array(pages[int(i)].aszarr(), mode="r")[inner])
+            for i in (np.ravel_multi_index(idx, outer) for idx in product(*ranges))
+        ]
+        return np.stack(planes).reshape(*(len(r) for r in ranges), *planes[0].shape)
 
     def _damage(self, region: Any, exc: Exception) -> CorruptSourceError:
         """The error naming the file and the first IFD of ``region`` that cannot be read."""
@@ -831,24 +869,30 @@ class _LevelReader:
 
     def _pages_in(self, region: Any, level: Any) -> list[Any]:
         """The IFDs holding ``region`` (every IFD of the level when that is not known)."""
-        from itertools import product
-
         import numpy as np
 
         pages = list(level.pages)
+        ranges = self._plane_ranges(region, level)
+        if ranges is None:
+            return pages
+        outer = tuple(self.shape[: len(ranges)])
+        return [pages[int(np.ravel_multi_index(idx, outer))] for idx in product(*ranges)]
+
+    def _plane_ranges(self, region: Any, level: Any) -> list[range] | None:
+        """The plane indices ``region`` spans on each axis outside the IFDs' own shape;
+        None unless every plane of the level is one IFD and ``region`` is plain slices."""
         n = self.ndim - len(level.keyframe.shape)
         outer = tuple(self.shape[:n])
         if (
             n <= 0
             or tuple(self.shape[n:]) != tuple(level.keyframe.shape)
-            or len(pages) != _size(outer)
+            or len(level.pages) != _size(outer)
             or not isinstance(region, tuple)
             or len(region) != self.ndim
             or not all(isinstance(s, slice) for s in region)
         ):
-            return pages
-        ranges = [range(*s.indices(size)) for s, size in zip(region[:n], outer, strict=True)]
-        return [pages[int(np.ravel_multi_index(idx, outer))] for idx in product(*ranges)]
+            return None
+        return [range(*s.indices(size)) for s, size in zip(region[:n], outer, strict=True)]
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_array": None, "series_obj": None}
