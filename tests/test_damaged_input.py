@@ -385,3 +385,22 @@ def test_tiny_chunks_are_stored_in_bounded_batches(
             zarr.open_array(tmp_path / "o.zarr" / level, mode="r")[...],
             zarr.open_array(tmp_path / "ref.zarr" / level, mode="r")[...],
         )
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_verify_reports_each_damaged_case_as_a_difference(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An output holding the good planes, verified against the damaged file: exit 1."""
+    import omeconv
+
+    src = CASES[name].make(tmp_path)
+    out = tmp_path / "o.zarr"
+    omeconv.convert(PLANES, out, axes="zyx")
+    code, err = run(["verify", str(src), str(out)], capsys)
+    assert code == 1, err
+    assert len(err) == 1, err
+    assert err[0].startswith(f"omeconv: error: {src}: the source does not read as a conversion"), (
+        err[0]
+    )
+    assert re.search(CASES[name].problem, err[0]), err[0]
