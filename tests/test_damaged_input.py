@@ -76,7 +76,13 @@ def truncate(path: Path, fraction: float) -> Path:
 
 
 def _truncated_plain(t: Path) -> Path:
-    tifffile.imwrite(t / "a.tif", PLANES)
+    tifffile.imwrite(t / "a.tif", PLANES, photometric="minisblack")
+    return truncate(t / "a.tif", 0.75)
+
+
+def _truncated_one_ifd(t: Path) -> Path:
+    """All planes stored after one IFD (as ImageJ writes files over 4 GB), cut short."""
+    tifffile.imwrite(t / "a.tif", PLANES, photometric="minisblack", truncate=True)
     return truncate(t / "a.tif", 0.75)
 
 
@@ -155,7 +161,13 @@ class Case:
 
 
 CASES = {
-    "truncated-uncompressed": Case(_truncated_plain, "runs past the end of the file"),
+    "truncated-uncompressed": Case(
+        _truncated_plain, r"damaged TIFF: the IFD chain points past the end of the file"
+    ),
+    "truncated-planes-after-one-ifd": Case(
+        _truncated_one_ifd,
+        r"holds 8192 bytes of pixels from offset \d+, past the end of the file \(\d+ bytes",
+    ),
     "truncated-bigtiff-lzw-ome": Case(
         _truncated_ome_lzw_bigtiff,
         r"IFD 3: strip 0 runs past the end of the file \(\d+ bytes; truncated\?\)",
