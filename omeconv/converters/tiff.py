@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ImageMeta",
     "TiffConverter",
+    "check_file",
     "check_series_data",
     "file_metadata",
     "member_files",
@@ -499,6 +500,24 @@ def _check_decodable(series: tifffile.TiffPageSeries, path: Path) -> None:
                 raise UnsupportedSourceError(
                     f"cannot decode its pixels: {_reason(exc)}", path=path
                 ) from exc
+
+
+def check_file(path: Path) -> None:
+    """Refuse a TIFF file whose structure or first series' data is damaged (see
+    :func:`check_series_data`); for files read as parts of something else (sequences)."""
+    import tifffile
+
+    with _tifffile_log() as log:
+        try:
+            with tifffile.TiffFile(path) as tf:
+                series = tf.series[0]
+                _raise_logged_damage(log, path)
+                check_series_data(series, path)
+        except OmeconvError:
+            raise
+        except Exception as exc:  # tifffile raises many kinds on fuzzed files
+            _raise_logged_damage(log, path)
+            raise CorruptSourceError(f"not a readable TIFF: {_reason(exc)}", path=path) from exc
 
 
 def check_series_data(series: tifffile.TiffPageSeries, path: Path) -> None:
