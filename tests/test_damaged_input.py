@@ -141,6 +141,20 @@ def _huge_header(t: Path) -> Path:
     return path
 
 
+def _huge_tile(t: Path) -> Path:
+    """One zlib tile of a few hundred bytes whose tags claim 65536 x 65536 pixels (4 GiB)."""
+    path = t / "a.tif"
+    tifffile.imwrite(path, np.ones((256, 256), "uint8"), tile=(256, 256), compression="zlib")
+    for code in (256, 257, 322, 323):  # image width, length; tile width, length
+        with tifffile.TiffFile(path) as tf:
+            tag = tf.pages[0].tags[code]
+            offset, dtype = tag.valueoffset, tag.dtype
+        if dtype == 3:  # SHORT -> LONG, the value stays inline
+            patch(path, tag.offset + 2, struct.pack("<H", 4))
+        patch(path, offset, struct.pack("<I", 65536))
+    return path
+
+
 def _ome(size_z: int, tiff_data: str) -> Callable[[Path], Path]:
     def make(t: Path) -> Path:
         return write_planes(
@@ -178,6 +192,11 @@ CASES = {
     "undecodable-strip": Case(_undecodable_strip, "IFD 2: cannot decode its pixels"),
     "ifd-chain-loops": Case(_ifd_loop, "the IFD chain loops back to IFD"),
     "header-claims-20-TB": Case(_huge_header, "need 268435456 tiles but it lists 4"),
+    "tile-claims-4-GiB": Case(
+        _huge_tile,
+        r"IFD 0: tile 0 claims 4294967296 bytes of pixels from \d+ compressed bytes, more "
+        r"than ADOBE_DEFLATE can hold",
+    ),
     "ome-size-z-larger": Case(
         _ome(6, "<TiffData/>"), r"lists 6 planes but 2 of them have no IFD \(planes 4-5\)"
     ),

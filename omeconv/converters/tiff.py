@@ -590,11 +590,39 @@ def _check_page_data(page: Any, path: Path) -> None:
             f"({size} bytes; truncated?)",
             path=file,
         )
+    _check_expansion(keyframe, counts if keyframe.is_tiled else counts[:-1], kind, page, file)
     claimed = keyframe.size * keyframe.bitspersample // 8
     if keyframe.compression == 1 and not keyframe.subsampling and counts.sum() < claimed:
         raise CorruptSourceError(
             f"IFD {page.index}: claims {claimed} bytes of uncompressed pixels "
             f"but its {kind}s hold {int(counts.sum())}",
+            path=file,
+        )
+
+
+#: The most a strip or tile can expand when decoded, by TIFF compression code: deflate
+#: 1032:1, LZW about 2730:1 (12-bit codes of at most 4096 bytes), PackBits 64:1.
+_MAX_EXPANSION = {5: 2731, 8: 1033, 32946: 1033, 32773: 65}
+#: Strips or tiles smaller than this decode into little memory whatever they claim.
+_EXPANSION_CHECKED_FROM = 16 * 2**20
+
+
+def _check_expansion(keyframe: Any, counts: Any, kind: str, page: Any, file: Path) -> None:
+    """Refuse strips or tiles that claim more pixels than their codec can decode from
+    their bytes (a damaged header claiming terabytes), before any is allocated."""
+    import numpy as np
+
+    ratio = _MAX_EXPANSION.get(int(keyframe.compression))
+    decoded = _size(keyframe.chunks) * keyframe.dtype.itemsize
+    if ratio is None or decoded < _EXPANSION_CHECKED_FROM or not len(counts):
+        return
+    short = np.flatnonzero(counts * ratio < decoded)
+    if len(short):
+        i = int(short[0])
+        raise CorruptSourceError(
+            f"IFD {page.index}: {kind} {i} claims {decoded} bytes of pixels from "
+            f"{int(counts[i])} compressed bytes, more than {keyframe.compression.name} "
+            "can hold (damaged header?)",
             path=file,
         )
 
