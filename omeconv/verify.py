@@ -9,6 +9,7 @@ against the spec. The first difference raises :class:`VerificationFailedError`.
 from __future__ import annotations
 
 import hashlib
+import os
 import warnings
 from dataclasses import dataclass
 from itertools import product
@@ -16,10 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from omeconv.errors import OmeconvWarning, VerificationFailedError
+from omeconv.errors import OmeconvWarning, SourceError, VerificationFailedError
 
 if TYPE_CHECKING:
-    import os
     from collections.abc import Iterator, Sequence
 
 __all__ = ["Report", "chunk_digest", "verify"]
@@ -70,13 +70,21 @@ def verify(
     import zarr
 
     from omeconv.api import open_source
+    from omeconv.converters import guess_converter
     from omeconv.emit import _image_paths, ngff_order
     from omeconv.errors import ValidationFailedError
     from omeconv.stores import open_store
     from omeconv.validate import validate_store
 
     out = str(output)
-    collection = open_source(source, converter=converter, series=series, **options)
+    try:
+        if converter is None and "plate_pattern" not in options:
+            converter = guess_converter(source).name
+        if converter == "tiff":
+            options["by_ifd"] = True  # each plane from its own IFD, not tifffile's assembly
+        collection = open_source(source, converter=converter, series=series, **options)
+    except SourceError as exc:
+        raise _source_differs(exc, source) from exc
     try:
         root = zarr.open_group(open_store(out, mode="r"), mode="r")
     except (OSError, ValueError, KeyError, LookupError) as exc:
@@ -90,7 +98,10 @@ def verify(
         )
     chunks = 0
     for path, data in pairs:
-        chunks += _compare(root, path, data, out)
+        try:
+            chunks += _compare(root, path, data, out)
+        except SourceError as exc:
+            raise _source_differs(exc, source) from exc
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OmeconvWarning)  # SHOULD rules: not a difference
@@ -99,6 +110,14 @@ def verify(
         details = f" ({exc.details[0]})" if exc.details else ""
         raise VerificationFailedError(f"metadata: {exc.message}{details}", path=out) from exc
     return Report(arrays=len(pairs), chunks=chunks, version=version)
+
+
+def _source_differs(exc: SourceError, source: Any) -> VerificationFailedError:
+    """A source that cannot be read (any more) as it was converted: a difference."""
+    where = exc.path or (str(source) if isinstance(source, str | os.PathLike) else None)
+    return VerificationFailedError(
+        f"the source does not read as a conversion needs: {exc.message}", path=where
+    )
 
 
 def _compare(root: Any, group_path: str, data: Any, out: str) -> int:

@@ -76,7 +76,13 @@ def truncate(path: Path, fraction: float) -> Path:
 
 
 def _truncated_plain(t: Path) -> Path:
-    tifffile.imwrite(t / "a.tif", PLANES)
+    tifffile.imwrite(t / "a.tif", PLANES, photometric="minisblack")
+    return truncate(t / "a.tif", 0.75)
+
+
+def _truncated_one_ifd(t: Path) -> Path:
+    """All planes stored after one IFD (as ImageJ writes files over 4 GB), cut short."""
+    tifffile.imwrite(t / "a.tif", PLANES, photometric="minisblack", truncate=True)
     return truncate(t / "a.tif", 0.75)
 
 
@@ -135,6 +141,20 @@ def _huge_header(t: Path) -> Path:
     return path
 
 
+def _huge_tile(t: Path) -> Path:
+    """One zlib tile of a few hundred bytes whose tags claim 65536 x 65536 pixels (4 GiB)."""
+    path = t / "a.tif"
+    tifffile.imwrite(path, np.ones((256, 256), "uint8"), tile=(256, 256), compression="zlib")
+    for code in (256, 257, 322, 323):  # image width, length; tile width, length
+        with tifffile.TiffFile(path) as tf:
+            tag = tf.pages[0].tags[code]
+            offset, dtype = tag.valueoffset, tag.dtype
+        if dtype == 3:  # SHORT -> LONG, the value stays inline
+            patch(path, tag.offset + 2, struct.pack("<H", 4))
+        patch(path, offset, struct.pack("<I", 65536))
+    return path
+
+
 def _ome(size_z: int, tiff_data: str) -> Callable[[Path], Path]:
     def make(t: Path) -> Path:
         return write_planes(
@@ -155,17 +175,28 @@ class Case:
 
 
 CASES = {
-    "truncated-uncompressed": Case(_truncated_plain, "runs past the end of the file"),
+    "truncated-uncompressed": Case(
+        _truncated_plain, r"damaged TIFF: the IFD chain points past the end of the file"
+    ),
+    "truncated-planes-after-one-ifd": Case(
+        _truncated_one_ifd,
+        r"holds 8192 bytes of pixels from offset \d+, past the end of the file \(\d+ bytes",
+    ),
     "truncated-bigtiff-lzw-ome": Case(
         _truncated_ome_lzw_bigtiff,
         r"IFD 3: strip 0 runs past the end of the file \(\d+ bytes; truncated\?\)",
     ),
-    "truncated-tiled": Case(_truncated_tiled, "damaged TIFF|past the end of the file"),
+    "truncated-tiled": Case(_truncated_tiled, r"IFD 3: tile 3 runs past the end of the file"),
     "zero-byte-count": Case(_zero_bytecount, r"IFD 2: strip 0 has no data \(byte count 0\)"),
     "strip-past-the-end": Case(_strip_past_end, "IFD 3: strip 0 runs past the end of the file"),
     "undecodable-strip": Case(_undecodable_strip, "IFD 2: cannot decode its pixels"),
     "ifd-chain-loops": Case(_ifd_loop, "the IFD chain loops back to IFD"),
     "header-claims-20-TB": Case(_huge_header, "need 268435456 tiles but it lists 4"),
+    "tile-claims-4-GiB": Case(
+        _huge_tile,
+        r"IFD 0: tile 0 claims 4294967296 bytes of pixels from \d+ compressed bytes, more "
+        r"than ADOBE_DEFLATE can hold",
+    ),
     "ome-size-z-larger": Case(
         _ome(6, "<TiffData/>"), r"lists 6 planes but 2 of them have no IFD \(planes 4-5\)"
     ),
@@ -329,3 +360,78 @@ def test_every_file_of_a_multi_file_set_is_part_of_the_identity(corpus: Path) ->
         named = {Path(p) for p, _, _ in source_identity([source])}
         assert set(tiffs) <= named, source
         assert all(size is not None for _, size, _ in source_identity([source]))
+
+
+# --- resources: absurd requests are refused, memory stays bounded ------------------------
+
+
+def test_chunks_of_one_pixel_on_a_large_image_are_refused_before_reading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import omeconv.emit.write as write_module
+
+    src = tmp_path / "big.tif"
+    tifffile.imwrite(src, np.zeros((2048, 2048), "uint16"))
+    reads: list[object] = []
+    monkeypatch.setattr(write_module, "_read", lambda *a: reads.append(a))
+    out = tmp_path / "o.zarr"
+    code, err = run(["tiff2zarr", str(src), str(out), "--chunks", "1,1"], capsys)
+    assert code == 2, err
+    assert err == [
+        (
+            "omeconv: error: chunks (1, 1) of 2 bytes make 4194304 chunks at level 0; use "
+            "--chunks of at least 64 KiB for an image this large (the default is about 2 MiB)"
+        )
+    ]
+    assert not reads
+    assert sorted(os.listdir(tmp_path)) == ["big.tif"]
+
+
+def test_tiny_chunks_are_stored_in_bounded_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writes and region tasks go in batches (here of 3 chunks, 2 tasks): the same store."""
+    import zarr
+
+    import omeconv.emit.write as write_module
+    from omeconv.api import convert
+
+    src = write_planes(tmp_path / "a.tif")
+    convert(src, tmp_path / "ref.zarr", chunks=(1, 8, 8), levels=2)
+    monkeypatch.setattr(write_module, "PUT_BATCH", 3)
+    monkeypatch.setattr(write_module, "TASK_BATCH", 2)
+    sizes: list[int] = []
+    put = write_module.ChunkWriter._put
+
+    def spy(self: write_module.ChunkWriter, items: list[tuple[str, bytes]]) -> None:
+        sizes.append(len(items))
+        put(self, items)
+
+    monkeypatch.setattr(write_module.ChunkWriter, "_put", spy)
+    convert(src, tmp_path / "o.zarr", chunks=(1, 8, 8), levels=2)
+    assert max(sizes) == 3
+    np.testing.assert_array_equal(zarr.open_array(tmp_path / "o.zarr/0", mode="r")[...], PLANES)
+    for level in ("0", "1"):
+        np.testing.assert_array_equal(
+            zarr.open_array(tmp_path / "o.zarr" / level, mode="r")[...],
+            zarr.open_array(tmp_path / "ref.zarr" / level, mode="r")[...],
+        )
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_verify_reports_each_damaged_case_as_a_difference(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An output holding the good planes, verified against the damaged file: exit 1."""
+    import omeconv
+
+    src = CASES[name].make(tmp_path)
+    out = tmp_path / "o.zarr"
+    omeconv.convert(PLANES, out, axes="zyx")
+    code, err = run(["verify", str(src), str(out)], capsys)
+    assert code == 1, err
+    assert len(err) == 1, err
+    assert err[0].startswith(f"omeconv: error: {src}: the source does not read as a conversion"), (
+        err[0]
+    )
+    assert re.search(CASES[name].problem, err[0]), err[0]

@@ -145,6 +145,10 @@ class SequenceConverter:
             raise CorruptSourceError(f"not a file sequence: {exc}", path=text) from exc
         if len(seq) == 0:
             raise SourceNotFoundError("no file name matches the pattern's fields", path=text)
+        from omeconv.converters.tiff_damage import check_file
+
+        for name in seq:
+            check_file(Path(name))
         try:
             with tifffile.TiffFile(seq[0]) as first:
                 file_axes = first.series[0].axes.upper()

@@ -13,12 +13,21 @@ import logging
 import os
 import re
 import warnings
-from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from itertools import product
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from omeconv.converters import CONVERTERS
+from omeconv.converters.tiff_damage import (
+    check_every_ifd_used,
+    check_series_data,
+    clean_log,
+    raise_logged_damage,
+    tifffile_log,
+)
+from omeconv.converters.tiff_damage import reason as _reason
 from omeconv.errors import (
     CorruptSourceError,
     MetadataError,
@@ -31,7 +40,7 @@ from omeconv.errors import (
 from omeconv.model import Axis, Channel, Collection, Image, Level
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Sequence
 
     import dask.array as da
     import tifffile
@@ -39,7 +48,6 @@ if TYPE_CHECKING:
 __all__ = [
     "ImageMeta",
     "TiffConverter",
-    "check_series_data",
     "file_metadata",
     "member_files",
     "ngff_axis_name",
@@ -48,6 +56,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+#: Whether the levels being opened read each plane from its IFD (see ``TiffConverter.open``).
+_BY_IFD: ContextVar[bool] = ContextVar("by_ifd", default=False)
 
 _MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 #: tifffile axis letters with a fixed NGFF name.
@@ -111,6 +121,7 @@ class TiffConverter:
         *,
         series: int | None = None,
         storage_options: dict[str, Any] | None = None,
+        by_ifd: bool = False,
         **_: Any,
     ) -> Collection:
         """Read ``source`` lazily; all series (a collection or plate) or the one numbered ``series``.
@@ -118,8 +129,19 @@ class TiffConverter:
         ``source`` is a TIFF file or an OME-XML companion file (``*.companion.ome``,
         ``*.ome.xml``) whose ``TiffData`` name the TIFF files holding the pixels, or the URL
         of one TIFF file (``s3://``, ``file://``, any fsspec protocol), opened with
-        ``storage_options`` and read region by region.
+        ``storage_options`` and read region by region. ``by_ifd`` reads each plane from its
+        own IFD (the series' list of IFDs) rather than through tifffile's series assembly,
+        as :func:`omeconv.verify.verify` does to check a conversion independently.
         """
+        token = _BY_IFD.set(by_ifd)
+        try:
+            return self._open(source, series, storage_options)
+        finally:
+            _BY_IFD.reset(token)
+
+    def _open(
+        self, source: Any, series: int | None, storage_options: dict[str, Any] | None
+    ) -> Collection:
         import tifffile
 
         if "://" in str(source):
@@ -130,7 +152,7 @@ class TiffConverter:
         target = path
         if companion is not None:
             target = _first_data_file(companion, path)
-        with _tifffile_log() as log:
+        with tifffile_log() as log:
             try:
                 tf = tifffile.TiffFile(target, omexml=companion)
                 if companion is None:
@@ -144,7 +166,7 @@ class TiffConverter:
                 _raise_logged_damage(log, path)
                 raise CorruptSourceError(f"not a readable TIFF: {_reason(exc)}", path=path) from exc
             except Exception as exc:  # tifffile raises many kinds on fuzzed files
-                _raise_logged_damage(log, path)
+                raise_logged_damage(log, path)
                 raise CorruptSourceError(f"not a readable TIFF: {_reason(exc)}", path=path) from exc
             return _open_checked(tf, path, series, {}, log)
 
@@ -166,77 +188,13 @@ def _open_checked(
     try:
         collection = _open(tf, path, series, storage_options, log)
     except (tifffile.TiffFileError, ValueError, IndexError, KeyError, TypeError) as exc:
-        _raise_logged_damage(log, path)
+        raise_logged_damage(log, path)
         if isinstance(exc, OmeconvError):
             raise
         raise CorruptSourceError(f"cannot read the TIFF: {_reason(exc)}", path=path) from exc
-    for message in dict.fromkeys(_clean_log(m) for m in log):
+    for message in dict.fromkeys(clean_log(m) for m in log):
         warnings.warn(f"{path}: {message}", OmeconvWarning, stacklevel=3)
     return collection
-
-
-#: What tifffile logs about a file whose structure is damaged (truncated, looping, cut).
-_DAMAGE = re.compile(
-    r"invalid page offset|circular reference|corrupted tag list|invalid offset to page"
-    r"|corrupted IFD|invalid value offset|incorrect (Strip|Tile)\w+ count|missing data"
-)
-
-
-@contextmanager
-def _tifffile_log() -> Iterator[list[str]]:
-    """Collect what tifffile logs (warnings and errors) in the block, instead of printing it."""
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            messages.append(record.getMessage())
-
-    messages: list[str] = []
-    log = logging.getLogger("tifffile")
-    handler = Collect(logging.WARNING)
-    level, propagate = log.level, log.propagate
-    log.addHandler(handler)
-    log.setLevel(logging.WARNING)
-    log.propagate = False
-    try:
-        yield messages
-    finally:
-        log.removeHandler(handler)
-        log.setLevel(level)
-        log.propagate = propagate
-
-
-def _raise_logged_damage(log: list[str], path: Path) -> None:
-    """Raise the first structural damage tifffile logged as :class:`CorruptSourceError`."""
-    for message in log:
-        if _DAMAGE.search(message):
-            text = _clean_log(message).removeprefix("tifffile: ")
-            raise CorruptSourceError(f"damaged TIFF: {text}", path=path)
-
-
-def _clean_log(message: str) -> str:
-    """A tifffile log message without its object reprs, in words a user can act on."""
-    text = re.sub(r"<TiffTag\.fromfile> raised TiffFileError\('(.*)'\)$", r"\1", message)
-    text = re.sub(r"<tifffile\.TiffTag (\d+) @\d+>", r"tag \1:", text)
-    text = re.sub(r"<tifffile\.Tiff(Page|Frame) (\d+) @\d+>", r"IFD \2:", text)
-    text = re.sub(r"<tifffile\.\w+ [^>]*>\s*", "", text).strip()
-    if "invalid page offset" in text:
-        return "the IFD chain points past the end of the file (truncated?)"
-    if "circular reference" in text:
-        ifd = re.search(r"IFD (\d+)", text)
-        return f"the IFD chain loops back to IFD {ifd.group(1) if ifd else '?'}"
-    if "invalid value offset" in text:
-        return f"{text.split(':')[0]}'s value lies past the end of the file (truncated?)"
-    wins = "; the IFDs win (the pixels are read as they are stored)"
-    if "ImageJ series metadata invalid" in text:
-        return "its ImageJ metadata disagrees with the IFDs" + wins
-    if "shaped series" in text:
-        return "its shape metadata disagrees with the IFDs" + wins
-    found = re.search(r"OME series cannot handle discontiguous storage \((.*) != (.*)\)", text)
-    if found:
-        return (
-            f"its OME-XML's shape {found.group(2)} disagrees with the IFDs' {found.group(1)}" + wins
-        )
-    return f"tifffile: {text}"
 
 
 def _open_url(url: str, series: int | None, storage_options: dict[str, Any]) -> Collection:
@@ -251,12 +209,12 @@ def _open_url(url: str, series: int | None, storage_options: dict[str, Any]) -> 
         raise SourceNotFoundError("no such object", path=url) from exc
     except (OSError, ValueError, ImportError) as exc:
         raise SourceNotFoundError(f"cannot open: {_reason(exc)}", path=url) from exc
-    with _tifffile_log() as log:
+    with tifffile_log() as log:
         try:
             tf = tifffile.TiffFile(fh, name=url)
         except Exception as exc:  # tifffile raises many kinds on fuzzed files
             fh.close()
-            _raise_logged_damage(log, Path(url))
+            raise_logged_damage(log, Path(url))
             raise CorruptSourceError(f"not a readable TIFF: {_reason(exc)}", path=url) from exc
         return _open_checked(tf, Path(url), series, storage_options, log)
 
@@ -343,11 +301,6 @@ def _binary_only_companion(tf: tifffile.TiffFile, path: Path) -> str | None:
     return _read_companion(companion)
 
 
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
 def _check_file(path: Path) -> None:
     from omeconv.errors import SourceNotFoundError
 
@@ -371,7 +324,7 @@ def _open(
     all_series = [
         s for s in tf.series if s.shape and _size(s.shape) > 0 and not _is_lsm_thumbnails(s)
     ]
-    _raise_logged_damage(log, path)
+    raise_logged_damage(log, path)
     if not all_series:
         raise CorruptSourceError("the TIFF holds no image data", path=path)
     ome = None
@@ -402,8 +355,8 @@ def _open(
         _check_decodable(all_series[i], path)
         check_series_data(all_series[i], path)
     if not storage_options and "://" not in str(tf.filehandle.path):
-        _check_every_ifd_used(tf, path)
-    _raise_logged_damage(log, path)
+        check_every_ifd_used(tf, path)
+    raise_logged_damage(log, path)
     images = tuple(
         _image(tf, all_series[i], indices[i], ome, path, storage_options) for i in chosen
     )
@@ -489,166 +442,6 @@ def _check_decodable(series: tifffile.TiffPageSeries, path: Path) -> None:
                 raise UnsupportedSourceError(
                     f"cannot decode its pixels: {_reason(exc)}", path=path
                 ) from exc
-
-
-def check_series_data(series: tifffile.TiffPageSeries, path: Path) -> None:
-    """Refuse a series whose planes are not each one IFD of the file, whole and in place.
-
-    Planes the metadata lists without an IFD (zeros would be invented), IFDs used for two
-    planes, IFDs beyond the planes the metadata holds (they would be dropped), and strips
-    or tiles that are missing, empty or run past the end of the file are
-    :class:`CorruptSourceError`. Only the IFDs' offsets and byte counts are read.
-    """
-    meta = _metadata_name(series)
-    for level in series.levels:
-        pages = list(level.pages)
-        planes = _size(level.shape) // max(1, _size(level.keyframe.shape))
-        missing = [i for i, p in enumerate(pages) if p is None]
-        if missing:
-            raise CorruptSourceError(
-                f"the {meta} lists {planes} planes but {len(missing)} of them have no IFD "
-                f"(planes {_ranges(missing)}); refusing to invent them as zeros",
-                path=path,
-            )
-        seen: dict[tuple[int, Any], int] = {}
-        for i, page in enumerate(pages):
-            key = (id(page.parent), page.offset)
-            if key in seen:
-                raise CorruptSourceError(
-                    f"the {meta} maps planes {seen[key]} and {i} to the same IFD "
-                    f"{page.index}; refusing to duplicate a plane",
-                    path=path,
-                )
-            seen[key] = i
-        if len(pages) > planes:
-            raise CorruptSourceError(
-                f"the {meta} holds {planes} planes but the image has {len(pages)} IFDs; "
-                f"refusing to drop IFDs {_ranges([p.index for p in pages[planes:]])}",
-                path=path,
-            )
-        for page in pages:
-            _check_page_data(page, path)
-        if len(pages) < planes:
-            _check_contiguous(level, path)
-
-
-def _check_page_data(page: Any, path: Path) -> None:
-    """Every strip or tile of ``page`` is listed, not empty, and inside its file."""
-    import numpy as np
-
-    keyframe = page.keyframe
-    file = _file_of(page.parent, path)
-    size = page.parent.filehandle.size
-    offsets = np.asarray(page.dataoffsets, dtype=np.uint64)
-    counts = np.asarray(page.databytecounts, dtype=np.uint64)
-    kind = "tile" if keyframe.is_tiled else "strip"
-    expected = _size(keyframe.chunked)
-    if len(offsets) != expected or len(counts) != expected:
-        raise CorruptSourceError(
-            f"IFD {page.index}: its {'x'.join(map(str, keyframe.shape))} pixels need "
-            f"{expected} {kind}s but it lists {min(len(offsets), len(counts))}",
-            path=file,
-        )
-    empty = np.flatnonzero(counts == 0)
-    if len(empty):
-        raise CorruptSourceError(
-            f"IFD {page.index}: {kind} {int(empty[0])} has no data (byte count 0)", path=file
-        )
-    beyond = np.flatnonzero(offsets + counts > size)
-    if len(beyond):
-        raise CorruptSourceError(
-            f"IFD {page.index}: {kind} {int(beyond[0])} runs past the end of the file "
-            f"({size} bytes; truncated?)",
-            path=file,
-        )
-    claimed = keyframe.size * keyframe.bitspersample // 8
-    if keyframe.compression == 1 and not keyframe.subsampling and counts.sum() < claimed:
-        raise CorruptSourceError(
-            f"IFD {page.index}: claims {claimed} bytes of uncompressed pixels "
-            f"but its {kind}s hold {int(counts.sum())}",
-            path=file,
-        )
-
-
-def _check_contiguous(level: tifffile.TiffPageSeries, path: Path) -> None:
-    """Planes stored after the first IFD's data (one IFD for many planes) lie in the file."""
-    keyframe = level.keyframe
-    size = keyframe.parent.filehandle.size
-    start = level.dataoffset
-    if start is None:
-        start = keyframe.dataoffsets[0]
-    if start + level.nbytes > size:
-        raise CorruptSourceError(
-            f"the {_metadata_name(level)} holds {level.nbytes} bytes of pixels from offset "
-            f"{start}, past the end of the file ({size} bytes; truncated?)",
-            path=_file_of(keyframe.parent, path),
-        )
-
-
-def _check_every_ifd_used(tf: tifffile.TiffFile, path: Path) -> None:
-    """Refuse IFDs of an image's plane size that no series reads: they would be dropped."""
-    import tifffile
-
-    used: set[int] = set()
-    kinds: dict[tuple[Any, Any], str] = {}
-    for series in tf.series:
-        for level in series.levels:
-            used.update(
-                p.index
-                for p in level.pages
-                if p is not None and p.parent is tf and isinstance(p.index, int)
-            )
-            kinds.setdefault((level.keyframe.shape, level.keyframe.dtype), _metadata_name(series))
-    total = len(tf.pages)
-    if total <= len(used):
-        return
-    dropped: dict[str, list[int]] = {}
-    for index in range(total):
-        if index in used:
-            continue
-        page = tf.pages[index]
-        if not isinstance(page, tifffile.TiffPage):
-            page = page.aspage()
-        meta = kinds.get((page.shape, page.dtype))
-        if meta is not None and not page.is_reduced:
-            dropped.setdefault(meta, []).append(index)
-    for meta, indices in dropped.items():
-        raise CorruptSourceError(
-            f"the {meta} leaves {len(indices)} IFDs of the image's plane size out of every "
-            f"image (IFDs {_ranges(indices)} of {total}); refusing to drop them",
-            path=path,
-        )
-
-
-def _file_of(tf: tifffile.TiffFile, path: Path) -> Path:
-    """The file ``tf`` reads, named as the user named ``path`` (a member of its folder)."""
-    name = tf.filehandle.name
-    return path if name == path.name else path.parent / name
-
-
-def _metadata_name(series: tifffile.TiffPageSeries) -> str:
-    """What described the series' planes: the OME-XML, ImageJ or shape metadata, or the IFDs."""
-    names = {"ome": "OME-XML", "imagej": "ImageJ metadata", "shaped": "shape metadata"}
-    return names.get(series.kind, f"file's {series.kind or 'IFD'} layout")
-
-
-def _ranges(indices: Sequence[Any]) -> str:
-    """``0, 2-5, 9``: indices with runs shortened (at most a few shown)."""
-    parts: list[str] = []
-    values = list(indices)
-    i = 0
-    while i < len(values):
-        j = i
-        while (
-            j + 1 < len(values)
-            and isinstance(values[j], int)
-            and isinstance(values[j + 1], int)
-            and values[j + 1] == values[j] + 1
-        ):
-            j += 1
-        parts.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
-        i = j + 1
-    return ", ".join(parts[:5]) + (", …" if len(parts) > 5 else "")
 
 
 def _plate(
@@ -785,6 +578,7 @@ def _dask_level(
     location = str(tf.filehandle.path)
     reader = _LevelReader(location, tf.series.index(series), level, array, storage_options)
     reader.series_obj = series
+    reader.by_ifd = _BY_IFD.get()
     meta = np.empty((0,) * array.ndim, dtype=array.dtype)
     return da.from_array(reader, chunks=array.chunks, meta=meta, name=False)
 
@@ -801,6 +595,7 @@ class _LevelReader:
         self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
         self._array: Any = array
         self.series_obj: Any = None
+        self.by_ifd = False
 
     def __getitem__(self, region: Any) -> Any:
         if self._array is None:
@@ -816,11 +611,31 @@ class _LevelReader:
             store = self.series_obj.aszarr(level=self.level, read_only=True)
             self._array = zarr.open_array(store, mode="r")
         try:
+            if self.by_ifd:
+                return self._read_by_ifd(region)
             return self._array[region]
         except Exception as exc:
             if isinstance(exc, MemoryError | OmeconvError):
                 raise
             raise self._damage(region, exc) from exc
+
+    def _read_by_ifd(self, region: Any) -> Any:
+        """``region`` read plane by plane, each from the IFD the series lists for it."""
+        import numpy as np
+        import zarr
+
+        level = self.series_obj.levels[self.level]
+        ranges = self._plane_ranges(region, level)
+        if ranges is None:
+            return self._array[region]  # one plane, or planes after one IFD: as stored
+        pages = list(level.pages)
+        outer = tuple(self.shape[: len(ranges)])
+        inner = region[len(ranges) :]
+        planes = [
+            np.asarray(zarr.open_array(pages[int(i)].aszarr(), mode="r")[inner])
+            for i in (np.ravel_multi_index(idx, outer) for idx in product(*ranges))
+        ]
+        return np.stack(planes).reshape(*(len(r) for r in ranges), *planes[0].shape)
 
     def _damage(self, region: Any, exc: Exception) -> CorruptSourceError:
         """The error naming the file and the first IFD of ``region`` that cannot be read."""
@@ -837,24 +652,30 @@ class _LevelReader:
 
     def _pages_in(self, region: Any, level: Any) -> list[Any]:
         """The IFDs holding ``region`` (every IFD of the level when that is not known)."""
-        from itertools import product
-
         import numpy as np
 
         pages = list(level.pages)
+        ranges = self._plane_ranges(region, level)
+        if ranges is None:
+            return pages
+        outer = tuple(self.shape[: len(ranges)])
+        return [pages[int(np.ravel_multi_index(idx, outer))] for idx in product(*ranges)]
+
+    def _plane_ranges(self, region: Any, level: Any) -> list[range] | None:
+        """The plane indices ``region`` spans on each axis outside the IFDs' own shape;
+        None unless every plane of the level is one IFD and ``region`` is plain slices."""
         n = self.ndim - len(level.keyframe.shape)
         outer = tuple(self.shape[:n])
         if (
             n <= 0
             or tuple(self.shape[n:]) != tuple(level.keyframe.shape)
-            or len(pages) != _size(outer)
+            or len(level.pages) != _size(outer)
             or not isinstance(region, tuple)
             or len(region) != self.ndim
             or not all(isinstance(s, slice) for s in region)
         ):
-            return pages
-        ranges = [range(*s.indices(size)) for s, size in zip(region[:n], outer, strict=True)]
-        return [pages[int(np.ravel_multi_index(idx, outer))] for idx in product(*ranges)]
+            return None
+        return [range(*s.indices(size)) for s, size in zip(region[:n], outer, strict=True)]
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_array": None, "series_obj": None}

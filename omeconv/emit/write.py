@@ -18,7 +18,7 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import product
+from itertools import islice, product
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -74,6 +74,14 @@ REGION_BUDGET = 64 * 2**20
 CHUNK_TARGET = 2 * 2**20
 #: Target size of one shard.
 SHARD_TARGET = 64 * 2**20
+#: Chunks stored in one batch of writes, and region tasks planned at once: what they hold
+#: while pending (a few KiB each) stays well within the memory budget.
+PUT_BATCH = 4096
+TASK_BATCH = 10_000
+#: More level-0 chunks than this, each smaller than ``MIN_CHUNK_BYTES``, is refused: writing
+#: millions of tiny chunk files takes hours and helps no reader.
+MAX_SMALL_CHUNKS = 1_000_000
+MIN_CHUNK_BYTES = 64 * 2**10
 
 
 def preset_shuffle(dtype: np.dtype) -> Shuffle:
@@ -491,25 +499,40 @@ def fill_levels(
         raise ValueError(f"source shape {source.shape} != level 0 shape {targets[0].shape}")
     shapes = [tuple(t.shape) for t in targets]
     units = [_unit(t) for t in targets]
-    writers = [ChunkWriter.for_array(t) for t in targets]
     itemsize = np.dtype(source.dtype).itemsize
+    check_chunk_count(shapes[0], tuple(targets[0].chunks), itemsize)
+    writers = [ChunkWriter.for_array(t) for t in targets]
     stats = Stats()
     for n, (first, last, region) in enumerate(
         _plan_groups(shapes, units, factors, itemsize, budget)
     ):
         reader: Any = source if n == 0 else targets[first]
-        tasks: Sequence[Callable[[], tuple[Stats, int]]] = [
-            _RegionTask(reader, writers, factors, first, last, sl, method, channel_axis, n == 0)
-            for sl in _regions(shapes[first], region)
-        ]
-        done = Stats()
-        if journal is not None:
-            tasks, done = journal.pending(f"{targets[0].path}:{n}", tasks)
-        group_stats = runner.run(tasks)
-        group_stats.merge(done)
+        regions = _regions(shapes[first], region)
+        group_stats = Stats()
+        while batch := list(islice(regions, TASK_BATCH)):
+            tasks: Sequence[Callable[[], tuple[Stats, int]]] = [
+                _RegionTask(reader, writers, factors, first, last, sl, method, channel_axis, n == 0)
+                for sl in batch
+            ]
+            if journal is not None:
+                tasks, done = journal.pending(f"{targets[0].path}:{n}", tasks)
+                group_stats.merge(done)
+            group_stats.merge(runner.run(tasks))
         if n == 0:
             stats = group_stats
     return stats
+
+
+def check_chunk_count(shape: Sequence[int], chunks: Sequence[int], itemsize: int) -> None:
+    """Refuse chunks so small and many that writing them is absurd (:class:`UsageError`)."""
+    count = math.prod(-(-n // c) for n, c in zip(shape, chunks, strict=True))
+    nbytes = math.prod(chunks) * itemsize
+    if count > MAX_SMALL_CHUNKS and nbytes < MIN_CHUNK_BYTES:
+        raise UsageError(
+            f"chunks {tuple(chunks)} of {nbytes} bytes make {count} chunks at level 0; "
+            f"use --chunks of at least {MIN_CHUNK_BYTES // 1024} KiB for an image this large "
+            f"(the default is about {CHUNK_TARGET // 2**20} MiB)"
+        )
 
 
 @dataclass
@@ -610,6 +633,9 @@ class ChunkWriter:
             coords = tuple((s + c) // u for s, c, u in zip(starts, corner, self.unit, strict=True))
             data = self._shard(part) if self.shards else self._chunk(part)
             items.append((self.metadata.encode_chunk_key(coords), data))
+            if len(items) == PUT_BATCH:  # bounded memory however small the chunks
+                self._put(items)
+                items = []
         self._put(items)
 
     def _chunk(self, part: np.ndarray) -> bytes:

@@ -140,3 +140,18 @@ def test_two_files_at_one_position_are_an_error(tmp_path: Path) -> None:
         CorruptSourceError, match=r"img_z0?1\.tif and img_z0?1\.tif are at the same position"
     ):
         open_source(str(tmp_path / "s" / "img_z{z}.tif"))
+
+
+def test_a_truncated_file_of_the_sequence_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write_z(tmp_path / "s", [0, 1, 2])
+    cut = tmp_path / "s" / "img_z1.tif"
+    cut.write_bytes(cut.read_bytes()[:-20])
+    code, err = _cli(
+        ["tiff2zarr", str(tmp_path / "s" / "img_z{z}.tif"), str(tmp_path / "o.zarr")], capsys
+    )
+    assert code == 1
+    size = cut.stat().st_size
+    assert err == [f"omeconv: error: {cut}: IFD 0: strip 0 runs past the end of the file ({size} bytes; truncated?)"]  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
