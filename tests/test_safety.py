@@ -570,10 +570,10 @@ def test_sigterm_outside_a_conversion_is_one_line(tmp_path: Path) -> None:
     script = tmp_path / "stop.py"
     script.write_text(
         "import os, signal, sys\n"
-        "import omeconv.inspect\n"
+        "import omeconv.info\n"
         "def stop(*args, **kwargs):\n"
         "    os.kill(os.getpid(), signal.SIGTERM)\n"
-        "omeconv.inspect.describe = stop\n"
+        "omeconv.info.describe = stop\n"
         "from omeconv.cli import main\n"
         "main(sys.argv[1:])\n"
     )

@@ -163,7 +163,7 @@ class TiffConverter:
             except OSError as exc:
                 if exc.errno is not None:  # the system's error, not tifffile's about the content
                     raise from_os_error(exc, path=path) from exc
-                _raise_logged_damage(log, path)
+                raise_logged_damage(log, path)
                 raise CorruptSourceError(f"not a readable TIFF: {_reason(exc)}", path=path) from exc
             except Exception as exc:  # tifffile raises many kinds on fuzzed files
                 raise_logged_damage(log, path)
