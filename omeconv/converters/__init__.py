@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from omeconv.errors import SourceNotFoundError, UnsupportedSourceError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from omeconv.model import Collection
 
 __all__ = ["CONVERTERS", "Converter", "get_converter", "guess_converter"]
@@ -30,13 +32,15 @@ class Converter(Protocol):
 
     def guess_can_open(self, source: Any) -> bool: ...
 
-    def open(self, source: Any, **options: Any) -> Collection: ...
+    @property
+    def open(self) -> Callable[..., Collection]:
+        """``open(source, *, option=...)``: each adapter lists its own keyword options."""
 
 
 CONVERTERS: dict[str, type[Converter]] = {}
 
 # Modules that register converters, in the order guess_converter tries them.
-_MODULES = ("tiff", "sequence", "plate_folder", "numpy_", "ome_zarr_")
+_MODULES = ("nd2_", "tiff", "sequence", "plate_folder", "numpy_", "ome_zarr_")
 
 
 def _load_all() -> None:
