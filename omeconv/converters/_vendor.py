@@ -97,17 +97,16 @@ def make_image(
     channels: Sequence[Channel] = (),
     translation: Mapping[str, float] | None = None,
 ) -> Image:
-    """An image over ``data`` whose axes are tifffile-style ``letters`` (``TCZYXS`` …).
+    """An image over ``data`` whose axes are the reader's ``letters`` (``TCZYXS`` …).
 
-    Letters outside ``TCZYX`` of length 1 are dropped, longer ones take a free role and
-    samples (``S``) become channels (:func:`omeconv.converters.tiff.normalise_axes`).
-    ``sizes`` maps NGFF axis names to ``(size, unit)``; axes without one get scale 1 and no
-    unit. ``channels`` are kept only when there is one per index of the channel axis.
+    Other letters of length 1 are dropped, longer ones become custom axes named by the
+    letter in lower case (a CZI ``H`` gives ``h``); samples (``S``) become the channel axis,
+    merged with ``C`` (C outermost) when both are present. Length-1 ``Z``, ``T``, ``C`` are
+    kept unless that leaves more than the five axes NGFF allows. ``sizes`` maps NGFF axis names to
+    ``(size, unit)``; axes without one get scale 1 and no unit. ``channels`` are kept only
+    when there is one per index of the channel axis.
     """
-    from omeconv.converters.tiff import ngff_axis_name, normalise_axes
-
-    (data,), letters = normalise_axes([data], letters, path)
-    names = [ngff_axis_name(c) for c in letters]
+    data, names = _ngff_axes(data, letters, path)
     known = dict(sizes or {})
     axes = tuple(Axis.named(n, known[n][1] if n in known else None) for n in names)
     scale = tuple(float(known[n][0]) if n in known else 1.0 for n in names)
@@ -118,6 +117,34 @@ def make_image(
     kept = tuple(channels) if len(channels) == count else ()
     level = Level(data=data, scale=scale, translation=offsets)
     return Image(name=name, axes=axes, levels=(level,), channels=kept)
+
+
+def _ngff_axes(data: da.Array, letters: str, path: Path) -> tuple[da.Array, list[str]]:
+    """``data`` with unknown length-1 axes dropped and samples folded into channels."""
+    from omeconv.errors import MetadataError
+
+    letters = letters.upper()
+    drop = [i for i, c in enumerate(letters) if c not in "TCZYXS" and data.shape[i] == 1]
+    if drop:
+        data = data.squeeze(axis=tuple(drop))
+        letters = "".join(c for i, c in enumerate(letters) if i not in drop)
+    if "S" in letters and "C" in letters:
+        c, s = letters.index("C"), letters.index("S")
+        order = [i for i in range(len(letters)) if i != s]
+        order.insert(order.index(c) + 1, s)
+        data = data.transpose(order)
+        shape = list(data.shape)
+        k = order.index(c)
+        data = data.reshape((*shape[:k], shape[k] * shape[k + 1], *shape[k + 2 :]))
+        letters = "".join(letters[i] for i in order if i != s)
+    letters = letters.replace("S", "C")
+    for letter in "ZTC":  # too many axes: drop the conventional ones of length 1
+        if len(letters) > 5 and letter in letters and data.shape[letters.index(letter)] == 1:
+            data = data.squeeze(axis=letters.index(letter))
+            letters = letters.replace(letter, "")
+    if len(letters) > 5:
+        raise MetadataError(f"{len(letters)} dimensions ({letters}); NGFF allows 5", path=path)
+    return data, [c.lower() for c in letters]
 
 
 class GuardedReader:
@@ -136,15 +163,43 @@ class GuardedReader:
     def __getitem__(self, region: Any) -> Any:
         import numpy as np
 
+        base, post = _bounding(region, self.shape)
         try:
-            block = self.inner[region]
+            block = self.inner[base]
             if hasattr(block, "compute"):
                 block = block.compute(scheduler="synchronous")
-            return np.asarray(block)
+            return np.asarray(block)[post]
         except Exception as exc:  # readers raise many kinds on damaged files
             raise CorruptSourceError(
                 f"cannot read the {self.what} pixels: {reason(exc)}", path=self.path
             ) from exc
+
+
+def _bounding(region: Any, shape: tuple[int, ...]) -> tuple[tuple[slice, ...], tuple[Any, ...]]:
+    """``region`` as unit-step slices for the inner reader, and the index taking the
+    requested part (integers, steps, lists) out of what they return."""
+    import numpy as np
+
+    items = list(region) if isinstance(region, tuple) else [region]
+    if Ellipsis in items:
+        k = items.index(Ellipsis)
+        items[k : k + 1] = [slice(None)] * (len(shape) - len(items) + 1)
+    items += [slice(None)] * (len(shape) - len(items))
+    base: list[slice] = []
+    post: list[Any] = []
+    for item, n in zip(items, shape, strict=True):
+        if isinstance(item, int | np.integer):
+            i = int(item) + (n if item < 0 else 0)
+            base.append(slice(i, i + 1))
+            post.append(0)
+        elif isinstance(item, slice) and item.step in (None, 1):
+            start, stop, _ = item.indices(n)
+            base.append(slice(start, max(start, stop)))
+            post.append(slice(None))
+        else:
+            base.append(slice(0, n))
+            post.append(item)
+    return tuple(base), tuple(post)
 
 
 def guarded(inner: Any, path: Path, what: str, chunks: Any) -> da.Array:

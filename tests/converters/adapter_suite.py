@@ -123,10 +123,13 @@ class AdapterSuite:
             names = [a.name for a in image.axes]
             scale = dict(zip(names, image.levels[0].scale, strict=True))
             for name, size in ref.sizes.items():
+                if name not in scale:  # a length-1 axis left out (more than 5 axes)
+                    assert ref.data.shape[list(ref.axes).index(name)] == 1, name
+                    continue
                 assert math.isclose(scale[name], size, rel_tol=1e-6), (name, scale[name], size)
             units = {a.name: a.unit for a in image.axes}
             for name in ref.sizes:
-                assert units[name] is not None, name
+                assert units.get(name, "dropped") is not None, name
             labels = [ch.label for ch in image.channels] or None
             assert labels == ref.channel_names
 
