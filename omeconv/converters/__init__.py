@@ -40,7 +40,16 @@ class Converter(Protocol):
 CONVERTERS: dict[str, type[Converter]] = {}
 
 # Modules that register converters, in the order guess_converter tries them.
-_MODULES = ("nd2_", "pylibczirw_", "tiff", "sequence", "plate_folder", "numpy_", "ome_zarr_")
+_MODULES = (
+    "nd2_",
+    "pylibczirw_",
+    "liffile_",
+    "tiff",
+    "sequence",
+    "plate_folder",
+    "numpy_",
+    "ome_zarr_",
+)
 
 
 def _load_all() -> None:
