@@ -44,6 +44,8 @@ _MODULES = (
     "nd2_",
     "pylibczirw_",
     "liffile_",
+    "deltavision",
+    "mrcfile_",
     "tiff",
     "sequence",
     "plate_folder",

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
 from typing import TYPE_CHECKING, Any
 
 from omeconv.errors import CorruptSourceError, SourceNotFoundError, UnsupportedSourceError
 from omeconv.model import Axis, Channel, Image, Level
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
     from types import ModuleType
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GuardedReader",
+    "Reopened",
     "check_file",
     "guarded",
     "head",
@@ -173,6 +175,40 @@ class GuardedReader:
             raise CorruptSourceError(
                 f"cannot read the {self.what} pixels: {reason(exc)}", path=self.path
             ) from exc
+
+
+class Reopened:
+    """Regions of an array a reader keeps open: opened at the first read with ``opener``
+    (a module-level function ``path -> (handle, array)``), closed with this object;
+    picklable (reopens where unpickled)."""
+
+    def __init__(
+        self, path: Path, opener: Callable[[Path], tuple[Any, Any]], shape: Any, dtype: Any
+    ) -> None:
+        self.path, self.opener = path, opener
+        self.shape, self.dtype = tuple(int(n) for n in shape), dtype
+        self._handle: Any = None
+        self._array: Any = None
+        self._lock = threading.Lock()
+
+    def __getitem__(self, region: Any) -> Any:
+        import numpy as np
+
+        with self._lock:
+            if self._handle is None:
+                self._handle, self._array = self.opener(self.path)
+            return np.array(self._array[region])  # a copy: maps die with the handle
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "opener": self.opener, "shape": self.shape, "dtype": self.dtype}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
+    def __del__(self) -> None:
+        if getattr(self, "_handle", None) is not None:
+            self._array = None
+            self._handle.close()
 
 
 def _bounding(region: Any, shape: tuple[int, ...]) -> tuple[tuple[slice, ...], tuple[Any, ...]]:
