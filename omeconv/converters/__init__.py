@@ -46,6 +46,7 @@ _MODULES = (
     "liffile_",
     "deltavision",
     "mrcfile_",
+    "oiffile_",
     "tiff",
     "sequence",
     "plate_folder",
