@@ -84,7 +84,7 @@ def _is_oib(source: Any, name: str) -> bool:
         return name.endswith(".oib")
     try:
         compound = oiffile.CompoundFile(str(source))
-    except Exception:  # not a readable compound file
+    except Exception:  # noqa: BLE001 -- any failure: not an OIB (guessing never raises)
         return False
     try:
         return "OibInfo.txt" in compound.files()
