@@ -47,6 +47,7 @@ _MODULES = (
     "deltavision",
     "mrcfile_",
     "oiffile_",
+    "ndtiff_",
     "tiff",
     "sequence",
     "plate_folder",

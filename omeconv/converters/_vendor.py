@@ -197,7 +197,10 @@ class Reopened:
         with self._lock:
             if self._handle is None:
                 self._handle, self._array = self.opener(self.path)
-            return np.array(self._array[region])  # a copy: maps die with the handle
+            block = self._array[region]
+            if hasattr(block, "compute"):  # a reader's dask array, read here and now
+                return block.compute(scheduler="synchronous")
+            return np.array(block)  # a copy: maps die with the handle
 
     def __getstate__(self) -> dict[str, Any]:
         return {"path": self.path, "opener": self.opener, "shape": self.shape, "dtype": self.dtype}

@@ -23,15 +23,15 @@ from omeconv.converters._vendor import (
     reason,
     require,
 )
-from omeconv.converters.tiff import ngff_unit
 from omeconv.errors import CorruptSourceError, OmeconvError
 from omeconv.model import Channel, Collection
 
 __all__ = ["OifConverter"]
 
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-#: Axis units FluoView writes, as NGFF names.
-_UNITS = {"nm": "nanometer", "um": "micrometer", "ms": "millisecond", "s": "second"}
+#: Units FluoView writes, as NGFF names.
+_UNITS = {"nm": "nanometer", "um": "micrometer", "mm": "millimeter", "ms": "millisecond",
+          "s": "second"}  # fmt: skip
 
 
 class OifConverter:
@@ -106,8 +106,7 @@ def _sizes(settings: dict[str, Any], letters: str) -> dict[str, tuple[float, str
     for axis, key in (("x", "Width"), ("y", "Height")):
         value = reference.get(f"{key}ConvertValue")
         if value and float(value) > 0:
-            unit = ngff_unit(reference.get(f"{key}Unit"))
-            sizes[axis] = (float(value), unit)
+            sizes[axis] = (float(value), _UNITS.get(str(reference.get(f"{key}Unit"))))
     for section in settings.values():
         if not isinstance(section, dict) or "AxisCode" not in section:
             continue
@@ -115,7 +114,7 @@ def _sizes(settings: dict[str, Any], letters: str) -> dict[str, tuple[float, str
         interval = section.get("Interval")
         if code in ("Z", "T") and code in letters and interval and float(interval) > 0:
             unit = str(section.get("UnitName", ""))
-            sizes[code.lower()] = (float(interval), _UNITS.get(unit, ngff_unit(unit)))
+            sizes[code.lower()] = (float(interval), _UNITS.get(unit))
     return sizes
 
 
