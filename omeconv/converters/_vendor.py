@@ -36,13 +36,14 @@ __all__ = [
 ]
 
 
-def require(module: str, extra: str, what: str) -> ModuleType:
+def require(module: str, extra: str, what: str, path: Any) -> ModuleType:
     """Import ``module``; when it is not installed, a one-line error naming the extra."""
     try:
         return importlib.import_module(module)
     except ImportError:
         raise UnsupportedSourceError(
-            f"reading {what} files needs the {module} package: pip install 'omeconv[{extra}]'"
+            f"reading {what} files needs the {module} package: pip install 'omeconv[{extra}]'",
+            path=path,
         ) from None
 
 

@@ -42,7 +42,7 @@ class DeltaVisionConverter:
 
     def open(self, source: Any) -> Collection:
         """Read ``source`` lazily as one image (C, T, Z, Y, X)."""
-        mrc = require("mrc", "mrc", "DeltaVision")
+        mrc = require("mrc", "mrc", "DeltaVision", source)
         path = Path(source)
         check_file(path, "DeltaVision")
         try:

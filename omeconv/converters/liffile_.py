@@ -60,7 +60,7 @@ class LifConverter:
 
     def open(self, source: Any, *, series: int | None = None) -> Collection:
         """Read ``source`` lazily: every image (a collection) or the one numbered ``series``."""
-        liffile = require("liffile", "lif", "LIF")
+        liffile = require("liffile", "lif", "LIF", source)
         path = Path(source)
         check_file(path, "LIF")
         try:

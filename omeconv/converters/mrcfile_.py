@@ -51,7 +51,7 @@ class MrcConverter:
 
     def open(self, source: Any) -> Collection:
         """Read ``source`` lazily as one image."""
-        mrcfile = require("mrcfile", "mrc", "MRC")
+        mrcfile = require("mrcfile", "mrc", "MRC", source)
         path = Path(source)
         check_file(path, "MRC")
         try:

@@ -51,7 +51,7 @@ class Nd2Converter:
 
     def open(self, source: Any, *, series: int | None = None) -> Collection:
         """Read ``source`` lazily: every position (a collection) or the one numbered ``series``."""
-        nd2 = require("nd2", "nd2", "ND2")
+        nd2 = require("nd2", "nd2", "ND2", source)
         path = Path(source)
         check_file(path, "ND2")
         try:

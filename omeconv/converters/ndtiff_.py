@@ -51,7 +51,7 @@ class NdtiffConverter:
 
     def open(self, source: Any, *, series: int | None = None) -> Collection:
         """Read the dataset lazily: every position (a collection) or the ``series``-th."""
-        ndtiff = require("ndtiff", "ndtiff", "NDTiff")
+        ndtiff = require("ndtiff", "ndtiff", "NDTiff", source)
         folder = _dataset_folder(source)
         if folder is None:
             raise SourceNotFoundError(f"no {_INDEX} in or next to it", path=source)

@@ -51,7 +51,7 @@ class OifConverter:
 
     def open(self, source: Any) -> Collection:
         """Read ``source`` lazily as one image."""
-        oiffile = require("oiffile", "oib", "Olympus OIB/OIF")
+        oiffile = require("oiffile", "oib", "Olympus OIB/OIF", source)
         path = Path(source)
         check_file(path, "OIB/OIF")
         try:

@@ -61,7 +61,7 @@ class CziConverter:
 
     def open(self, source: Any, *, series: int | None = None) -> Collection:
         """Read ``source`` lazily: every scene (a collection) or the one numbered ``series``."""
-        require("pylibCZIrw", "czi", "CZI")
+        require("pylibCZIrw", "czi", "CZI", source)
         from pylibCZIrw import czi as pyczi
 
         path = Path(source)
