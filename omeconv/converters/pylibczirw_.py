@@ -131,8 +131,53 @@ def _collection(
             name = path.stem
         images.append(_image(path, layout, scene, roi, name or f"scene {scene}", info, dims))
     if len(layout.scenes) > 1 and series is None:
+        wells = _wells(dims, [scene for scene, _ in layout.scenes])
+        if wells is not None:
+            return _plate(images, wells, info, path)
         return Collection(images=tuple(images), layout="bioformats2raw")
     return Collection(images=tuple(images))
+
+
+def _wells(dims: dict[str, Any], scenes: Sequence[int | None]) -> list[tuple[str, str]] | None:
+    """The (row, column) of each scene's well, from the scenes' ``Shape`` names (``"D6"``);
+    None unless every scene names a well."""
+    import re
+
+    shapes = {}
+    for k, scene in enumerate(_listed(((dims.get("S") or {}).get("Scenes") or {}).get("Scene"))):
+        name = str((scene.get("Shape") or {}).get("@Name") or "")
+        match = re.fullmatch(r"([A-Za-z]{1,2})(\d{1,3})", name)
+        if match is not None:
+            shapes[int(scene.get("@Index", k))] = (match.group(1).upper(), match.group(2))
+    if any(scene not in shapes for scene in scenes):
+        return None
+    return [shapes[scene] for scene in scenes if scene is not None]
+
+
+def _plate(
+    images: list[Image], wells: list[tuple[str, str]], info: dict[str, Any], path: Path
+) -> Collection:
+    """The scenes as the fields of their wells, in scene order within each well; the plate
+    is named as the document, else as the file."""
+    from omeconv.model import Plate, Well, WellField
+
+    fields: dict[tuple[str, str], list[WellField]] = {}
+    paths = []
+    for image, well in zip(images, wells, strict=True):
+        listed = fields.setdefault(well, [])
+        listed.append(WellField(path=str(len(listed)), image=image))
+        paths.append(f"{well[0]}/{well[1]}/{listed[-1].path}")
+    rows = tuple(sorted({r for r, _ in wells}, key=lambda r: (len(r), r)))
+    columns = tuple(sorted({c for _, c in wells}, key=int))
+    name = (info.get("Information", {}).get("Document") or {}).get("Name")
+    plate = Plate(
+        name=str(name) if name else path.stem,
+        rows=rows,
+        columns=columns,
+        wells=tuple(Well(row=r, column=c, fields=tuple(f)) for (r, c), f in fields.items()),
+        field_count=max(len(f) for f in fields.values()),
+    )
+    return Collection(images=tuple(images), plate=plate, layout="plate", image_paths=tuple(paths))
 
 
 def _image(

@@ -137,12 +137,37 @@ def _names(info: dict[str, Any], rgb: bool) -> list[str | None] | None:
 def test_scenes_are_a_collection(corpus: Path) -> None:
     from omeconv.api import open_source
 
-    if importlib.util.find_spec("pylibCZIrw") is None:
-        pytest.skip("pylibCZIrw is not installed")
-    path = corpus / "vendor" / "czi" / "sebi06__czitools__WellD6-7_S2.czi"
+    pytest.importorskip("pylibCZIrw")
+    path = corpus / "vendor" / "czi" / "sebi06__czitools__S3_1Pos_2Mosaic_T1_Z1_CH1.czi"
     collection = open_source(path)
     assert collection.layout == "bioformats2raw"
+    assert [im.name for im in collection.images] == ["TR1", "P1", "TR2"]
+    # The scenes' bounding rectangles as libCZI reports them: (x, y, w, h)
+    # (145, 0, 295, 122), (0, 213, 64, 64), (293, 277, 352, 237).
+    assert [im.data.shape[-2:] for im in collection.images] == [(122, 295), (64, 64), (237, 352)]
+    one = open_source(path, series=2)
+    assert [im.name for im in one.images] == ["TR2"]
+
+
+def test_scenes_in_wells_are_a_plate(corpus: Path, tmp_path: Path) -> None:
+    """WellD6-7_S2.czi: two scenes whose shapes are the wells D6 and D7."""
+    from omeconv.api import convert, open_source
+    from tests.factories import group_attrs
+
+    pytest.importorskip("pylibCZIrw")
+    path = corpus / "vendor" / "czi" / "sebi06__czitools__WellD6-7_S2.czi"
+    collection = open_source(path)
+    assert collection.layout == "plate"
+    assert collection.image_paths == ("D/6/0", "D/7/0")
     assert [im.name for im in collection.images] == ["D6", "D7"]
-    assert [im.data.shape[-2:] for im in collection.images] == [(440, 544), (440, 544)]
-    one = open_source(path, series=1)
-    assert [im.name for im in one.images] == ["D7"]
+    out = tmp_path / "plate.ome.zarr"
+    convert(path, out)
+    plate = group_attrs(out)["plate"]
+    assert plate["rows"] == [{"name": "D"}]
+    assert plate["columns"] == [{"name": "6"}, {"name": "7"}]
+    assert [w["path"] for w in plate["wells"]] == ["D/6", "D/7"]
+    assert plate["name"] == path.stem  # the file names no plate
+    assert group_attrs(out / "D" / "6")["well"]["images"] == [{"path": "0"}]
+    single = open_source(path, series=1)
+    assert single.layout == "image"
+    assert [im.name for im in single.images] == ["D7"]
