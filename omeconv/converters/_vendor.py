@@ -98,28 +98,41 @@ def make_image(
     *,
     sizes: Mapping[str, tuple[float, str | None]] | None = None,
     channels: Sequence[Channel] = (),
-    translation: Mapping[str, float] | None = None,
+    lower: Sequence[tuple[da.Array, int]] = (),
+    downscale: tuple[str, dict[str, Any]] | None = None,
 ) -> Image:
     """An image over ``data`` whose axes are the reader's ``letters`` (``TCZYXS`` …).
 
     Other letters of length 1 are dropped, longer ones become custom axes named by the
     letter in lower case (a CZI ``H`` gives ``h``); samples (``S``) become the channel axis,
     merged with ``C`` (C outermost) when both are present. Length-1 ``Z``, ``T``, ``C`` are
-    kept unless that leaves more than the five axes NGFF allows. ``sizes`` maps NGFF axis names to
-    ``(size, unit)``; axes without one get scale 1 and no unit. ``channels`` are kept only
-    when there is one per index of the channel axis.
+    kept unless that leaves more than the five axes NGFF allows. ``sizes`` maps NGFF axis
+    names to ``(size, unit)``; axes without one get scale 1 and no unit. ``channels`` are
+    kept only when there is one per index of the channel axis. ``lower`` are the file's own
+    coarser levels (same letters), each with how many level-0 pixels one of its pixels spans
+    in X and Y; ``downscale`` is how the file made them (NGFF ``type`` and ``metadata``).
     """
     data, names = _ngff_axes(data, letters, path)
     known = dict(sizes or {})
     axes = tuple(Axis.named(n, known[n][1] if n in known else None) for n in names)
     scale = tuple(float(known[n][0]) if n in known else 1.0 for n in names)
-    offsets = None
-    if translation:
-        offsets = tuple(float(translation.get(n, 0.0)) for n in names)
+    levels = [Level(data=data, scale=scale)]
+    for array, factor in lower:
+        array, _ = _ngff_axes(array, letters, path)
+        pairs = zip(scale, names, strict=True)
+        level_scale = tuple(s * factor if n in ("x", "y") else s for s, n in pairs)
+        levels.append(Level(data=array, scale=level_scale))
     count = int(data.shape[names.index("c")]) if "c" in names else 0
     kept = tuple(channels) if len(channels) == count else ()
-    level = Level(data=data, scale=scale, translation=offsets)
-    return Image(name=name, axes=axes, levels=(level,), channels=kept)
+    kind, how = downscale if downscale is not None else (None, None)
+    return Image(
+        name=name,
+        axes=axes,
+        levels=tuple(levels),
+        channels=kept,
+        downscale_type=kind,
+        downscale_metadata=how,
+    )
 
 
 def _ngff_axes(data: da.Array, letters: str, path: Path) -> tuple[da.Array, list[str]]:

@@ -33,6 +33,8 @@ from omeconv.model import Channel, Collection, Image
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    import dask.array as da
+
 __all__ = ["CziConverter"]
 
 _MAGIC = b"ZISRAWFILE"
@@ -189,19 +191,72 @@ def _image(
     info: dict[str, Any],
     dims: dict[str, Any],
 ) -> Image:
-    import numpy as np
-
+    """One scene; its pyramid layers (``PyramidInfo``) as the coarser levels, read by
+    libCZI at their zoom."""
     dtype, samples = _PIXEL_TYPES[layout.pixel_type]
     letters = "".join(layout.dims) + "YX" + ("S" if samples > 1 else "")
-    shape = (*tuple(stop - start for start, stop in layout.dims.values()), roi[3], roi[2])
-    shape += (samples,) if samples > 1 else ()
-    reader = _Regions(path, layout, scene, roi, shape, np.dtype(dtype))
-    chunks = (1,) * len(layout.dims) + (min(roi[3], _TILE), min(roi[2], _TILE))
-    chunks += (samples,) if samples > 1 else ()
-    data = guarded(reader, path, "CZI", chunks)
+    pyramid = _pyramid(dims, scene)
+    factors = [1]
+    if pyramid is not None:
+        minification, count = pyramid[1]["MinificationFactor"], pyramid[1]["PyramidLayersCount"]
+        factors += [int(minification) ** k for k in range(1, int(count) + 1)]
+    arrays = [
+        (_level(path, layout, scene, roi, factor, dtype, samples), factor)
+        for factor in factors
+        if roi[2] // factor > 0 and roi[3] // factor > 0
+    ]
     sizes = _sizes(info, dims, letters)
     channels = _channels(dims, info, samples)
-    return make_image(name, data, letters, path, sizes=sizes, channels=channels)
+    return make_image(
+        name,
+        arrays[0][0],
+        letters,
+        path,
+        sizes=sizes,
+        channels=channels,
+        lower=arrays[1:],
+        downscale=pyramid if len(arrays) > 1 else None,
+    )
+
+
+def _level(
+    path: Path,
+    layout: _Layout,
+    scene: int | None,
+    roi: tuple[int, int, int, int],
+    factor: int,
+    dtype: str,
+    samples: int,
+) -> da.Array:
+    """The scene at ``1 / factor`` of its size, whole pixels only (``size // factor``)."""
+    import numpy as np
+
+    height, width = roi[3] // factor, roi[2] // factor
+    shape = (*(stop - start for start, stop in layout.dims.values()), height, width)
+    shape += (samples,) if samples > 1 else ()
+    reader = _Regions(path, layout, scene, roi, factor, shape, np.dtype(dtype))
+    chunks = (1,) * len(layout.dims) + (min(height, _TILE), min(width, _TILE))
+    chunks += (samples,) if samples > 1 else ()
+    return guarded(reader, path, "CZI", chunks)
+
+
+def _pyramid(dims: dict[str, Any], scene: int | None) -> tuple[str, dict[str, Any]] | None:
+    """The scene's ``PyramidInfo`` as NGFF ``type`` and ``metadata``: None without layers."""
+    if scene is None:
+        return None
+    for k, item in enumerate(_listed(((dims.get("S") or {}).get("Scenes") or {}).get("Scene"))):
+        if int(item.get("@Index", k)) != scene:
+            continue
+        info = item.get("PyramidInfo") or {}
+        try:
+            count, factor = int(info["PyramidLayersCount"]), int(info["MinificationFactor"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        if count < 1 or factor < 2:
+            return None
+        method = str(info.get("MinificationMethod") or "unknown").lower()
+        return method, {"description": "pyramid layers of the CZI file, read by libCZI", **info}
+    return None
 
 
 class _Regions:
@@ -214,11 +269,12 @@ class _Regions:
         layout: _Layout,
         scene: int | None,
         roi: tuple[int, int, int, int],
+        factor: int,
         shape: tuple[int, ...],
         dtype: Any,
     ) -> None:
         self.path, self.layout, self.scene, self.roi = path, layout, scene, roi
-        self.shape, self.dtype = shape, dtype
+        self.factor, self.shape, self.dtype = factor, shape, dtype
         self._local = threading.local()
 
     def _reader(self) -> Any:
@@ -237,8 +293,13 @@ class _Regions:
         reader = self._reader()
         n = len(self.layout.dims)
         ys, xs = region[n], region[n + 1]
-        x0, y0 = self.roi[0] + xs.start, self.roi[1] + ys.start
+        f = self.factor  # level-0 pixels per pixel of this level
+        x0, y0 = self.roi[0] + xs.start * f, self.roi[1] + ys.start * f
         w, h = xs.stop - xs.start, ys.stop - ys.start
+        # Exact multiples of f: libCZI then maps f x f level-0 pixels to each pixel here
+        # (the scene's last partial block, under f pixels, is no pixel of this level).
+        w0, h0 = w * f, h * f
+        zoom = None if f == 1 else 1.0 / f
         outer = [range(s.start, s.stop) for s in region[:n]]
         out = np.empty((*tuple(len(r) for r in outer), h, w, *self.shape[n + 2 :]), self.dtype)
         for index in itertools.product(*outer):
@@ -246,7 +307,7 @@ class _Regions:
                 d: start + i
                 for (d, (start, _)), i in zip(self.layout.dims.items(), index, strict=True)
             }
-            pixels = reader.read(roi=(x0, y0, w, h), plane=plane, scene=self.scene)
+            pixels = reader.read(roi=(x0, y0, w0, h0), plane=plane, scene=self.scene, zoom=zoom)
             # one sample (gray) or three in libCZI's B, G, R order
             pixels = pixels[..., 0] if len(self.shape) == n + 2 else pixels[..., ::-1]
             out[tuple(i - r.start for i, r in zip(index, outer, strict=True))] = pixels
@@ -288,8 +349,8 @@ def _sizes(
         value = distance.get("Value")
         if axis in ("x", "y", "z") and axis.upper() in letters and value:
             metres = float(value)
-            if metres > 0:
-                sizes[axis] = (metres * 1e6, "micrometer")
+            if metres > 0:  # 12 digits: 1E-07 m is 0.1 um, not 0.09999999999999999
+                sizes[axis] = (float(f"{metres * 1e6:.12g}"), "micrometer")
     if "T" in letters:
         step = _time_step(dims.get("T") or {})
         if step is not None:

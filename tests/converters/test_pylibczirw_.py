@@ -171,3 +171,52 @@ def test_scenes_in_wells_are_a_plate(corpus: Path, tmp_path: Path) -> None:
     single = open_source(path, series=1)
     assert single.layout == "image"
     assert [im.name for im in single.images] == ["D7"]
+
+
+def test_pyramid_layers_are_reused(corpus: Path, tmp_path: Path) -> None:
+    """Scenes with ``PyramidInfo`` keep the file's 1/2 layer as level 1, as libCZI reads it
+    at zoom 0.5, tile by tile; a scene without one has a single level."""
+    from pylibCZIrw import czi as pyczi
+
+    from omeconv.api import convert, open_source
+    from tests.factories import group_attrs, read_level
+
+    pytest.importorskip("pylibCZIrw")
+    path = corpus / "vendor" / "czi" / "sebi06__czitools__S3_1Pos_2Mosaic_T1_Z1_CH1.czi"
+    images = open_source(path).images
+    assert [len(im.levels) for im in images] == [2, 1, 2]
+    with pyczi.open_czi(str(path)) as czi:
+        rect = czi.scenes_bounding_rectangle[2]
+        # whole 2 x 2 blocks: 352 x 237 -> 176 x 118
+        roi = (rect.x, rect.y, rect.w // 2 * 2, rect.h // 2 * 2)
+        expected = czi.read(roi=roi, scene=2, zoom=0.5)[..., 0]
+    level = images[2].levels[1]
+    assert level.data.shape[-2:] == (rect.h // 2, rect.w // 2)
+    np.testing.assert_array_equal(level.data.compute()[0, 0, 0], expected)
+    assert level.scale[-2:] == tuple(2 * s for s in images[2].levels[0].scale[-2:])
+    out = tmp_path / "s3.ome.zarr"
+    convert(path, out)
+    multiscale = group_attrs(out / "2")["multiscales"][0]
+    assert multiscale["type"] == "gaussian"
+    assert multiscale["metadata"]["MinificationFactor"] == "2"
+    np.testing.assert_array_equal(read_level(out / "2" / "1")[0, 0, 0], expected)
+
+
+def test_tiles_read_like_one_region(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read in 50 x 50 tiles, both levels of a mosaic scene equal one whole read."""
+    from pylibCZIrw import czi as pyczi
+
+    from omeconv.api import open_source
+    from omeconv.converters import pylibczirw_
+
+    pytest.importorskip("pylibCZIrw")
+    monkeypatch.setattr(pylibczirw_, "_TILE", 50)
+    path = corpus / "vendor" / "czi" / "sebi06__czitools__S3_1Pos_2Mosaic_T1_Z1_CH1.czi"
+    image = open_source(path).images[0]
+    assert len(image.levels[0].data.chunks[-1]) > 1
+    with pyczi.open_czi(str(path)) as czi:
+        r = czi.scenes_bounding_rectangle[0]
+        whole = czi.read(roi=(r.x, r.y, r.w, r.h), scene=0)[..., 0]
+        half = czi.read(roi=(r.x, r.y, r.w // 2 * 2, r.h // 2 * 2), scene=0, zoom=0.5)[..., 0]
+    np.testing.assert_array_equal(image.levels[0].data.compute()[0, 0, 0], whole)
+    np.testing.assert_array_equal(image.levels[1].data.compute()[0, 0, 0], half)
