@@ -83,13 +83,19 @@ def guess_converter(source: Any) -> Converter:
         and not os.path.exists(source)
     ):
         raise SourceNotFoundError("no such file or directory", path=source)
-    for cls in CONVERTERS.values():
+    for cls in sorted(CONVERTERS.values(), key=_rank):
         converter = cls()
         if converter.guess_can_open(source):
             return converter
     raise UnsupportedSourceError(
         f"not a format omeconv reads (tried {', '.join(CONVERTERS)})", path=_describe(source)
     )
+
+
+def _rank(cls: type[Converter]) -> int:
+    """Position of a converter's module in ``_MODULES`` (whatever order they were imported in)."""
+    module = cls.__module__.rsplit(".", 1)[-1]
+    return _MODULES.index(module) if module in _MODULES else len(_MODULES)
 
 
 def _describe(source: Any) -> str:
