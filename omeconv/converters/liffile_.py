@@ -10,12 +10,12 @@ Yellow, Gray). XZ scans keep their axes (``z``, ``x``), as the file has no Y.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from omeconv.converters import CONVERTERS
 from omeconv.converters._vendor import (
+    Reopened,
     check_file,
     guarded,
     head,
@@ -69,18 +69,19 @@ class LifConverter:
             raise CorruptSourceError(f"not a readable LIF file: {reason(exc)}", path=path) from exc
         try:
             chosen = series_indices(len(lif.images), series, path, noun="images")
-            lock = threading.Lock()
-            images = tuple(_image(lif.images[k], path, lock) for k in chosen)
+            images = tuple(_image(lif.images[k], k, path) for k in chosen)
         except OmeconvError:
             raise
         except Exception as exc:
             raise CorruptSourceError(f"cannot read the LIF file: {reason(exc)}", path=path) from exc
+        finally:
+            lif.close()  # each image's reader reopens the file at its first read
         if len(images) > 1:
             return Collection(images=images, layout="bioformats2raw")
         return Collection(images=images)
 
 
-def _image(image: Any, path: Path, lock: threading.Lock) -> Image:
+def _image(image: Any, index: int, path: Path) -> Image:
     frames = image.frames
     if getattr(image, "is_flim", False):
         raise UnsupportedSourceError(f"image {image.name!r} is FLIM data, not supported", path=path)
@@ -88,7 +89,8 @@ def _image(image: Any, path: Path, lock: threading.Lock) -> Image:
     sweep = next((d for d in dims if d in _SWEEPS), None)
     letters = dims.replace(sweep, "C") if sweep and "C" not in dims else dims
     chunks = (1,) * (len(dims) - len(frames.frame_dims)) + tuple(frames.frame_shape)
-    data = guarded(_Frames(frames, lock), path, "LIF", chunks)
+    reader = Reopened(path, _Opener(index), frames.shape, frames.dtype)
+    data = guarded(reader, path, "LIF", chunks)
     coords = image.coords
     sizes: dict[str, tuple[float, str | None]] = {}
     for dim, unit, factor in (("X", "micrometer", 1e6), ("Y", "micrometer", 1e6),
@@ -124,29 +126,43 @@ def _channels(image: Any, dims: str, sweep: str | None, coords: dict[str, Any]) 
     return [Channel(color=_LUT_COLORS.get(lut.lower())) for lut in luts]
 
 
-class _Frames:
-    """Regions of one LIF image, read frame by frame under the file's lock."""
+class _FrameArray:
+    """Regions of one LIF image, read frame by frame (``LifImage.frames``)."""
 
-    def __init__(self, frames: Any, lock: threading.Lock) -> None:
-        self.frames, self.lock = frames, lock
-        self.shape, self.dtype = tuple(frames.shape), frames.dtype
+    def __init__(self, frames: Any) -> None:
+        self.frames = frames
+        self.outer = len(frames.shape) - len(frames.frame_shape)
 
     def __getitem__(self, region: tuple[slice, ...]) -> Any:
         import itertools
 
         import numpy as np
 
-        n = len(self.shape) - len(self.frames.frame_shape)
+        n = self.outer
         outer = [range(s.start, s.stop) for s in region[:n]]
         inner = tuple(region[n:])
-        out = None
+        shape = tuple(len(r) for r in outer) + tuple(
+            len(range(*s.indices(size)))
+            for s, size in zip(inner, self.frames.frame_shape, strict=True)
+        )
+        out = np.empty(shape, self.frames.dtype)
         for index in itertools.product(*outer):
-            with self.lock:
-                frame = self.frames[tuple(index)][inner]
-            if out is None:
-                out = np.empty(tuple(len(r) for r in outer) + frame.shape, frame.dtype)
+            frame = self.frames[tuple(index)][inner]
             out[tuple(i - r.start for i, r in zip(index, outer, strict=True))] = frame
         return out
+
+
+class _Opener:
+    """Opens a LIF file and its image number ``index`` (picklable, for :class:`Reopened`)."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __call__(self, path: Path) -> tuple[Any, Any]:
+        import liffile
+
+        lif = liffile.LifFile(path)
+        return lif, _FrameArray(lif.images[self.index].frames)
 
 
 CONVERTERS["lif"] = LifConverter

@@ -87,3 +87,17 @@ def test_info_describes_a_vendor_file(corpus: Path, capsys: pytest.CaptureFixtur
     for name in ("'TR1'", "'P1'", "'TR2'"):
         assert name in out
     assert "channel 0: DAPI color 00A1FF" in out
+
+
+@pytest.mark.parametrize("adapter", sorted(ADAPTERS))
+def test_readers_survive_pickling(corpus: Path, adapter: str) -> None:
+    """Level 0 still reads after a pickle round trip (dask.distributed ships it to workers)."""
+    import pickle
+
+    import numpy as np
+
+    module, _, file = ADAPTERS[adapter]
+    pytest.importorskip(module)
+    image = open_source(corpus / "vendor" / file).images[0]
+    copy = pickle.loads(pickle.dumps(image.data))
+    np.testing.assert_array_equal(copy.compute(scheduler="synchronous"), image.data.compute())
