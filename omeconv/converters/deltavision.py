@@ -20,6 +20,7 @@ from omeconv.converters._vendor import (
     make_image,
     reason,
     require,
+    series_indices,
 )
 from omeconv.errors import CorruptSourceError, OmeconvError
 from omeconv.model import Channel, Collection
@@ -40,11 +41,12 @@ class DeltaVisionConverter:
     def guess_can_open(self, source: Any) -> bool:
         return head(source, 98)[96:98] in _DVID
 
-    def open(self, source: Any) -> Collection:
-        """Read ``source`` lazily as one image (C, T, Z, Y, X)."""
+    def open(self, source: Any, *, series: int | None = None) -> Collection:
+        """Read ``source`` lazily as one image, C, T, Z, Y, X (``series`` may only be 0)."""
         mrc = require("mrc", "mrc", "DeltaVision", source)
         path = Path(source)
         check_file(path, "DeltaVision")
+        series_indices(1, series, path, noun="image")
         try:
             with mrc.DVFile(str(path)) as dv:
                 letters, shape, dtype = dv.axes, dv.shape, dv.dtype

@@ -21,6 +21,7 @@ from omeconv.converters._vendor import (
     make_image,
     reason,
     require,
+    series_indices,
 )
 from omeconv.errors import CorruptSourceError, OmeconvError, UnsupportedSourceError
 from omeconv.model import Collection
@@ -49,11 +50,12 @@ class MrcConverter:
         nx, ny, nz, mode = struct.unpack("<4i", header[:16])
         return str(source).lower().endswith(_SUFFIXES) and min(nx, ny, nz) > 0 and mode in _MODES
 
-    def open(self, source: Any) -> Collection:
-        """Read ``source`` lazily as one image."""
+    def open(self, source: Any, *, series: int | None = None) -> Collection:
+        """Read ``source`` lazily as one image (``series`` may only be 0)."""
         mrcfile = require("mrcfile", "mrc", "MRC", source)
         path = Path(source)
         check_file(path, "MRC")
+        series_indices(1, series, path, noun="image")
         try:
             with mrcfile.mmap(str(path), mode="r") as mrc:
                 shape, dtype = mrc.data.shape, mrc.data.dtype

@@ -22,6 +22,7 @@ from omeconv.converters._vendor import (
     make_image,
     reason,
     require,
+    series_indices,
 )
 from omeconv.errors import CorruptSourceError, OmeconvError
 from omeconv.model import Channel, Collection
@@ -49,11 +50,12 @@ class OifConverter:
         # An OIF settings file is UTF-16 text starting with its [FileInformation] section.
         return name.endswith(".oif") and "[FileInformation]".encode("utf-16-le") in magic
 
-    def open(self, source: Any) -> Collection:
-        """Read ``source`` lazily as one image."""
+    def open(self, source: Any, *, series: int | None = None) -> Collection:
+        """Read ``source`` lazily as one image (``series`` may only be 0)."""
         oiffile = require("oiffile", "oib", "Olympus OIB/OIF", source)
         path = Path(source)
         check_file(path, "OIB/OIF")
+        series_indices(1, series, path, noun="image")
         try:
             with oiffile.OifFile(str(path)) as oib:
                 letters, shape, dtype = oib.axes, oib.shape, oib.dtype

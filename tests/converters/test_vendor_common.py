@@ -101,3 +101,18 @@ def test_readers_survive_pickling(corpus: Path, adapter: str) -> None:
     image = open_source(corpus / "vendor" / file).images[0]
     copy = pickle.loads(pickle.dumps(image.data))
     np.testing.assert_array_equal(copy.compute(scheduler="synchronous"), image.data.compute())
+
+
+@pytest.mark.parametrize("adapter", sorted(ADAPTERS))
+def test_series_option(corpus: Path, adapter: str) -> None:
+    """``--series N`` picks one image of any vendor file; one that does not exist is a
+    usage error in one line."""
+    from omeconv.errors import UsageError
+
+    module, _, file = ADAPTERS[adapter]
+    pytest.importorskip(module)
+    source = corpus / "vendor" / file
+    assert len(open_source(source, series=0).images) == 1
+    with pytest.raises(UsageError, match=r"--series 99 does not exist") as info:
+        open_source(source, series=99)
+    assert "\n" not in str(info.value)
