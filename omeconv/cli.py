@@ -246,13 +246,18 @@ def _convert(
 
 
 def _refuse_other_formats(source: str) -> None:
-    """tiff2zarr on a file of another format (CZI, ND2 …): say which command reads it."""
+    """tiff2zarr on a file of another format (CZI, ND2 …): say which command reads it.
+    Files no adapter claims are left to the TIFF reader, which says what is wrong."""
     from omeconv.converters import get_converter, guess_converter
-    from omeconv.errors import UsageError
+    from omeconv.errors import UnsupportedSourceError, UsageError
 
-    if not get_converter("tiff").guess_can_open(source):
-        other = guess_converter(source)  # one-line error when no adapter reads it
-        raise UsageError(f"not a TIFF but {other.description}: use omeconv convert", path=source)
+    if get_converter("tiff").guess_can_open(source):
+        return
+    try:
+        other = guess_converter(source)
+    except UnsupportedSourceError:
+        return
+    raise UsageError(f"not a TIFF but {other.description}: use omeconv convert", path=source)
 
 
 @cli.command(epilog=EPILOG_TIFF)

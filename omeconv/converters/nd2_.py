@@ -8,12 +8,12 @@ Positions (``P``) become a bioformats2raw collection, one image per position.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from omeconv.converters import CONVERTERS
 from omeconv.converters._vendor import (
+    Reopened,
     check_file,
     guarded,
     head,
@@ -65,7 +65,7 @@ class Nd2Converter:
         except Exception as exc:
             raise CorruptSourceError(f"cannot read the ND2 file: {reason(exc)}", path=path) from exc
         finally:
-            f.close()  # nd2's dask arrays reopen the file for each read
+            f.close()  # the image's reader reopens the file at its first read
 
 
 def _open(f: Any, path: Path, series: int | None) -> Collection:
@@ -73,7 +73,8 @@ def _open(f: Any, path: Path, series: int | None) -> Collection:
 
     sizes = dict(f.sizes)
     lazy = f.to_dask()
-    data = guarded(_Frames(path, lazy.shape, lazy.dtype), path, "ND2", lazy.chunks)
+    reader = Reopened(path, _open_data, lazy.shape, lazy.dtype)
+    data = guarded(reader, path, "ND2", lazy.chunks)
     letters = "".join(sizes)
     ome_xml = f.ome_metadata().to_xml()
     ome = parse_ome_xml(ome_xml, path=str(path))
@@ -109,33 +110,11 @@ def _image(ome: Any, index: int, data: da.Array, letters: str, path: Path) -> Im
     return make_image(meta.name, data, letters, path, sizes=sizes, channels=meta.channels)
 
 
-class _Frames:
-    """Regions of an ND2 file's array (``ND2File.to_dask`` order); the file is opened at
-    the first read and closed with this object; picklable (reopens where unpickled)."""
+def _open_data(path: Path) -> tuple[Any, Any]:
+    import nd2
 
-    def __init__(self, path: Path, shape: tuple[int, ...], dtype: Any) -> None:
-        self.path, self.shape, self.dtype = path, shape, dtype
-        self._file: Any = None
-        self._lock = threading.Lock()
-
-    def __getitem__(self, region: Any) -> Any:
-        with self._lock:
-            if self._file is None:
-                import nd2
-
-                self._file = nd2.ND2File(self.path)
-                self._array = self._file.to_dask()
-        return self._array[region].compute(scheduler="synchronous")
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path, "shape": self.shape, "dtype": self.dtype}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(**state)  # type: ignore[misc]
-
-    def __del__(self) -> None:
-        if self._file is not None:
-            self._file.close()
+    f = nd2.ND2File(path)
+    return f, f.to_dask()
 
 
 CONVERTERS["nd2"] = Nd2Converter
