@@ -83,12 +83,14 @@ def guess_converter(source: Any) -> Converter:
         and not os.path.exists(source)
     ):
         raise SourceNotFoundError("no such file or directory", path=source)
-    for cls in sorted(CONVERTERS.values(), key=_rank):
+    ranked = sorted(CONVERTERS.values(), key=_rank)
+    for cls in ranked:
         converter = cls()
         if converter.guess_can_open(source):
             return converter
+    tried = ", ".join(cls.name for cls in ranked)
     raise UnsupportedSourceError(
-        f"not a format omeconv reads (tried {', '.join(CONVERTERS)})", path=_describe(source)
+        f"not a format omeconv reads (tried {tried})", path=_describe(source)
     )
 
 
