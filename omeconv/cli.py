@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import warnings
@@ -249,6 +250,8 @@ def _convert(
     kw["labels"] = dict(parse_label_option(v) for v in kw.pop("labels", ())) or None
     if converter == "tiff" and (kw.get("plate_pattern") or any(c in source for c in "*?[{")):
         converter = None
+    if converter == "tiff" and os.path.isfile(source):
+        _refuse_other_formats(source)
     verify = kw.pop("verify", False)
     chunks = _parse_chunks(kw.pop("chunks"))
     with _client(kw.pop("scheduler", None)) as client:
@@ -272,6 +275,21 @@ def _convert(
         report = verify_output(source, out, converter=converter, series=kw.get("series"), **options)
         if not quiet:
             click.echo(f"verified {out}: {report}", err=True)
+
+
+def _refuse_other_formats(source: str) -> None:
+    """tiff2zarr on a file of another format (CZI, ND2 …): say which command reads it.
+    Files no adapter claims are left to the TIFF reader, which says what is wrong."""
+    from omeconv.converters import get_converter, guess_converter
+    from omeconv.errors import UnsupportedSourceError, UsageError
+
+    if get_converter("tiff").guess_can_open(source):
+        return
+    try:
+        other = guess_converter(source)
+    except UnsupportedSourceError:
+        return
+    raise UsageError(f"not a TIFF but {other.description}: use omeconv convert", path=source)
 
 
 @cli.command(epilog=EPILOG_TIFF)
@@ -306,7 +324,8 @@ def tiff2zarr(ctx: click.Context, /, input: str, output: str, **kw: Any) -> None
 @_source_options
 @click.pass_context
 def convert(ctx: click.Context, /, input: str, output: str, **kw: Any) -> None:
-    """Convert INPUT (TIFF, OME-TIFF, .npy …) to OME-Zarr, picking the reader by content.
+    """Convert INPUT (TIFF, OME-TIFF, CZI, ND2, LIF, .npy …) to OME-Zarr, picking the reader
+    by content.
 
     \b
     Examples:

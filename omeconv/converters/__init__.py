@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from omeconv.errors import SourceNotFoundError, UnsupportedSourceError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from omeconv.model import Collection
 
 __all__ = ["CONVERTERS", "Converter", "get_converter", "guess_converter"]
@@ -30,13 +32,28 @@ class Converter(Protocol):
 
     def guess_can_open(self, source: Any) -> bool: ...
 
-    def open(self, source: Any, **options: Any) -> Collection: ...
+    @property
+    def open(self) -> Callable[..., Collection]:
+        """``open(source, *, option=...)``: each adapter lists its own keyword options."""
 
 
 CONVERTERS: dict[str, type[Converter]] = {}
 
 # Modules that register converters, in the order guess_converter tries them.
-_MODULES = ("tiff", "sequence", "plate_folder", "numpy_", "ome_zarr_")
+_MODULES = (
+    "nd2_",
+    "pylibczirw_",
+    "liffile_",
+    "deltavision",
+    "mrcfile_",
+    "oiffile_",
+    "ndtiff_",
+    "tiff",
+    "sequence",
+    "plate_folder",
+    "numpy_",
+    "ome_zarr_",
+)
 
 
 def _load_all() -> None:
@@ -66,13 +83,21 @@ def guess_converter(source: Any) -> Converter:
         and not os.path.exists(source)
     ):
         raise SourceNotFoundError("no such file or directory", path=source)
-    for cls in CONVERTERS.values():
+    ranked = sorted(CONVERTERS.values(), key=_rank)
+    for cls in ranked:
         converter = cls()
         if converter.guess_can_open(source):
             return converter
+    tried = ", ".join(cls.name for cls in ranked)
     raise UnsupportedSourceError(
-        f"not a format omeconv reads (tried {', '.join(CONVERTERS)})", path=_describe(source)
+        f"not a format omeconv reads (tried {tried})", path=_describe(source)
     )
+
+
+def _rank(cls: type[Converter]) -> int:
+    """Position of a converter's module in ``_MODULES`` (whatever order they were imported in)."""
+    module = cls.__module__.rsplit(".", 1)[-1]
+    return _MODULES.index(module) if module in _MODULES else len(_MODULES)
 
 
 def _describe(source: Any) -> str:

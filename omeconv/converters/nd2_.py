@@ -1,0 +1,120 @@
+"""Nikon ND2 files as a source, read with `nd2 <https://github.com/tlambert03/nd2>`_.
+
+nd2 maps each frame lazily (a dask array, one chunk per frame) and describes the file as
+OME-XML (``ome_metadata()``), which is kept in ``OME/METADATA.ome.xml`` and mapped to axes,
+physical sizes, time increment, channel names, colours and wavelengths like an OME-TIFF's.
+Positions (``P``) become a bioformats2raw collection, one image per position.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from omeconv.converters import CONVERTERS
+from omeconv.converters._vendor import (
+    Reopened,
+    check_file,
+    guarded,
+    head,
+    make_image,
+    reason,
+    require,
+    series_indices,
+)
+from omeconv.errors import CorruptSourceError, MetadataError, OmeconvError
+from omeconv.model import Collection, Image
+
+if TYPE_CHECKING:
+    import dask.array as da
+
+__all__ = ["Nd2Converter"]
+
+#: Modern ND2 files start with the chunk magic 0x0ABECEDA (little-endian).
+_MAGIC = b"\xda\xce\xbe\x0a"
+#: Legacy (JPEG 2000) ND2 files start with a JP2 signature box.
+_LEGACY = b"\x00\x00\x00\x0cjP  "
+
+
+class Nd2Converter:
+    """Nikon NIS-Elements ND2 files (nd2)."""
+
+    name: ClassVar[str] = "nd2"
+    description: ClassVar[str] = "Nikon ND2 (nd2)"
+    suffixes: ClassVar[tuple[str, ...]] = (".nd2",)
+
+    def guess_can_open(self, source: Any) -> bool:
+        magic = head(source, 12)
+        if magic.startswith(_MAGIC):
+            return True
+        return magic.startswith(_LEGACY) and str(source).lower().endswith(".nd2")
+
+    def open(self, source: Any, *, series: int | None = None) -> Collection:
+        """Read ``source`` lazily: every position (a collection) or the one numbered ``series``."""
+        nd2 = require("nd2", "nd2", "ND2", source)
+        path = Path(source)
+        check_file(path, "ND2")
+        try:
+            f = nd2.ND2File(path)
+        except Exception as exc:  # nd2 raises many kinds on damaged files
+            raise CorruptSourceError(f"not a readable ND2 file: {reason(exc)}", path=path) from exc
+        try:
+            return _open(f, path, series)
+        except OmeconvError:
+            raise
+        except Exception as exc:
+            raise CorruptSourceError(f"cannot read the ND2 file: {reason(exc)}", path=path) from exc
+        finally:
+            f.close()  # the image's reader reopens the file at its first read
+
+
+def _open(f: Any, path: Path, series: int | None) -> Collection:
+    from omeconv.ome_xml import parse_ome_xml
+
+    sizes = dict(f.sizes)
+    lazy = f.to_dask()
+    reader = Reopened(path, _open_data, lazy.shape, lazy.dtype)
+    data = guarded(reader, path, "ND2", lazy.chunks)
+    letters = "".join(sizes)
+    ome_xml = f.ome_metadata().to_xml()
+    ome = parse_ome_xml(ome_xml, path=str(path))
+    positions = sizes.get("P", 1)
+    if positions > 1 and len(ome.images) != positions:
+        raise MetadataError(
+            f"the OME-XML describes {len(ome.images)} images for {positions} positions", path=path
+        )
+    images = []
+    for p in series_indices(positions, series, path, noun="positions"):
+        if "P" in letters:
+            index = letters.index("P")
+            plane = data[(slice(None),) * index + (p,)]
+            rest = letters.replace("P", "")
+        else:
+            plane, rest = data, letters
+        images.append(_image(ome, p, plane, rest, path))
+    if len(images) > 1:
+        return Collection(images=tuple(images), ome=ome, ome_xml=ome_xml, layout="bioformats2raw")
+    return Collection(images=tuple(images), ome=ome, ome_xml=ome_xml)
+
+
+def _image(ome: Any, index: int, data: da.Array, letters: str, path: Path) -> Image:
+    """One position: its pixels with the OME image's sizes and channels."""
+    from omeconv.ome_xml import image_metadata
+
+    meta = image_metadata(ome, index, letters, shape=data.shape)
+    sizes = {
+        a.name: (s, a.unit)
+        for a, s in zip(meta.axes, meta.scale, strict=True)
+        if a.unit is not None
+    }
+    return make_image(meta.name, data, letters, path, sizes=sizes, channels=meta.channels)
+
+
+def _open_data(path: Path) -> tuple[Any, Any]:
+    import nd2
+
+    f = nd2.ND2File(path)
+    return f, f.to_dask()
+
+
+CONVERTERS["nd2"] = Nd2Converter
