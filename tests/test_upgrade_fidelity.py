@@ -304,7 +304,7 @@ def test_extra_array_where_a_new_level_goes(tmp_path: Path) -> None:
     assert not (tmp_path / "out.zarr").exists()
 
 
-@pytest.mark.parametrize("stride", [pytest.param(1, marks=pytest.mark.slow), 9])
+@pytest.mark.parametrize("stride", [pytest.param(2, marks=pytest.mark.slow), 9])
 def test_kill_in_place_with_extra_nodes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stride: int
 ) -> None:
