@@ -19,7 +19,6 @@ from itertools import product
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from omeconv.converters import CONVERTERS
 from omeconv.converters.tiff_damage import (
     check_every_ifd_used,
     check_series_data,
@@ -122,7 +121,6 @@ class TiffConverter:
         series: int | None = None,
         storage_options: dict[str, Any] | None = None,
         by_ifd: bool = False,
-        **_: Any,
     ) -> Collection:
         """Read ``source`` lazily; all series (a collection or plate) or the one numbered ``series``.
 
@@ -872,6 +870,3 @@ def _imagej_channels(
     if not any(colors) and not any(names):
         return ()
     return tuple(Channel(label=n, color=c) for n, c in zip(names, colors, strict=True))
-
-
-CONVERTERS["tiff"] = TiffConverter
