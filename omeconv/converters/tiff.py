@@ -37,6 +37,7 @@ from omeconv.errors import (
     from_os_error,
 )
 from omeconv.model import Axis, Channel, Collection, Image, Level
+from omeconv.units import ngff_unit
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -50,7 +51,6 @@ __all__ = [
     "file_metadata",
     "member_files",
     "ngff_axis_name",
-    "ngff_unit",
     "normalise_axes",
 ]
 
@@ -63,23 +63,6 @@ _MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _LETTERS = {"T": "t", "C": "c", "S": "c", "Z": "z", "Y": "y", "X": "x"}
 #: Resolutions that TIFF writers put in by default; they say nothing about pixel size.
 _DEFAULT_DPI = (1.0, 72.0, 96.0, 150.0, 300.0)
-_UNIT_ALIASES = {
-    "micron": "micrometer",
-    "microns": "micrometer",
-    "um": "micrometer",
-    "\u00b5m": "micrometer",
-    "\u03bcm": "micrometer",
-    "\\u00b5m": "micrometer",
-    "nm": "nanometer",
-    "mm": "millimeter",
-    "cm": "centimeter",
-    "m": "meter",
-    "sec": "second",
-    "s": "second",
-    "ms": "millisecond",
-    "min": "minute",
-    "h": "hour",
-}
 
 
 class TiffConverter:
@@ -813,14 +796,6 @@ def file_metadata(
         channels = ()
     axes = tuple(Axis.named(n, units.get(n)) for n in names)
     return ImageMeta(None, axes, tuple(scale[n] for n in names), channels)
-
-
-def ngff_unit(value: Any) -> str | None:
-    """The NGFF name of a unit as files spell it (``"um"``, ``"\\u00b5m"`` -> ``"micrometer"``)."""
-    if not value:
-        return None
-    text = str(value).strip()
-    return _UNIT_ALIASES.get(text, _UNIT_ALIASES.get(text.lower(), text.lower()))
 
 
 def _resolution(
