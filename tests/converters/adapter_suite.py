@@ -215,6 +215,7 @@ class AdapterSuite:
         paths = collection.image_paths or [str(k) for k in range(len(refs))]
         for k, ref in enumerate(refs):
             group = out / paths[k] if len(refs) > 1 else out
-            axes = group_attrs(group)["multiscales"][0]["axes"]
-            expected = matched(ref.data, ref.axes, [a["name"] for a in axes])
-            np.testing.assert_array_equal(read_level(group / "0"), expected)
+            multiscale = group_attrs(group)["multiscales"][0]
+            expected = matched(ref.data, ref.axes, [a["name"] for a in multiscale["axes"]])
+            level0 = group / multiscale["datasets"][0]["path"]
+            np.testing.assert_array_equal(read_level(level0), expected)
