@@ -12,9 +12,15 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import inspect
+import warnings
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from omeconv.errors import SourceNotFoundError, UnsupportedSourceError, UsageError
+from omeconv.errors import (
+    OmeconvWarning,
+    SourceNotFoundError,
+    UnsupportedSourceError,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -83,6 +89,12 @@ def _registered() -> list[tuple[str, str]]:
     for ep in importlib.metadata.entry_points(group=GROUP):
         if ep.name not in builtin:
             others.setdefault(ep.name, ep.value)
+        elif ep.value != builtin[ep.name]:
+            warnings.warn(
+                f"adapter {ep.name!r} ({ep.value}) ignored: the name is omeconv's own",
+                OmeconvWarning,
+                stacklevel=2,
+            )
     return [*BUILTINS, *sorted(others.items())]
 
 

@@ -158,6 +158,7 @@ def test_third_party_adapter_converts_through_the_entry_point(tmp_path: Path) ->
         """\
         fake = omeconv_fake:FakeConverter
         broken = omeconv_missing:Nothing
+        tiff = omeconv_fake:FakeConverter
         """,
     )
     data = random_array((6, 5), "uint8")
@@ -174,6 +175,7 @@ def test_third_party_adapter_converts_through_the_entry_point(tmp_path: Path) ->
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    assert "adapter 'tiff' (omeconv_fake:FakeConverter) ignored" in result.stderr
     found = json.loads(result.stdout)
     assert found["order"] == [name for name, _ in BUILTINS] + ["broken", "fake"]
     assert found["guessed"] == "fake"
