@@ -167,10 +167,11 @@ def guess_converter(source: Any) -> Converter:
 
 def check_options(converter: Converter, source: Any, options: dict[str, Any]) -> None:
     """Refuse, in one line, an option ``converter.open`` does not list."""
-    params = inspect.signature(converter.open).parameters.values()
+    params = list(inspect.signature(converter.open).parameters.values())
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
         return
-    takes = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    takes = [p.name for p in params[1:] if p.kind in named]  # after ``source``
     unknown = [k for k in options if k not in takes]
     if unknown:
         offered = f"its options: {', '.join(takes)}" if takes else "it takes no option"

@@ -9,6 +9,7 @@ import sys
 import textwrap
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ import pytest
 import omeconv
 from omeconv.api import convert, open_source
 from omeconv.cli import main
-from omeconv.converters import BUILTINS, GROUP, get_converter
+from omeconv.converters import BUILTINS, GROUP, check_options, get_converter
 from omeconv.errors import UsageError
 from tests.factories import random_array
 
@@ -222,3 +223,24 @@ except UnsupportedSourceError as exc:
         "x.bin: the broken adapter (omeconv_missing:Nothing) cannot be loaded:"
         " No module named 'omeconv_missing'\n"
     )
+
+
+def test_check_options_reads_the_signature() -> None:
+    class Plain:
+        name = "plain"
+
+        def open(self, source: Any, series: int | None = None) -> None: ...
+
+    class Bare:
+        name = "bare"
+
+        def open(self, source: Any) -> None: ...
+
+    check_options(Plain(), "x.bin", {"series": 1})  # type: ignore[arg-type]
+    with pytest.raises(UsageError) as info:
+        check_options(Bare(), "x.bin", {"series": 1, "axes": "yx"})  # type: ignore[arg-type]
+    assert (
+        str(info.value) == "x.bin: the bare adapter does not take series, axes (it takes no option)"
+    )
+    with pytest.raises(UsageError, match=r"does not take source \(its options: series\)"):
+        check_options(Plain(), "x.bin", {"source": "y"})  # type: ignore[arg-type]
