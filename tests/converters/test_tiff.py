@@ -328,3 +328,28 @@ class TestTiffAdapter(AdapterSuite):
         sizes, names = SUITE_SIZES.get(path.name, ({}, None))
         with tifffile.TiffFile(path) as tif:
             return [Reference(s.asarray(), s.axes.lower(), dict(sizes), names) for s in tif.series]
+
+
+@pytest.mark.parametrize(
+    ("unit", "expected"),
+    [("micron", "micrometer"), ("\\u00B5m", "micrometer"), ("NM", "nanometer"), ("pixel", None)],
+)
+def test_imagej_units_map_through_the_one_unit_table(
+    tmp_path: Path, unit: str, expected: str | None
+) -> None:
+    path = tmp_path / "ij.tif"
+    metadata = {"axes": "ZYX", "spacing": 2.0, "unit": unit}
+    tifffile.imwrite(path, random_array((2, 8, 8), "uint8"), imagej=True, metadata=metadata)
+    image = open_source(path).images[0]
+    assert {a.name: a.unit for a in image.axes} == dict.fromkeys("zyx", expected)
+
+
+def test_unknown_imagej_unit_is_dropped_with_a_warning(tmp_path: Path) -> None:
+    from omeconv.errors import OmeconvWarning
+
+    path = tmp_path / "ij.tif"
+    metadata = {"axes": "ZYX", "spacing": 2.0, "unit": "furlong"}
+    tifffile.imwrite(path, random_array((2, 8, 8), "uint8"), imagej=True, metadata=metadata)
+    with pytest.warns(OmeconvWarning, match="unit 'furlong' has no NGFF equivalent"):
+        image = open_source(path).images[0]
+    assert [a.unit for a in image.axes] == [None, None, None]
