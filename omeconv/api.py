@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from omeconv.converters import get_converter, guess_converter
+from omeconv.converters import check_options, get_converter, guess_converter
 from omeconv.model import Collection, Image
 
 if TYPE_CHECKING:
@@ -20,7 +20,9 @@ def open_source(
     """Open ``source`` (path, numpy or dask array) lazily as a :class:`Collection`.
 
     ``converter`` names the adapter to use (default: guessed from the source);
-    ``metadata`` (axes, scale, units, channel_names …) applies to arrays.
+    ``metadata`` are the adapter's options (axes, scale, units, channel_names … for arrays).
+    Options left at None count as not given; any other the adapter does not take is a
+    :class:`~omeconv.errors.UsageError`.
     """
     options: dict[str, Any] = {k: v for k, v in metadata.items() if v is not None}
     if converter is None and "plate_pattern" in options:
@@ -28,6 +30,7 @@ def open_source(
     adapter = get_converter(converter) if converter else guess_converter(source)
     if series is not None:
         options["series"] = series
+    check_options(adapter, source, options)
     return adapter.open(source, **options)
 
 

@@ -20,12 +20,12 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from omeconv.emit.stats import Stats
 from omeconv.errors import CorruptSourceError, StoreWriteError, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from omeconv.emit.write import Stats
 
 __all__ = [
     "JOURNAL_DIR",
@@ -174,8 +174,6 @@ class Journal:
         """The tasks still to run (each journaling itself when done) and the statistics
         of those already done. ``prefix`` makes the keys unique across calls.
         """
-        from omeconv.emit.write import Stats
-
         done = Stats()
         todo: list[Callable[[], tuple[Stats, int]]] = []
         for task in tasks:
@@ -201,8 +199,6 @@ class Journal:
             raise StoreWriteError(f"cannot write the resume journal: {exc}") from exc
 
     def _load(self, key: str) -> Stats:
-        from omeconv.emit.write import Stats
-
         data = json.loads((self.tasks_dir / f"{_name(key)}.json").read_text())
         return Stats(
             minimum={int(c): float(v) for c, v in data["min"].items()},

@@ -18,6 +18,7 @@ __all__ = [
     "length_symbol",
     "length_to_nanometers",
     "length_unit",
+    "ngff_unit",
     "time_symbol",
     "time_unit",
     "unit_text",
@@ -225,3 +226,27 @@ def length_to_nanometers(value: float | None, unit: Any) -> float | None:
         )
         return None
     return float(value) * factor
+
+
+_UNCALIBRATED = frozenset({"", "pixel", "pixels", "px"})
+
+
+def ngff_unit(unit: Any) -> str | None:
+    """NGFF name of a length or time unit as files spell it (``"um"``, ``"\\u00b5m"``,
+    ``"micron"``, ``"sec"`` ...), tried as a length first and in any case.
+
+    None when there is none or it says uncalibrated (``"pixel"``), and (with an
+    ``OmeconvWarning``) for a unit NGFF has no name for, which is dropped.
+    """
+    if unit is None or unit_text(unit).lower() in _UNCALIBRATED:
+        return None
+    text = unit_text(unit)
+    for spelling in dict.fromkeys((text, text.lower())):
+        if length_symbol(spelling) is not None:
+            return length_unit(spelling)
+        if time_symbol(spelling) is not None:
+            return time_unit(spelling)
+    warnings.warn(
+        f"unit {text!r} has no NGFF equivalent; unit dropped", OmeconvWarning, stacklevel=2
+    )
+    return None

@@ -12,11 +12,9 @@ journals the ``zarr.json`` documents and applies them crash-safely
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import warnings
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,13 +23,13 @@ from omeconv.emit.sinks import JOURNAL
 from omeconv.errors import (
     OmeconvWarning,
     SourceNotFoundError,
-    StoreWriteError,
     UnsupportedSourceError,
     UpgradeError,
     UsageError,
 )
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Iterator, Mapping, Sequence
 
     from omeconv.model import Collection
@@ -242,40 +240,12 @@ def _join(*parts: str) -> str:
 # -- in place ---------------------------------------------------------------------------------
 
 
-@contextmanager
-def _exclusive(root: Path) -> Iterator[None]:
-    """Hold the store's upgrade lock (``LOCK``) so two in-place runs never interleave.
+def _exclusive(root: Path) -> AbstractContextManager[None]:
+    """Hold the store's upgrade lock (``LOCK``) so two in-place runs never interleave."""
+    from omeconv.locks import exclusive_lock
 
-    The lock file is removed on release; a run that locked a file another run has since
-    removed locks again, so exactly one run holds the lock of the current file.
-    """
-    lock = root / LOCK
-    while True:
-        try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise StoreWriteError(
-                f"cannot lock the store: {exc.strerror or exc}", path=root
-            ) from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise UsageError(
-                "another omeconv upgrade is running on this store; wait for it to finish",
-                path=root,
-            ) from None
-        try:
-            if os.fstat(fd).st_ino == os.stat(lock).st_ino:
-                break
-        except FileNotFoundError:
-            pass
-        os.close(fd)
-    try:
-        yield
-    finally:
-        lock.unlink(missing_ok=True)
-        os.close(fd)
+    busy = "another omeconv upgrade is running on this store; wait for it to finish"
+    return exclusive_lock(root / LOCK, busy=busy, path=root)
 
 
 def _in_place(root: Path, *, dry_run: bool) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from omeconv.converters import CONVERTERS
 from omeconv.converters._vendor import (
     Reopened,
     check_file,
@@ -76,6 +75,3 @@ def _open_data(path: Path) -> tuple[Any, Any]:
 
     dv = mrc.DVFile(str(path))
     return dv, dv.data
-
-
-CONVERTERS["dv"] = DeltaVisionConverter

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from omeconv.converters import CONVERTERS
 from omeconv.converters._vendor import (
     Reopened,
     check_file,
@@ -163,6 +162,3 @@ class _Opener:
 
         lif = liffile.LifFile(path)
         return lif, _FrameArray(lif.images[self.index].frames)
-
-
-CONVERTERS["lif"] = LifConverter

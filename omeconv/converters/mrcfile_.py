@@ -12,7 +12,6 @@ import struct
 from pathlib import Path
 from typing import Any, ClassVar
 
-from omeconv.converters import CONVERTERS
 from omeconv.converters._vendor import (
     Reopened,
     check_file,
@@ -83,6 +82,3 @@ def _open_data(path: Path) -> tuple[Any, Any]:
 
     mrc = mrcfile.mmap(str(path), mode="r")
     return mrc, mrc.data
-
-
-CONVERTERS["mrc"] = MrcConverter

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from omeconv.converters import CONVERTERS
 from omeconv.converters._vendor import (
     Reopened,
     check_file,
@@ -115,6 +114,3 @@ def _open_data(path: Path) -> tuple[Any, Any]:
 
     f = nd2.ND2File(path)
     return f, f.to_dask()
-
-
-CONVERTERS["nd2"] = Nd2Converter

@@ -16,7 +16,6 @@ import io
 from pathlib import Path
 from typing import Any, ClassVar
 
-from omeconv.converters import CONVERTERS
 from omeconv.converters._vendor import (
     Reopened,
     guarded,
@@ -163,6 +162,3 @@ def _channels(dataset: Any, values: list[Any] | None) -> list[Channel]:
     if len(names) == len(values):
         return [Channel(label=str(n)) for n in names]
     return []
-
-
-CONVERTERS["ndtiff"] = NdtiffConverter

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from omeconv.converters import CONVERTERS
 from omeconv.errors import CorruptSourceError, MetadataError, UsageError
 from omeconv.model import Axis, Channel, Collection, Image, Level, default_axes
 
@@ -113,13 +112,37 @@ class NumpyConverter:
             )
         return False
 
-    def open(self, source: Any, *, series: int | None = None, **metadata: Any) -> Collection:
-        """Wrap ``source``; ``metadata`` as for :func:`image_from_array`, applied to every image.
+    def open(
+        self,
+        source: Any,
+        *,
+        series: int | None = None,
+        axes: str | Sequence[str] | None = None,
+        scale: Mapping[str, float] | Sequence[float] | None = None,
+        units: Mapping[str, str] | None = None,
+        translation: Mapping[str, float] | Sequence[float] | None = None,
+        channel_names: Sequence[str] | None = None,
+        channel_colors: Sequence[str] | None = None,
+        name: str | None = None,
+        chunks: Any = "auto",
+    ) -> Collection:
+        """Wrap ``source``; the options as for :func:`image_from_array`, applied to every image.
 
         ``source`` is an array, a ``.npy`` file (memory-mapped), a ``.npz`` file (each array
         an image, or only the ``series``-th) or a folder of ``.npy`` planes of one shape,
         stacked in natural file-name order along a new first axis.
         """
+        given = {
+            "axes": axes,
+            "scale": scale,
+            "units": units,
+            "translation": translation,
+            "channel_names": channel_names,
+            "channel_colors": channel_colors,
+            "name": name,
+        }
+        metadata: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+        metadata["chunks"] = chunks
         if not isinstance(source, str | os.PathLike):
             return Collection(images=(_image(source, None, metadata),))
         path = Path(source)
@@ -217,6 +240,3 @@ def _npy_header(zf: Any, member: str) -> tuple[tuple[int, ...], np.dtype[Any]]:
         )
         shape, _, dtype = read(f)
     return tuple(shape), np.dtype(dtype)
-
-
-CONVERTERS["numpy"] = NumpyConverter

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from omeconv.converters import CONVERTERS
 from omeconv.converters._vendor import (
     Reopened,
     check_file,
@@ -136,6 +135,3 @@ def _channels(settings: dict[str, Any]) -> list[Channel]:
         )
         k += 1
     return channels
-
-
-CONVERTERS["oib"] = OifConverter

@@ -25,7 +25,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from omeconv.converters import CONVERTERS
 from omeconv.errors import (
     CorruptSourceError,
     MetadataError,
@@ -80,10 +79,12 @@ class OmeZarrConverter:
         except OSError:
             return False
 
-    def open(
-        self, source: Any, *, storage_options: dict[str, Any] | None = None, **_: Any
-    ) -> Collection:
-        """Read the OME-Zarr 0.4 or 0.5 hierarchy rooted at ``source`` lazily."""
+    def open(self, source: Any, *, storage_options: dict[str, Any] | None = None) -> Collection:
+        """Read the OME-Zarr 0.4 or 0.5 hierarchy rooted at ``source`` lazily, all of it.
+
+        There is no ``series``: images, labels, plates and extra nodes are carried as one
+        hierarchy (an upgrade), and taking one image out of it would drop what the rest says.
+        """
         reader = _Reader(source, storage_options)
         for probe in _PROBES:
             collection = probe(reader)
@@ -618,5 +619,3 @@ _PROBES: tuple[Callable[[_Reader], Collection | None], ...] = (
     _probe_image,
     _probe_groups,
 )
-
-CONVERTERS["ome_zarr"] = OmeZarrConverter

@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar
 
-from omeconv.converters import CONVERTERS
 from omeconv.errors import SourceNotFoundError, UsageError
 from omeconv.model import Collection, Image, Plate, Well, WellField
 
@@ -54,7 +53,7 @@ class PlateFolderConverter:
         # Which files are wells is only known from the pattern: chosen by --plate-pattern.
         return False
 
-    def open(self, source: Any, *, plate_pattern: str | None = None, **_: Any) -> Collection:
+    def open(self, source: Any, *, plate_pattern: str | None = None) -> Collection:
         """Every file of the folder ``source`` matching ``plate_pattern``, as wells and fields."""
         from omeconv.converters import guess_converter
 
@@ -105,6 +104,3 @@ class PlateFolderConverter:
         return Collection(
             images=tuple(images), plate=plate, layout="plate", image_paths=tuple(paths)
         )
-
-
-CONVERTERS["plate_folder"] = PlateFolderConverter

@@ -21,7 +21,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from omeconv.converters import CONVERTERS
 from omeconv.errors import CorruptSourceError, OmeconvWarning, SourceNotFoundError, UsageError
 from omeconv.model import Collection, Image, Level
 
@@ -111,7 +110,7 @@ class SequenceConverter:
         return any(m.lower().endswith(_TIFF_SUFFIXES) for m in matches)
 
     def open(
-        self, source: Any, *, axes: str | None = None, allow_missing: bool = False, **_: Any
+        self, source: Any, *, axes: str | None = None, allow_missing: bool = False
     ) -> Collection:
         """The files of ``source`` stacked into one image.
 
@@ -260,6 +259,3 @@ def _image(data: da.Array, letters: str, source: str, first: str) -> Image:
         levels=(level,),
         channels=meta.channels,
     )
-
-
-CONVERTERS["sequence"] = SequenceConverter

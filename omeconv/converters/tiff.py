@@ -19,7 +19,6 @@ from itertools import product
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from omeconv.converters import CONVERTERS
 from omeconv.converters.tiff_damage import (
     check_every_ifd_used,
     check_series_data,
@@ -38,6 +37,7 @@ from omeconv.errors import (
     from_os_error,
 )
 from omeconv.model import Axis, Channel, Collection, Image, Level
+from omeconv.units import ngff_unit
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -51,7 +51,6 @@ __all__ = [
     "file_metadata",
     "member_files",
     "ngff_axis_name",
-    "ngff_unit",
     "normalise_axes",
 ]
 
@@ -64,23 +63,6 @@ _MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _LETTERS = {"T": "t", "C": "c", "S": "c", "Z": "z", "Y": "y", "X": "x"}
 #: Resolutions that TIFF writers put in by default; they say nothing about pixel size.
 _DEFAULT_DPI = (1.0, 72.0, 96.0, 150.0, 300.0)
-_UNIT_ALIASES = {
-    "micron": "micrometer",
-    "microns": "micrometer",
-    "um": "micrometer",
-    "\u00b5m": "micrometer",
-    "\u03bcm": "micrometer",
-    "\\u00b5m": "micrometer",
-    "nm": "nanometer",
-    "mm": "millimeter",
-    "cm": "centimeter",
-    "m": "meter",
-    "sec": "second",
-    "s": "second",
-    "ms": "millisecond",
-    "min": "minute",
-    "h": "hour",
-}
 
 
 class TiffConverter:
@@ -122,7 +104,6 @@ class TiffConverter:
         series: int | None = None,
         storage_options: dict[str, Any] | None = None,
         by_ifd: bool = False,
-        **_: Any,
     ) -> Collection:
         """Read ``source`` lazily; all series (a collection or plate) or the one numbered ``series``.
 
@@ -817,14 +798,6 @@ def file_metadata(
     return ImageMeta(None, axes, tuple(scale[n] for n in names), channels)
 
 
-def ngff_unit(value: Any) -> str | None:
-    """The NGFF name of a unit as files spell it (``"um"``, ``"\\u00b5m"`` -> ``"micrometer"``)."""
-    if not value:
-        return None
-    text = str(value).strip()
-    return _UNIT_ALIASES.get(text, _UNIT_ALIASES.get(text.lower(), text.lower()))
-
-
 def _resolution(
     page: Any, ij: dict[str, Any] | None
 ) -> tuple[tuple[float, float], str | None] | None:
@@ -872,6 +845,3 @@ def _imagej_channels(
     if not any(colors) and not any(names):
         return ()
     return tuple(Channel(label=n, color=c) for n, c in zip(names, colors, strict=True))
-
-
-CONVERTERS["tiff"] = TiffConverter

@@ -17,8 +17,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from omeconv.converters.tiff import ngff_unit
 from omeconv.model import Channel
+from omeconv.units import ngff_unit
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence

@@ -1,8 +1,9 @@
-"""A shared test suite every vendor-format adapter runs (like xarray's backend tests).
+"""A shared test suite every source adapter runs (like xarray's backend tests).
 
-A test module subclasses :class:`AdapterSuite`, names the adapter, the corpus files it
-reads and the library it wraps, and implements :meth:`AdapterSuite.reference`: what the
-format's reference reader returns for a file, one :class:`Reference` per scene/series.
+A test module subclasses :class:`AdapterSuite`, names the adapter and its inputs (files of
+the corpus' ``vendor/`` folder read with a library, or inputs :meth:`AdapterSuite.make`
+generates) and implements :meth:`AdapterSuite.reference`: what an independent reader
+returns for an input, one :class:`Reference` per scene/series/well.
 The suite then checks guessing and refusing, opening, metadata (physical sizes and channel
 names), pixels (level 0 of each image equals the reference array, axes matched by name),
 damaged input (a truncated copy fails in one line, leaving no output) and conversion (the
@@ -14,7 +15,7 @@ from __future__ import annotations
 import importlib.util
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pytest
@@ -66,16 +67,24 @@ def matched(data: np.ndarray, axes: Sequence[str], target: Sequence[str]) -> np.
 
 
 class AdapterSuite:
-    """Subclass with ``adapter``, ``folder``, ``files``, ``library``; implement ``reference``."""
+    """Subclass with ``adapter`` and ``files``, and ``folder`` and ``library`` for corpus
+    files or :meth:`make` for generated inputs; implement :meth:`reference`."""
 
     adapter: ClassVar[str]
-    folder: ClassVar[str]
-    """Sub-folder of the corpus' ``vendor/``."""
+    folder: ClassVar[str | None] = None
+    """Sub-folder of the corpus' ``vendor/``; None when :meth:`make` generates the inputs."""
     files: ClassVar[tuple[str, ...]]
-    """Names in ``folder`` this adapter reads (parametrize tests with ``file``)."""
-    library: ClassVar[str]
-    other: ClassVar[str] = "svs/openslide__openslide-python__small.svs"
+    """Names in ``folder`` (or given to :meth:`make`) this adapter reads (tests get ``file``)."""
+    library: ClassVar[str | None] = None
+    """The module the adapter needs; tests skip when it is not installed."""
+    other: ClassVar[str | None] = "svs/openslide__openslide-python__small.svs"
     """A file of another format under ``vendor/``, which the adapter must refuse."""
+    options: ClassVar[dict[str, Any]] = {}
+    """Options given to ``open_source`` and ``convert`` (``plate_pattern`` …)."""
+    guessed: ClassVar[bool] = True
+    """Whether ``guess_converter`` picks the adapter by content (else it is chosen by option)."""
+    arrays: ClassVar[bool] = False
+    """Whether the adapter takes in-memory arrays."""
     truncate: ClassVar[float] = 0.5
     """Fraction of the file kept by the damaged-input test."""
 
@@ -85,39 +94,64 @@ class AdapterSuite:
             metafunc.parametrize("file", cls.files)
 
     @pytest.fixture
-    def path(self, corpus: Path, file: str) -> Path:
-        if importlib.util.find_spec(self.library) is None:
+    def path(self, request: pytest.FixtureRequest, file: str, tmp_path: Path) -> Path:
+        if self.library is not None and importlib.util.find_spec(self.library) is None:
             pytest.skip(f"{self.library} is not installed")
+        if self.folder is None:
+            inputs = tmp_path / "input"
+            inputs.mkdir()
+            return self.make(file, inputs)
+        corpus: Path = request.getfixturevalue("corpus")
         found = corpus / VENDOR / self.folder / file
         if not found.exists():
             pytest.skip(f"{found.name} is not in the corpus")
         return found
 
+    def make(self, file: str, folder: Path) -> Path:
+        """Generate the input named ``file`` in ``folder``; return what to open."""
+        raise NotImplementedError
+
+    def by_content(self, path: Path) -> bool:
+        """Whether the adapter recognises the file ``path`` under any name."""
+        return True
+
+    def foreign(self, folder: Path) -> list[Path]:
+        """Inputs of other formats (generated in ``folder``) the adapter must refuse."""
+        return []
+
     def reference(self, path: Path) -> list[Reference]:
         raise NotImplementedError
 
     def open(self, path: Path) -> Collection:
-        return open_source(path, converter=self.adapter)
+        return open_source(path, converter=self.adapter, **self.options)
 
     # -- guess / refuse ---------------------------------------------------------------
 
     def test_guessed_by_content(self, path: Path, tmp_path: Path) -> None:
+        if not self.guessed:
+            assert not get_converter(self.adapter).guess_can_open(path)
+            return
         assert guess_converter(path).name == self.adapter
         renamed = tmp_path / "renamed.bin"
-        if path.is_file():
+        if path.is_file() and self.by_content(path):
             renamed.write_bytes(path.read_bytes())  # by content, not by name
             assert get_converter(self.adapter).guess_can_open(renamed)
 
-    def test_refuses_other_formats(self, corpus: Path, tmp_path: Path) -> None:
+    def test_refuses_other_formats(self, request: pytest.FixtureRequest, tmp_path: Path) -> None:
         adapter = get_converter(self.adapter)
-        other = corpus / VENDOR / self.other
-        assert other.exists()
-        assert not adapter.guess_can_open(other)
-        garbage = tmp_path / f"garbage{adapter.suffixes[0]}"
+        if self.other is not None:
+            other = request.getfixturevalue("corpus") / VENDOR / self.other
+            assert other.exists()
+            assert not adapter.guess_can_open(other)
+        (tmp_path / "foreign").mkdir()
+        for foreign in self.foreign(tmp_path / "foreign"):
+            assert not adapter.guess_can_open(foreign), foreign
+        suffix = adapter.suffixes[0] if adapter.suffixes else ".bin"
+        garbage = tmp_path / f"garbage{suffix}"
         garbage.write_bytes(bytes(range(256)) * 8)
         assert not adapter.guess_can_open(garbage)
         assert not adapter.guess_can_open(tmp_path / "missing.bin")
-        assert not adapter.guess_can_open(np.zeros((2, 2)))
+        assert adapter.guess_can_open(np.zeros((2, 2))) == self.arrays
 
     # -- open, metadata, pixels -------------------------------------------------------
 
@@ -158,7 +192,7 @@ class AdapterSuite:
         damaged = self.damaged_copy(path, tmp_path)
         out = tmp_path / "out.ome.zarr"
         with pytest.raises(SourceError) as info:
-            convert(damaged, out, converter=self.adapter)
+            convert(damaged, out, converter=self.adapter, **self.options)
         assert "\n" not in str(info.value)
         assert not out.exists()
 
@@ -174,13 +208,14 @@ class AdapterSuite:
     @pytest.mark.parametrize("version", ["0.4", "0.5"])
     def test_converts_and_validates(self, path: Path, tmp_path: Path, version: str) -> None:
         out = tmp_path / "out.ome.zarr"
-        convert(path, out, converter=self.adapter, ome_version=version)
+        convert(path, out, converter=self.adapter, ome_version=version, **self.options)
         assert validate_store(str(out)) == version
         refs = self.reference(path)
         collection = self.open(path)
         paths = collection.image_paths or [str(k) for k in range(len(refs))]
         for k, ref in enumerate(refs):
             group = out / paths[k] if len(refs) > 1 else out
-            axes = group_attrs(group)["multiscales"][0]["axes"]
-            expected = matched(ref.data, ref.axes, [a["name"] for a in axes])
-            np.testing.assert_array_equal(read_level(group / "0"), expected)
+            multiscale = group_attrs(group)["multiscales"][0]
+            expected = matched(ref.data, ref.axes, [a["name"] for a in multiscale["axes"]])
+            level0 = group / multiscale["datasets"][0]["path"]
+            np.testing.assert_array_equal(read_level(level0), expected)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+import tifffile
 
 from omeconv.api import convert, open_source
 from omeconv.cli import main
 from omeconv.validate import validate_store
+from tests.converters.adapter_suite import AdapterSuite, Reference
 from tests.factories import group_attrs, random_array, read_level
 
 if TYPE_CHECKING:
@@ -64,3 +67,51 @@ def test_folder_of_npy_planes(tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_level(out / "0"), np.stack(planes))
     assert [a["name"] for a in group_attrs(out)["multiscales"][0]["axes"]] == ["z", "y", "x"]
     assert validate_store(str(out)) == "0.4"
+
+
+class TestNumpyAdapter(AdapterSuite):
+    """The shared adapter suite over a .npy file, a .npz archive and a folder of planes."""
+
+    adapter = "numpy"
+    files = ("stack.npy", "arrays.npz", "planes")
+    other = None
+    arrays = True
+
+    def make(self, file: str, folder: Path) -> Path:
+        path = folder / file
+        if file == "stack.npy":
+            np.save(path, random_array((3, 20, 16), "uint16"))
+        elif file == "arrays.npz":
+            first, second = random_array((2, 12, 10), "float32"), random_array((12, 10), "uint8")
+            np.savez(path, first=first, second=second)
+        else:
+            path.mkdir()
+            for i in (1, 2, 10):  # natural order: 10 last
+                np.save(path / f"p{i}.npy", random_array((10, 8), "int16", seed=i))
+        return path
+
+    def by_content(self, path: Path) -> bool:
+        return path.suffix != ".npz"  # a zip archive: .npz by its name
+
+    def foreign(self, folder: Path) -> list[Path]:
+        tifffile.imwrite(folder / "a.tif", random_array((8, 8), "uint8"))
+        (folder / "notes.txt").write_text("not an array")
+        return [folder / "a.tif", folder / "notes.txt", folder]
+
+    def reference(self, path: Path) -> list[Reference]:
+        if path.suffix == ".npy":
+            return [Reference(np.load(path), "zyx")]
+        if path.suffix == ".npz":
+            with np.load(path) as npz:
+                return [Reference(npz[k], "tczyx"[-npz[k].ndim :]) for k in npz.files]
+        planes = [np.load(path / f"p{i}.npy") for i in (1, 2, 10)]
+        return [Reference(np.stack(planes), "zyx")]
+
+    def damaged_copy(self, path: Path, tmp_path: Path) -> Path:
+        if not path.is_dir():
+            return super().damaged_copy(path, tmp_path)
+        damaged = tmp_path / "damaged"
+        shutil.copytree(path, damaged)
+        plane = damaged / "p2.npy"
+        plane.write_bytes(plane.read_bytes()[:100])
+        return damaged

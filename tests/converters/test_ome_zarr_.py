@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 from omeconv.converters import get_converter, guess_converter
 from omeconv.errors import CorruptSourceError, MetadataError, UnsupportedSourceError
+from tests.converters.adapter_suite import AdapterSuite, Reference
 from tests.test_upgrade import make_encoded, make_labelled_image, make_plate, tree_hash
 
 if TYPE_CHECKING:
@@ -120,3 +122,53 @@ def test_bioformats2raw(corpus: Path) -> None:
 def test_invalid_corpus_stores(corpus: Path, name: str, error: type[Exception]) -> None:
     with pytest.raises(error):
         get_converter("ome_zarr").open(corpus / "zarr-v04/ome-zarr-examples/invalid" / name)
+
+
+class TestOmeZarrAdapter(AdapterSuite):
+    """The shared adapter suite over stores ome-zarr-py wrote: a labelled image, a plate."""
+
+    adapter = "ome_zarr"
+    files = ("image.zarr", "plate.zarr")
+    other = None
+
+    def make(self, file: str, folder: Path) -> Path:
+        return (make_labelled_image if file == "image.zarr" else make_plate)(folder / file)
+
+    def foreign(self, folder: Path) -> list[Path]:
+        np.save(folder / "a.npy", np.zeros((8, 8), "uint8"))
+        (folder / "plain.zarr").mkdir()  # a folder named like a store, with no metadata
+        return [folder / "a.npy", folder / "plain.zarr"]
+
+    def reference(self, path: Path) -> list[Reference]:
+        attrs = json.loads((path / ".zattrs").read_text())
+        if "plate" not in attrs:
+            return [_multiscale_reference(path)]
+        refs = []
+        for well in attrs["plate"]["wells"]:
+            images = json.loads((path / well["path"] / ".zattrs").read_text())["well"]["images"]
+            refs += [_multiscale_reference(path / well["path"] / i["path"]) for i in images]
+        return refs
+
+    def damaged_copy(self, path: Path, tmp_path: Path) -> Path:
+        """The store with the metadata of its (first) image's level 0 cut in half."""
+        damaged = tmp_path / path.name
+        shutil.copytree(path, damaged)
+        victim = next(iter(sorted(damaged.rglob(".zarray"))))
+        victim.write_bytes(victim.read_bytes()[: len(victim.read_bytes()) // 2])
+        return damaged
+
+
+def _multiscale_reference(group: Path) -> Reference:
+    """Level 0 of the multiscale image at ``group`` read with zarr, its axes and sizes."""
+    import zarr
+
+    multiscale = json.loads((group / ".zattrs").read_text())["multiscales"][0]
+    dataset = multiscale["datasets"][0]
+    names = [a["name"] for a in multiscale["axes"]]
+    scale = next(t["scale"] for t in dataset["coordinateTransformations"] if t["type"] == "scale")
+    units = {a["name"]: a.get("unit") for a in multiscale["axes"]}
+    sizes = {n: float(s) for n, s in zip(names, scale, strict=True) if units[n]}
+    omero = json.loads((group / ".zattrs").read_text()).get("omero", {})
+    labels = [c.get("label") for c in omero.get("channels", [])] or None
+    data = np.asarray(zarr.open_array(str(group / dataset["path"]), mode="r")[...])
+    return Reference(data, names, sizes, labels)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import shutil
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from omeconv.api import open_source
 from omeconv.cli import main
 from omeconv.errors import SourceNotFoundError, UsageError
 from omeconv.validate import validate_store
+from tests.converters.adapter_suite import AdapterSuite, Reference
 from tests.factories import group_attrs, random_array, read_level
 
 if TYPE_CHECKING:
@@ -59,3 +61,32 @@ def test_plate_pattern_errors(tmp_path: Path) -> None:
         open_source(tmp_path / "plate", plate_pattern="{col}_f{field}.tif")
     with pytest.raises(SourceNotFoundError, match="no file matches"):
         open_source(tmp_path / "plate", plate_pattern="{row}{col}.png")
+
+
+class TestPlateFolderAdapter(AdapterSuite):
+    """The shared adapter suite over a folder of per-well TIFFs (chosen by --plate-pattern)."""
+
+    adapter = "plate_folder"
+    files = ("plate",)
+    other = None
+    options: ClassVar[dict[str, Any]] = {"plate_pattern": "{row}{col}_f{field}.tif"}
+    guessed = False
+
+    def make(self, file: str, folder: Path) -> Path:
+        _plate_folder(folder / file)
+        return folder / file
+
+    def foreign(self, folder: Path) -> list[Path]:
+        tifffile.imwrite(folder / "A01_f1.tif", random_array((8, 8), "uint8"))
+        return [folder / "A01_f1.tif", folder]
+
+    def reference(self, path: Path) -> list[Reference]:
+        wells = [(w, f) for w, n in WELLS.items() for f in range(1, n + 1)]
+        return [Reference(tifffile.imread(path / f"{w}_f{f}.tif"), "cyx") for w, f in wells]
+
+    def damaged_copy(self, path: Path, tmp_path: Path) -> Path:
+        damaged = tmp_path / "damaged"
+        shutil.copytree(path, damaged)
+        victim = damaged / "A03_f1.tif"
+        victim.write_bytes(victim.read_bytes()[: len(victim.read_bytes()) // 2])
+        return damaged

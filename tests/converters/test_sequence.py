@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import shutil
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,6 +16,7 @@ from omeconv.cli import main
 from omeconv.converters.sequence import parse_pattern
 from omeconv.errors import UsageError
 from omeconv.validate import validate_store
+from tests.converters.adapter_suite import AdapterSuite, Reference
 from tests.factories import group_attrs, random_array, read_level
 
 if TYPE_CHECKING:
@@ -155,3 +158,46 @@ def test_a_truncated_file_of_the_sequence_is_named(
     size = cut.stat().st_size
     assert err == [f"omeconv: error: {cut}: IFD 0: strip 0 runs past the end of the file ({size} bytes; truncated?)"]  # fmt: skip
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+
+
+class TestSequenceAdapter(AdapterSuite):
+    """The shared adapter suite over a ``{z}``/``{c}`` pattern and a folder of TIFFs."""
+
+    adapter = "sequence"
+    files = ("img_z{z}_c{c}.tif", "folder")
+    other = None
+
+    def make(self, file: str, folder: Path) -> Path:
+        if file == "folder":
+            (folder / "planes").mkdir()
+            for i in (1, 2, 10):  # natural order: 10 last
+                tifffile.imwrite(
+                    folder / "planes" / f"p{i}.tif", random_array((10, 8), "uint16", i)
+                )
+            return folder / "planes"
+        for z, c in itertools.product(range(3), range(2)):
+            data = random_array((12, 10), "uint8", seed=10 * z + c)
+            tifffile.imwrite(folder / f"img_z{z}_c{c}.tif", data)
+        return folder / file
+
+    def foreign(self, folder: Path) -> list[Path]:
+        tifffile.imwrite(folder / "one.tif", random_array((8, 8), "uint8"))
+        (folder / "npy").mkdir()
+        np.save(folder / "npy" / "a.npy", random_array((8, 8), "uint8"))
+        return [folder / "one.tif", folder / "npy", folder / "none_z{z}.tif"]
+
+    def reference(self, path: Path) -> list[Reference]:
+        if path.is_dir():
+            planes = [tifffile.imread(path / f"p{i}.tif") for i in (1, 2, 10)]
+            return [Reference(np.stack(planes), "zyx")]
+        read = path.parent / "img_z{}_c{}.tif"
+        data = [[tifffile.imread(str(read).format(z, c)) for c in range(2)] for z in range(3)]
+        return [Reference(np.array(data), "zcyx")]
+
+    def damaged_copy(self, path: Path, tmp_path: Path) -> Path:
+        folder = path if path.is_dir() else path.parent
+        damaged = tmp_path / "damaged"
+        shutil.copytree(folder, damaged)
+        victim = sorted(damaged.glob("*.tif"))[1]
+        victim.write_bytes(victim.read_bytes()[: len(victim.read_bytes()) // 2])
+        return damaged if path.is_dir() else damaged / path.name

@@ -12,6 +12,7 @@ from omeconv.api import convert, open_source
 from omeconv.cli import main
 from omeconv.errors import UnsupportedSourceError
 from omeconv.validate import validate_store
+from tests.converters.adapter_suite import AdapterSuite, Reference
 from tests.factories import (
     group_attrs,
     make_plate_ome_tiff,
@@ -283,3 +284,72 @@ def test_imagej_hyperstack(corpus: Path, tmp_path: Path) -> None:
     # TZCYX in the file
     np.testing.assert_array_equal(read_level(out / "0"), np.swapaxes(tifffile.imread(src), 1, 2))
     assert validate_store(str(out)) == "0.4"
+
+
+#: What the generated files of the shared suite say: physical sizes and channel names.
+SUITE_SIZES = {
+    "cells.ome.tif": ({"x": 0.5, "y": 0.5, "z": 2.0}, ["dapi", "gfp"]),
+    "imagej.tif": ({"x": 0.25, "y": 0.25, "z": 1.5}, None),
+}
+
+
+class TestTiffAdapter(AdapterSuite):
+    """The shared adapter suite over plain, OME, ImageJ and multi-series TIFFs."""
+
+    adapter = "tiff"
+    files = ("plain.tif", "cells.ome.tif", "imagej.tif", "multiseries.ome.tif")
+    other = None
+
+    def make(self, file: str, folder: Path) -> Path:
+        path = folder / file
+        if file == "plain.tif":
+            tifffile.imwrite(path, random_array((20, 16), "uint16"))
+        elif file == "cells.ome.tif":
+            metadata = {"axes": "CZYX", "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5}
+            metadata |= {"PhysicalSizeZ": 2.0, "Channel": {"Name": ["dapi", "gfp"]}}
+            data = random_array((2, 3, 20, 16), "uint8")
+            tifffile.imwrite(path, data, photometric="minisblack", metadata=metadata)
+        elif file == "imagej.tif":
+            data = random_array((3, 2, 20, 16), "uint16")
+            metadata = {"axes": "ZCYX", "spacing": 1.5, "unit": "um"}
+            tifffile.imwrite(path, data, imagej=True, resolution=(4.0, 4.0), metadata=metadata)
+        else:
+            with tifffile.TiffWriter(path, ome=True) as tif:
+                tif.write(random_array((20, 16), "uint16"), metadata={"axes": "YX"})
+                tif.write(random_array((2, 12, 10), "float32", 1), metadata={"axes": "CYX"})
+        return path
+
+    def foreign(self, folder: Path) -> list[Path]:
+        np.save(folder / "a.npy", random_array((8, 8), "uint8"))
+        (folder / "notes.txt").write_text("II* is how a TIFF starts, but this is text")
+        return [folder / "a.npy", folder / "notes.txt", folder]
+
+    def reference(self, path: Path) -> list[Reference]:
+        sizes, names = SUITE_SIZES.get(path.name, ({}, None))
+        with tifffile.TiffFile(path) as tif:
+            return [Reference(s.asarray(), s.axes.lower(), dict(sizes), names) for s in tif.series]
+
+
+@pytest.mark.parametrize(
+    ("unit", "expected"),
+    [("micron", "micrometer"), ("\\u00B5m", "micrometer"), ("NM", "nanometer"), ("pixel", None)],
+)
+def test_imagej_units_map_through_the_one_unit_table(
+    tmp_path: Path, unit: str, expected: str | None
+) -> None:
+    path = tmp_path / "ij.tif"
+    metadata = {"axes": "ZYX", "spacing": 2.0, "unit": unit}
+    tifffile.imwrite(path, random_array((2, 8, 8), "uint8"), imagej=True, metadata=metadata)
+    image = open_source(path).images[0]
+    assert {a.name: a.unit for a in image.axes} == dict.fromkeys("zyx", expected)
+
+
+def test_unknown_imagej_unit_is_dropped_with_a_warning(tmp_path: Path) -> None:
+    from omeconv.errors import OmeconvWarning
+
+    path = tmp_path / "ij.tif"
+    metadata = {"axes": "ZYX", "spacing": 2.0, "unit": "furlong"}
+    tifffile.imwrite(path, random_array((2, 8, 8), "uint8"), imagej=True, metadata=metadata)
+    with pytest.warns(OmeconvWarning, match="unit 'furlong' has no NGFF equivalent"):
+        image = open_source(path).images[0]
+    assert [a.unit for a in image.axes] == [None, None, None]
