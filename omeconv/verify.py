@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from omeconv.errors import OmeconvWarning, SourceError, VerificationFailedError
+from omeconv.errors import (
+    OmeconvWarning,
+    SourceError,
+    VerificationFailedError,
+    describe_os_error,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -87,7 +92,11 @@ def verify(
         raise _source_differs(exc, source) from exc
     try:
         root = zarr.open_group(open_store(out, mode="r"), mode="r")
-    except (OSError, ValueError, KeyError, LookupError) as exc:
+    except OSError as exc:
+        raise VerificationFailedError(
+            f"cannot open the output: {describe_os_error(exc)}", path=out
+        ) from exc
+    except (ValueError, KeyError, LookupError) as exc:
         raise VerificationFailedError(f"cannot open the output: {exc}", path=out) from exc
     pairs: list[tuple[str, Any]] = []
     for path, image in zip(_image_paths(collection), collection.images, strict=True):

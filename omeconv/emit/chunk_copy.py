@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from omeconv.errors import StoreWriteError, UpgradeError
+from omeconv.errors import StoreWriteError, UpgradeError, describe_os_error
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -421,7 +421,9 @@ def _copy_local(
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             return sum(pool.map(one, pairs, chunksize=max(1, len(pairs) // (threads * 8) or 1)))
     except OSError as exc:
-        raise StoreWriteError(f"copying chunks to {dst} failed: {exc}", path=dst) from exc
+        raise StoreWriteError(
+            f"copying chunks failed: {describe_os_error(exc)}", path=exc.filename or dst
+        ) from exc
 
 
 def _copy_store(
