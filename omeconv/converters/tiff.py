@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import warnings
+from collections import OrderedDict
 from contextvars import ContextVar
 from dataclasses import dataclass
 from itertools import product
@@ -64,6 +66,10 @@ _MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _LETTERS = {"T": "t", "C": "c", "S": "c", "Z": "z", "Y": "y", "X": "x"}
 #: Resolutions that TIFF writers put in by default; they say nothing about pixel size.
 _DEFAULT_DPI = (1.0, 72.0, 96.0, 150.0, 300.0)
+#: Bytes of one block of a level: the file's chunks read (decoded) together.
+_BLOCK_BYTES = 4 * 2**20
+#: Bytes of decoded blocks a level's reader keeps for the regions that follow.
+_CACHE_BYTES = 64 * 2**20
 _UNIT_ALIASES = {
     "micron": "micrometer",
     "microns": "micrometer",
@@ -580,7 +586,19 @@ def _dask_level(
     reader.series_obj = series
     reader.by_ifd = _BY_IFD.get()
     meta = np.empty((0,) * array.ndim, dtype=array.dtype)
-    return da.from_array(reader, chunks=array.chunks, meta=meta, name=False)
+    return da.from_array(reader, chunks=reader.block, meta=meta, name=False)
+
+
+def _block(shape: Sequence[int], chunks: Sequence[int], itemsize: int) -> tuple[int, ...]:
+    """The file's chunks (strips or tiles) grouped along the innermost axis they do not span
+    into blocks of about :data:`_BLOCK_BYTES`: each block is decoded in one read."""
+    block = list(chunks)
+    partial = [i for i, (c, n) in enumerate(zip(chunks, shape, strict=True)) if c < n]
+    if partial:
+        axis = partial[-1]
+        nbytes = max(1, _size(chunks) * itemsize)
+        block[axis] = min(shape[axis], chunks[axis] * max(1, _BLOCK_BYTES // nbytes))
+    return tuple(block)
 
 
 class _LevelReader:
@@ -593,7 +611,9 @@ class _LevelReader:
         self.path, self.series, self.level = path, series, level
         self.storage_options = storage_options
         self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
+        self.block = _block(array.shape, array.chunks, array.dtype.itemsize)
         self._array: Any = array
+        self._cache = _BlockCache(max(_CACHE_BYTES, 2 * _size(self.block) * self.dtype.itemsize))
         self.series_obj: Any = None
         self.by_ifd = False
 
@@ -613,11 +633,33 @@ class _LevelReader:
         try:
             if self.by_ifd:
                 return self._read_by_ifd(region)
-            return self._array[region]
+            return self._read(region)
         except Exception as exc:
             if isinstance(exc, MemoryError | OmeconvError):
                 raise
             raise self._damage(region, exc) from exc
+
+    def _read(self, region: Any) -> Any:
+        """``region``, cut from the decoded block holding it when it lies in one.
+
+        Output chunks are often smaller than a block (an NDPI's JPEG strips span the whole
+        width), so the last blocks read are kept (:class:`_BlockCache`, bounded in bytes):
+        neighbouring regions reuse them instead of decoding the strips again.
+        """
+        bounds = _in_one_block(region, self.shape, self.block)
+        if bounds is None:
+            return self._array[region]
+        index = tuple(start // b for (start, _), b in zip(bounds, self.block, strict=True))
+        corner = tuple(i * b for i, b in zip(index, self.block, strict=True))
+        block = self._cache.get(index)
+        if block is None:
+            block = self._array[
+                tuple(slice(c, c + b) for c, b in zip(corner, self.block, strict=True))
+            ]
+            self._cache.put(index, block)
+        return block[
+            tuple(slice(a - c, b - c) for (a, b), c in zip(bounds, corner, strict=True))
+        ].copy()
 
     def _read_by_ifd(self, region: Any) -> Any:
         """``region`` read plane by plane, each from the IFD the series lists for it."""
@@ -678,7 +720,51 @@ class _LevelReader:
         return [range(*s.indices(size)) for s, size in zip(region[:n], outer, strict=True)]
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_array": None, "series_obj": None}
+        return {**self.__dict__, "_array": None, "series_obj": None, "_cache": self._cache.limit}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _cache=_BlockCache(state["_cache"]))
+
+
+def _in_one_block(
+    region: Any, shape: Sequence[int], block: Sequence[int]
+) -> list[tuple[int, int]] | None:
+    """The ``(start, stop)`` of ``region`` on each axis when it is plain slices within one
+    block; None otherwise."""
+    if not isinstance(region, tuple) or len(region) != len(shape):
+        return None
+    bounds = []
+    for s, n, b in zip(region, shape, block, strict=True):
+        if not isinstance(s, slice):
+            return None
+        start, stop, step = s.indices(n)
+        if step != 1 or stop <= start or start // b != (stop - 1) // b:
+            return None
+        bounds.append((start, stop))
+    return bounds
+
+
+class _BlockCache:
+    """The blocks read last, up to ``limit`` bytes, shared by the threads of one reader."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._blocks: OrderedDict[tuple[int, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, index: tuple[int, ...]) -> Any:
+        with self._lock:
+            block = self._blocks.get(index)
+            if block is not None:
+                self._blocks.move_to_end(index)
+            return block
+
+    def put(self, index: tuple[int, ...], block: Any) -> None:
+        with self._lock:
+            self._blocks[index] = block
+            total = sum(b.nbytes for b in self._blocks.values())
+            while total > self.limit and len(self._blocks) > 1:
+                total -= self._blocks.popitem(last=False)[1].nbytes
 
 
 def normalise_axes(levels: list[da.Array], letters: str, path: Path) -> tuple[list[da.Array], str]:

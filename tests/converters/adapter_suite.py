@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib.util
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pytest
@@ -99,6 +99,10 @@ class AdapterSuite:
     def open(self, path: Path) -> Collection:
         return open_source(path, converter=self.adapter)
 
+    def convert_options(self, path: Path) -> dict[str, Any]:
+        """Options the conversion test passes to :func:`omeconv.api.convert` for ``path``."""
+        return {}
+
     # -- guess / refuse ---------------------------------------------------------------
 
     def test_guessed_by_content(self, path: Path, tmp_path: Path) -> None:
@@ -174,7 +178,9 @@ class AdapterSuite:
     @pytest.mark.parametrize("version", ["0.4", "0.5"])
     def test_converts_and_validates(self, path: Path, tmp_path: Path, version: str) -> None:
         out = tmp_path / "out.ome.zarr"
-        convert(path, out, converter=self.adapter, ome_version=version)
+        convert(
+            path, out, converter=self.adapter, ome_version=version, **self.convert_options(path)
+        )
         assert validate_store(str(out)) == version
         refs = self.reference(path)
         collection = self.open(path)
