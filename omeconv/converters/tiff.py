@@ -866,8 +866,8 @@ def file_metadata(
 
     Each source overrides the one before it, axis by axis: the TIFF resolution tags (X, Y),
     the ImageJ description (X, Y units, Z spacing, frame interval, LUT colours, labels), then
-    the vendor flavour's own metadata (LSM, STK, Micro-Manager, FluoView, NIH Image,
-    ScanImage, Andor; see :mod:`omeconv.converters.tiff_vendor`), which records what the
+    the vendor flavour's own metadata (Aperio SVS, LSM, STK, Micro-Manager, FluoView, NIH
+    Image, ScanImage, Andor; see :mod:`omeconv.converters.tiff_vendor`), which records what the
     instrument measured. Only the OME-XML (in :func:`_metadata`) ranks higher. Channels are
     kept only when there is one per index of the ``c`` axis.
     """
@@ -890,7 +890,7 @@ def file_metadata(
             scale["t"] = float(ij["finterval"])
             units["t"] = ngff_unit(ij.get("tunit")) or "second"
         channels = _imagej_channels(ij, series, letters)
-    vendor = read_vendor(tf)
+    vendor = read_vendor(tf, series)
     if vendor is not None:
         for name, (size, unit) in vendor.sizes.items():
             if name in scale:

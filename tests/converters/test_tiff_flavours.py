@@ -3,6 +3,8 @@ SVS) through the TIFF adapter, checked against tifffile, the reader made for the
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from typing import TYPE_CHECKING, Any
 
@@ -77,7 +79,17 @@ def _sizes(tf: Any, series: Any) -> dict[str, float]:
         xres, yres = series.keyframe.get_resolution()
         assert series.keyframe.resolutionunit == tifffile_centimeter()
         return {"x": 1e4 / xres, "y": 1e4 / yres}
-    return {}  # SVS: tifffile reports no pixel size (the MPP is in the description text)
+    if tf.is_svs and series is tf.series[0]:
+        mpp = _mpp(series.keyframe.description)
+        return {"x": mpp, "y": mpp}
+    return {}  # the SVS thumbnail, label and macro: no pixel size of their own
+
+
+def _mpp(description: str) -> float:
+    """The ``MPP = <value>`` field of an Aperio description."""
+    match = re.search(r"\|\s*MPP\s*=\s*([0-9.]+)", description)
+    assert match is not None, description
+    return float(match.group(1))
 
 
 def tifffile_centimeter() -> Any:
@@ -117,3 +129,53 @@ def test_ndpi_regions_read_from_blocks_match_tifffile(corpus: Path) -> None:
         np.s_[:, 4000:, :],
     ):
         np.testing.assert_array_equal(data[region].compute(), expected[region])
+
+
+@pytest.mark.parametrize("file", [f for f in FILES if f.endswith(".svs")])
+def test_svs_mpp_is_the_written_scale(corpus: Path, tmp_path: Path, file: str) -> None:
+    """The main image's ``MPP`` is its x/y scale in micrometer in the output; the thumbnail,
+    label and macro images state none of their own and get none."""
+    import tifffile
+
+    path = corpus / "vendor" / file
+    if not path.exists():
+        pytest.skip(f"{path.name} is not in the corpus")
+    with tifffile.TiffFile(path) as tf:
+        mpp = _mpp(tf.series[0].keyframe.description)
+        count = len(tf.series)
+    out = tmp_path / "out.ome.zarr"
+    convert(path, out)
+    for k in range(count):
+        attrs = json.loads((out / str(k) / "zarr.json").read_text())["attributes"]["ome"]
+        multiscale = attrs["multiscales"][0]
+        units = {a["name"]: a.get("unit") for a in multiscale["axes"]}
+        scale = multiscale["datasets"][0]["coordinateTransformations"][0]["scale"]
+        if k == 0:
+            assert scale == [1.0, mpp, mpp]
+            assert units == {"c": None, "y": "micrometer", "x": "micrometer"}
+        else:
+            assert scale == [1.0, 1.0, 1.0]
+            assert units == {"c": None, "y": None, "x": None}
+
+
+def test_svs_mpp_applies_to_the_reduced_levels(tmp_path: Path) -> None:
+    """An SVS pyramid's reduced levels get the MPP times their reduction; the thumbnail none."""
+    import tifffile
+
+    rng = np.random.default_rng(0)
+    data = rng.integers(0, 255, (512, 512, 3), dtype=np.uint8)
+    head = "Aperio Image Library v12.0.0\r\n"
+    path = tmp_path / "pyramid.svs"
+    with tifffile.TiffWriter(path) as w:
+        for part, tiled, text in (
+            (data, True, "512x512 (256x256) RAW|AppMag = 20|MPP = 0.2520"),
+            (data[::8, ::8], False, "512x512 -> 64x64"),
+            (data[::2, ::2], True, "512x512 -> 256x256 (256x256) RAW|MPP = 0.2520"),
+        ):
+            tile = (256, 256) if tiled else None
+            w.write(part, tile=tile, photometric="rgb", metadata=None, description=head + text)
+    main, thumbnail = open_source(path).images
+    assert [lv.scale for lv in main.levels] == [(1.0, 0.252, 0.252), (1.0, 0.504, 0.504)]
+    assert [a.unit for a in main.axes] == [None, "micrometer", "micrometer"]
+    assert [lv.scale for lv in thumbnail.levels] == [(1.0, 1.0, 1.0)]
+    assert [a.unit for a in thumbnail.axes] == [None, None, None]
