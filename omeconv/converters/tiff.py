@@ -69,7 +69,7 @@ _DEFAULT_DPI = (1.0, 72.0, 96.0, 150.0, 300.0)
 #: Bytes of one block of a level: the file's chunks read (decoded) together.
 _BLOCK_BYTES = 4 * 2**20
 #: Bytes of decoded blocks a level's reader keeps for the regions that follow.
-_CACHE_BYTES = 64 * 2**20
+_CACHE_BYTES = 16 * 2**20
 _UNIT_ALIASES = {
     "micron": "micrometer",
     "microns": "micrometer",
