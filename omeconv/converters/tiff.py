@@ -653,9 +653,13 @@ class _LevelReader:
         corner = tuple(i * b for i, b in zip(index, self.block, strict=True))
         block = self._cache.get(index)
         if block is None:
-            block = self._array[
-                tuple(slice(c, c + b) for c, b in zip(corner, self.block, strict=True))
-            ]
+            whole = tuple(slice(c, c + b) for c, b in zip(corner, self.block, strict=True))
+            try:
+                block = self._array[whole]
+            except Exception as exc:
+                if isinstance(exc, MemoryError | OmeconvError):
+                    raise
+                raise self._damage(whole, exc) from exc  # the IFD may be outside ``region``
             self._cache.put(index, block)
         return block[
             tuple(slice(a - c, b - c) for (a, b), c in zip(bounds, corner, strict=True))
