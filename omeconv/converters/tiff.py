@@ -17,7 +17,7 @@ import warnings
 from collections import OrderedDict
 from contextvars import ContextVar
 from dataclasses import dataclass
-from itertools import product
+from itertools import count, product
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -68,8 +68,8 @@ _LETTERS = {"T": "t", "C": "c", "S": "c", "Z": "z", "Y": "y", "X": "x"}
 _DEFAULT_DPI = (1.0, 72.0, 96.0, 150.0, 300.0)
 #: Bytes of one block of a level: the file's chunks read (decoded) together.
 _BLOCK_BYTES = 4 * 2**20
-#: Bytes of decoded blocks a level's reader keeps for the regions that follow.
-_CACHE_BYTES = 16 * 2**20
+#: Bytes of decoded blocks kept for the regions that follow, all levels and files together.
+_CACHE_BYTES = 32 * 2**20
 _UNIT_ALIASES = {
     "micron": "micrometer",
     "microns": "micrometer",
@@ -613,7 +613,7 @@ class _LevelReader:
         self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
         self.block = _block(array.shape, array.chunks, array.dtype.itemsize)
         self._array: Any = array
-        self._cache = _BlockCache(max(_CACHE_BYTES, 2 * _size(self.block) * self.dtype.itemsize))
+        self._token = next(_TOKENS)
         self.series_obj: Any = None
         self.by_ifd = False
 
@@ -643,15 +643,15 @@ class _LevelReader:
         """``region``, cut from the decoded block holding it when it lies in one.
 
         Output chunks are often smaller than a block (an NDPI's JPEG strips span the whole
-        width), so the last blocks read are kept (:class:`_BlockCache`, bounded in bytes):
-        neighbouring regions reuse them instead of decoding the strips again.
+        width), so the last blocks read are kept (:data:`_BLOCKS`, bounded in bytes for the
+        whole process): neighbouring regions reuse them instead of decoding the strips again.
         """
         bounds = _in_one_block(region, self.shape, self.block)
         if bounds is None:
             return self._array[region]
         index = tuple(start // b for (start, _), b in zip(bounds, self.block, strict=True))
         corner = tuple(i * b for i, b in zip(index, self.block, strict=True))
-        block = self._cache.get(index)
+        block = _BLOCKS.get((self._token, *index))
         if block is None:
             whole = tuple(slice(c, c + b) for c, b in zip(corner, self.block, strict=True))
             try:
@@ -660,7 +660,7 @@ class _LevelReader:
                 if isinstance(exc, MemoryError | OmeconvError):
                     raise
                 raise self._damage(whole, exc) from exc  # the IFD may be outside ``region``
-            self._cache.put(index, block)
+            _BLOCKS.put((self._token, *index), block)
         return block[
             tuple(slice(a - c, b - c) for (a, b), c in zip(bounds, corner, strict=True))
         ].copy()
@@ -724,10 +724,10 @@ class _LevelReader:
         return [range(*s.indices(size)) for s, size in zip(region[:n], outer, strict=True)]
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_array": None, "series_obj": None, "_cache": self._cache.limit}
+        return {**self.__dict__, "_array": None, "series_obj": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state, _cache=_BlockCache(state["_cache"]))
+        self.__dict__.update(state, _token=next(_TOKENS))  # blocks of this process only
 
 
 def _in_one_block(
@@ -749,7 +749,8 @@ def _in_one_block(
 
 
 class _BlockCache:
-    """The blocks read last, up to ``limit`` bytes, shared by the threads of one reader."""
+    """The blocks read last, up to ``limit`` bytes (at least the last one), shared by the
+    threads and readers of a process."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -769,6 +770,11 @@ class _BlockCache:
             total = sum(b.nbytes for b in self._blocks.values())
             while total > self.limit and len(self._blocks) > 1:
                 total -= self._blocks.popitem(last=False)[1].nbytes
+
+
+#: Decoded blocks of every level reader, keyed by ``(reader token, *block index)``.
+_BLOCKS = _BlockCache(_CACHE_BYTES)
+_TOKENS = count()
 
 
 def normalise_axes(levels: list[da.Array], letters: str, path: Path) -> tuple[list[da.Array], str]:
