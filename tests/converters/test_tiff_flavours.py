@@ -179,3 +179,46 @@ def test_svs_mpp_applies_to_the_reduced_levels(tmp_path: Path) -> None:
     assert [a.unit for a in main.axes] == [None, "micrometer", "micrometer"]
     assert [lv.scale for lv in thumbnail.levels] == [(1.0, 1.0, 1.0)]
     assert [a.unit for a in thumbnail.axes] == [None, None, None]
+
+
+def test_ndpi_strips_are_decoded_once_for_many_small_regions(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regions of 64 x 64 of each channel of the NDPI's 608 x 496 level: its 76 JPEG strips
+    are read as one block, decoded once, not once per region."""
+    from omeconv.converters import tiff
+
+    path = corpus / "vendor" / FILES[2]
+    if not path.exists():
+        pytest.skip(f"{path.name} is not in the corpus")
+    data = open_source(path).images[0].levels[-1].data
+    assert data.shape == (3, 608, 496)
+    stored: list[tuple[int, ...]] = []
+    put = tiff._BlockCache.put
+
+    def counted(self: Any, index: tuple[int, ...], block: Any) -> None:
+        stored.append(index)
+        put(self, index, block)
+
+    monkeypatch.setattr(tiff._BlockCache, "put", counted)
+    whole = data.compute()
+    monkeypatch.setattr(tiff, "_BLOCKS", tiff._BlockCache(tiff._CACHE_BYTES))  # none kept yet
+    stored.clear()
+    for c in range(3):
+        for y in range(0, 608, 64):
+            for x in range(0, 496, 64):
+                part = data[c, y : y + 64, x : x + 64].compute(scheduler="synchronous")
+                np.testing.assert_array_equal(part, whole[c, y : y + 64, x : x + 64])
+    assert [key[1:] for key in stored] == [(0, 0, 0)]  # (reader, block index)
+
+
+def test_block_cache_keeps_the_last_blocks_within_its_bytes() -> None:
+    from omeconv.converters.tiff import _BlockCache
+
+    cache = _BlockCache(limit=3 * 1000)
+    for k in range(5):
+        cache.put((k,), np.zeros(1000, np.uint8))
+    assert [cache.get((k,)) is not None for k in range(5)] == [False, False, True, True, True]
+    cache.put((9,), np.zeros(5000, np.uint8))  # larger than the limit: kept alone
+    assert cache.get((9,)) is not None
+    assert cache.get((4,)) is None
