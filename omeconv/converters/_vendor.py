@@ -100,6 +100,7 @@ def make_image(
     channels: Sequence[Channel] = (),
     lower: Sequence[tuple[da.Array, int]] = (),
     downscale: tuple[str, dict[str, Any]] | None = None,
+    translation: Mapping[str, float] | None = None,
 ) -> Image:
     """An image over ``data`` whose axes are the reader's ``letters`` (``TCZYXS`` …).
 
@@ -111,17 +112,28 @@ def make_image(
     kept only when there is one per index of the channel axis. ``lower`` are the file's own
     coarser levels (same letters), each with how many level-0 pixels one of its pixels spans
     in X and Y; ``downscale`` is how the file made them (NGFF ``type`` and ``metadata``).
+    ``translation`` maps NGFF axis names to where the image lies (a stage position, in the
+    axis' unit): level 0's translation, each coarser level's moved by half its growth of the
+    pixel, as the emitter moves the levels it computes (none at all when it is all 0).
     """
     data, names = _ngff_axes(data, letters, path)
     known = dict(sizes or {})
     axes = tuple(Axis.named(n, known[n][1] if n in known else None) for n in names)
     scale = tuple(float(known[n][0]) if n in known else 1.0 for n in names)
-    levels = [Level(data=data, scale=scale)]
+    shift = None
+    if translation and any(translation.values()):
+        shift = tuple(float(translation.get(n, 0.0)) for n in names)
+    levels = [Level(data=data, scale=scale, translation=shift)]
     for array, factor in lower:
         array, _ = _ngff_axes(array, letters, path)
         pairs = zip(scale, names, strict=True)
         level_scale = tuple(s * factor if n in ("x", "y") else s for s, n in pairs)
-        levels.append(Level(data=array, scale=level_scale))
+        moved = None
+        if shift is not None:
+            moved = tuple(
+                t + (new - old) / 2 for t, old, new in zip(shift, scale, level_scale, strict=True)
+            )
+        levels.append(Level(data=array, scale=level_scale, translation=moved))
     count = int(data.shape[names.index("c")]) if "c" in names else 0
     kept = tuple(channels) if len(channels) == count else ()
     kind, how = downscale if downscale is not None else (None, None)

@@ -3,7 +3,8 @@
 nd2 maps each frame lazily (a dask array, one chunk per frame) and describes the file as
 OME-XML (``ome_metadata()``), which is kept in ``OME/METADATA.ome.xml`` and mapped to axes,
 physical sizes, time increment, channel names, colours and wavelengths like an OME-TIFF's.
-Positions (``P``) become a bioformats2raw collection, one image per position.
+Positions (``P``) become a bioformats2raw collection, one image per position, placed at
+its stage position (the multipoint loop's point, an NGFF translation in micrometers).
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from omeconv.errors import CorruptSourceError, MetadataError, OmeconvError
 from omeconv.model import Collection, Image
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import dask.array as da
 
-__all__ = ["Nd2Converter"]
+__all__ = ["Nd2Converter", "stage_positions"]
 
 #: Modern ND2 files start with the chunk magic 0x0ABECEDA (little-endian).
 _MAGIC = b"\xda\xce\xbe\x0a"
@@ -82,6 +85,7 @@ def _open(f: Any, path: Path, series: int | None) -> Collection:
         raise MetadataError(
             f"the OME-XML describes {len(ome.images)} images for {positions} positions", path=path
         )
+    stage = stage_positions(f.experiment) if "P" in letters else []
     images = []
     for p in series_indices(positions, series, path, noun="positions"):
         if "P" in letters:
@@ -90,14 +94,35 @@ def _open(f: Any, path: Path, series: int | None) -> Collection:
             rest = letters.replace("P", "")
         else:
             plane, rest = data, letters
-        images.append(_image(ome, p, plane, rest, path))
+        where = stage[p] if len(stage) == positions else None
+        images.append(_image(ome, p, plane, rest, path, where))
     if len(images) > 1:
         return Collection(images=tuple(images), ome=ome, ome_xml=ome_xml, layout="bioformats2raw")
     return Collection(images=tuple(images), ome=ome, ome_xml=ome_xml)
 
 
-def _image(ome: Any, index: int, data: da.Array, letters: str, path: Path) -> Image:
-    """One position: its pixels with the OME image's sizes and channels."""
+def stage_positions(experiment: Sequence[Any]) -> list[dict[str, float]]:
+    """The X and Y stage position (micrometers) of each point of the multipoint loop
+    (``XYPosLoop``), as nd2 reads them; empty without such a loop."""
+    for loop in experiment:
+        if getattr(loop, "type", None) == "XYPosLoop":
+            return [
+                {"x": float(point.stagePositionUm.x), "y": float(point.stagePositionUm.y)}
+                for point in loop.parameters.points
+            ]
+    return []
+
+
+def _image(
+    ome: Any,
+    index: int,
+    data: da.Array,
+    letters: str,
+    path: Path,
+    stage: dict[str, float] | None,
+) -> Image:
+    """One position: its pixels with the OME image's sizes and channels, placed at its stage
+    position when the x/y pixel sizes are in micrometers too."""
     from omeconv.ome_xml import image_metadata
 
     meta = image_metadata(ome, index, letters, shape=data.shape)
@@ -106,7 +131,16 @@ def _image(ome: Any, index: int, data: da.Array, letters: str, path: Path) -> Im
         for a, s in zip(meta.axes, meta.scale, strict=True)
         if a.unit is not None
     }
-    return make_image(meta.name, data, letters, path, sizes=sizes, channels=meta.channels)
+    placed = stage is not None and all(sizes.get(a, (0, ""))[1] == "micrometer" for a in "xy")
+    return make_image(
+        meta.name,
+        data,
+        letters,
+        path,
+        sizes=sizes,
+        channels=meta.channels,
+        translation=stage if placed else None,
+    )
 
 
 def _open_data(path: Path) -> tuple[Any, Any]:

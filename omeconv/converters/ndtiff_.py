@@ -4,8 +4,8 @@
 A dataset is a folder holding ``NDTiff.index`` and ``*_NDTiffStack.tif`` files; it opens
 from the folder, its index or any of its stacks. Images are read one by one through the
 index. Axes ``time``, ``channel`` and ``z`` map to ``t``, ``c``, ``z``; positions become a
-bioformats2raw collection named by their labels; tiled (``row``/``column``) datasets are
-stitched by ndtiff. The pixel size and time interval come from the summary metadata, the
+bioformats2raw collection named by their labels, each placed at its stage position (an NGFF
+translation); tiled (``row``/``column``) datasets are stitched by ndtiff. The pixel size and time interval come from the summary metadata, the
 channel names from the channel axis' labels (or the summary's channel names).
 """
 
@@ -32,7 +32,7 @@ from omeconv.errors import (
 )
 from omeconv.model import Channel, Collection, Image
 
-__all__ = ["NdtiffConverter"]
+__all__ = ["NdtiffConverter", "stage_position"]
 
 _INDEX = "NDTiff.index"
 _LETTERS = {"time": "T", "channel": "C", "z": "Z"}
@@ -130,7 +130,32 @@ def _image(
         sizes["t"] = (float(interval), "millisecond")
     channels = _channels(dataset, axes.get("channel"))
     name = str(position) if position is not None else folder.name
-    return make_image(name, data, letters, folder, sizes=sizes, channels=channels)
+    where = None
+    if position is not None and not stitched and sizes.get("x", (0, ""))[1] == "micrometer":
+        where = stage_position(dataset, position)
+    return make_image(
+        name, data, letters, folder, sizes=sizes, channels=channels, translation=where
+    )
+
+
+def stage_position(dataset: Any, position: Any) -> dict[str, float] | None:
+    """The X and Y stage position (micrometers) of the first image of ``position``: the
+    measured ``XPositionUm``/``YPositionUm``, else the acquisition's intended
+    ``XPosition_um_Intended``/``YPosition_um_Intended``; None when its metadata state
+    neither."""
+    key = next((k for k in dataset.index if ("position", position) in k), None)
+    if key is None:
+        return None
+    meta = dataset.read_metadata(**dict(key)) or {}
+    for x, y in (
+        ("XPositionUm", "YPositionUm"),
+        ("XPosition_um_Intended", "YPosition_um_Intended"),
+    ):
+        try:
+            return {"x": float(meta[x]), "y": float(meta[y])}
+        except (KeyError, TypeError, ValueError):
+            continue
+    return None
 
 
 def _read(dataset: Any, *, axes: list[str], stitched: bool, position: Any) -> Any:

@@ -215,7 +215,21 @@ def _image(
         channels=channels,
         lower=arrays[1:],
         downscale=pyramid if len(arrays) > 1 else None,
+        translation=_scene_origin(scene, roi, sizes),
     )
+
+
+def _scene_origin(
+    scene: int | None, roi: tuple[int, int, int, int], sizes: dict[str, tuple[float, str | None]]
+) -> dict[str, float] | None:
+    """Where libCZI places a scene: its bounding rectangle's corner (pixels of the CZI's
+    coordinate system) in the unit of the pixel size; None without scenes or pixel sizes."""
+    if scene is None or "x" not in sizes or "y" not in sizes:
+        return None
+    return {
+        "x": float(f"{roi[0] * sizes['x'][0]:.12g}"),
+        "y": float(f"{roi[1] * sizes['y'][0]:.12g}"),
+    }
 
 
 def _level(

@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import warnings
+from collections import OrderedDict
 from contextvars import ContextVar
 from dataclasses import dataclass
-from itertools import product
+from itertools import count, product
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -63,6 +65,10 @@ _MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _LETTERS = {"T": "t", "C": "c", "S": "c", "Z": "z", "Y": "y", "X": "x"}
 #: Resolutions that TIFF writers put in by default; they say nothing about pixel size.
 _DEFAULT_DPI = (1.0, 72.0, 96.0, 150.0, 300.0)
+#: Bytes of one block of a level: the file's chunks read (decoded) together.
+_BLOCK_BYTES = 4 * 2**20
+#: Bytes of decoded blocks kept for the regions that follow, all levels and files together.
+_CACHE_BYTES = 32 * 2**20
 
 
 class TiffConverter:
@@ -561,7 +567,19 @@ def _dask_level(
     reader.series_obj = series
     reader.by_ifd = _BY_IFD.get()
     meta = np.empty((0,) * array.ndim, dtype=array.dtype)
-    return da.from_array(reader, chunks=array.chunks, meta=meta, name=False)
+    return da.from_array(reader, chunks=reader.block, meta=meta, name=False)
+
+
+def _block(shape: Sequence[int], chunks: Sequence[int], itemsize: int) -> tuple[int, ...]:
+    """The file's chunks (strips or tiles) grouped along the innermost axis they do not span
+    into blocks of about :data:`_BLOCK_BYTES`: each block is decoded in one read."""
+    block = list(chunks)
+    partial = [i for i, (c, n) in enumerate(zip(chunks, shape, strict=True)) if c < n]
+    if partial:
+        axis = partial[-1]
+        nbytes = max(1, _size(chunks) * itemsize)
+        block[axis] = min(shape[axis], chunks[axis] * max(1, _BLOCK_BYTES // nbytes))
+    return tuple(block)
 
 
 class _LevelReader:
@@ -574,7 +592,9 @@ class _LevelReader:
         self.path, self.series, self.level = path, series, level
         self.storage_options = storage_options
         self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
+        self.block = _block(array.shape, array.chunks, array.dtype.itemsize)
         self._array: Any = array
+        self._token = next(_TOKENS)
         self.series_obj: Any = None
         self.by_ifd = False
 
@@ -594,11 +614,37 @@ class _LevelReader:
         try:
             if self.by_ifd:
                 return self._read_by_ifd(region)
-            return self._array[region]
+            return self._read(region)
         except Exception as exc:
             if isinstance(exc, MemoryError | OmeconvError):
                 raise
             raise self._damage(region, exc) from exc
+
+    def _read(self, region: Any) -> Any:
+        """``region``, cut from the decoded block holding it when it lies in one.
+
+        Output chunks are often smaller than a block (an NDPI's JPEG strips span the whole
+        width), so the last blocks read are kept (:data:`_BLOCKS`, bounded in bytes for the
+        whole process): neighbouring regions reuse them instead of decoding the strips again.
+        """
+        bounds = _in_one_block(region, self.shape, self.block)
+        if bounds is None:
+            return self._array[region]
+        index = tuple(start // b for (start, _), b in zip(bounds, self.block, strict=True))
+        corner = tuple(i * b for i, b in zip(index, self.block, strict=True))
+        block = _BLOCKS.get((self._token, *index))
+        if block is None:
+            whole = tuple(slice(c, c + b) for c, b in zip(corner, self.block, strict=True))
+            try:
+                block = self._array[whole]
+            except Exception as exc:
+                if isinstance(exc, MemoryError | OmeconvError):
+                    raise
+                raise self._damage(whole, exc) from exc  # the IFD may be outside ``region``
+            _BLOCKS.put((self._token, *index), block)
+        return block[
+            tuple(slice(a - c, b - c) for (a, b), c in zip(bounds, corner, strict=True))
+        ].copy()
 
     def _read_by_ifd(self, region: Any) -> Any:
         """``region`` read plane by plane, each from the IFD the series lists for it."""
@@ -660,6 +706,56 @@ class _LevelReader:
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_array": None, "series_obj": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _token=next(_TOKENS))  # blocks of this process only
+
+
+def _in_one_block(
+    region: Any, shape: Sequence[int], block: Sequence[int]
+) -> list[tuple[int, int]] | None:
+    """The ``(start, stop)`` of ``region`` on each axis when it is plain slices within one
+    block; None otherwise."""
+    if not isinstance(region, tuple) or len(region) != len(shape):
+        return None
+    bounds = []
+    for s, n, b in zip(region, shape, block, strict=True):
+        if not isinstance(s, slice):
+            return None
+        start, stop, step = s.indices(n)
+        if step != 1 or stop <= start or start // b != (stop - 1) // b:
+            return None
+        bounds.append((start, stop))
+    return bounds
+
+
+class _BlockCache:
+    """The blocks read last, up to ``limit`` bytes (at least the last one), shared by the
+    threads and readers of a process."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._blocks: OrderedDict[tuple[int, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, index: tuple[int, ...]) -> Any:
+        with self._lock:
+            block = self._blocks.get(index)
+            if block is not None:
+                self._blocks.move_to_end(index)
+            return block
+
+    def put(self, index: tuple[int, ...], block: Any) -> None:
+        with self._lock:
+            self._blocks[index] = block
+            total = sum(b.nbytes for b in self._blocks.values())
+            while total > self.limit and len(self._blocks) > 1:
+                total -= self._blocks.popitem(last=False)[1].nbytes
+
+
+#: Decoded blocks of every level reader, keyed by ``(reader token, *block index)``.
+_BLOCKS = _BlockCache(_CACHE_BYTES)
+_TOKENS = count()
 
 
 def normalise_axes(levels: list[da.Array], letters: str, path: Path) -> tuple[list[da.Array], str]:
@@ -761,8 +857,8 @@ def file_metadata(
 
     Each source overrides the one before it, axis by axis: the TIFF resolution tags (X, Y),
     the ImageJ description (X, Y units, Z spacing, frame interval, LUT colours, labels), then
-    the vendor flavour's own metadata (LSM, STK, Micro-Manager, FluoView, NIH Image,
-    ScanImage, Andor; see :mod:`omeconv.converters.tiff_vendor`), which records what the
+    the vendor flavour's own metadata (Aperio SVS, LSM, STK, Micro-Manager, FluoView, NIH
+    Image, ScanImage, Andor; see :mod:`omeconv.converters.tiff_vendor`), which records what the
     instrument measured. Only the OME-XML (in :func:`_metadata`) ranks higher. Channels are
     kept only when there is one per index of the ``c`` axis.
     """
@@ -785,7 +881,7 @@ def file_metadata(
             scale["t"] = float(ij["finterval"])
             units["t"] = ngff_unit(ij.get("tunit")) or "second"
         channels = _imagej_channels(ij, series, letters)
-    vendor = read_vendor(tf)
+    vendor = read_vendor(tf, series)
     if vendor is not None:
         for name, (size, unit) in vendor.sizes.items():
             if name in scale:

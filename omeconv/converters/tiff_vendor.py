@@ -2,8 +2,9 @@
 
 One function per flavour takes the dict tifffile returns (``TiffFile.lsm_metadata``,
 ``stk_metadata``, ``micromanager_metadata``, ``fluoview_metadata``, ``nih_metadata``,
-``scanimage_metadata``, ``andor_metadata``) and returns a :class:`VendorMetadata`: pixel
-sizes keyed by NGFF axis name, NGFF unit names, and channels. :func:`read_vendor` picks the
+``scanimage_metadata``, ``andor_metadata``) or, for Aperio SVS, the image description, and
+returns a :class:`VendorMetadata`: pixel sizes keyed by NGFF axis name, NGFF unit names,
+and channels. :func:`read_vendor` picks the
 flavour of an open file. Facts a file does not state are left out, never guessed.
 
 MetaMorph STK planes form one Z or T axis in tifffile (never C), so STK wavelengths cannot
@@ -35,6 +36,7 @@ __all__ = [
     "read_vendor",
     "scanimage",
     "stk",
+    "svs",
 ]
 
 logger = logging.getLogger(__name__)
@@ -76,9 +78,13 @@ def _put(
         sizes[axis] = (float(f"{value * factor:.12g}"), unit)
 
 
-def read_vendor(tf: tifffile.TiffFile) -> VendorMetadata | None:
-    """The metadata of the first vendor flavour ``tf`` has; None for none or unreadable."""
+def read_vendor(
+    tf: tifffile.TiffFile, series: tifffile.TiffPageSeries | None = None
+) -> VendorMetadata | None:
+    """The metadata of the first vendor flavour ``tf`` has, for its ``series`` where the
+    flavour's metadata differ by series (SVS); None for none or unreadable."""
     readers: Sequence[tuple[str, Callable[[tifffile.TiffFile], VendorMetadata | None]]] = (
+        ("svs", lambda f: _read_svs(f, series)),
         ("lsm", lambda f: _call(lsm, f.lsm_metadata)),
         ("stk", lambda f: _call(stk, f.stk_metadata)),
         ("micromanager", _read_micromanager),
@@ -108,6 +114,30 @@ def _read_micromanager(tf: tifffile.TiffFile) -> VendorMetadata:
     summary = (tf.micromanager_metadata or {}).get("Summary") or {}
     image = tf.pages.first.tags.valueof(51123)  # MicroManagerMetadata, JSON
     return micromanager(summary, image if isinstance(image, dict) else {})
+
+
+def _read_svs(
+    tf: tifffile.TiffFile, series: tifffile.TiffPageSeries | None
+) -> VendorMetadata | None:
+    """The main image's (first series') metadata; the thumbnail repeats the main image's
+    description, label and macro have none of their own, so they get none."""
+    if series is None or series is not tf.series[0]:
+        return None
+    return svs(_text(series.keyframe.description))
+
+
+def svs(description: str) -> VendorMetadata:
+    """Aperio SVS ``ImageDescription`` (``header|Key = value|...``): ``MPP``, the size of
+    one pixel of the scanned image in micrometers (X and Y)."""
+    fields = {}
+    for item in description.split("|")[1:]:
+        key, sep, value = item.partition("=")
+        if sep:
+            fields[key.strip()] = value.strip()
+    sizes: dict[str, tuple[float, str]] = {}
+    _put(sizes, "x", fields.get("MPP"), "micrometer")
+    _put(sizes, "y", fields.get("MPP"), "micrometer")
+    return VendorMetadata("svs", sizes)
 
 
 def lsm(info: Mapping[str, Any]) -> VendorMetadata:

@@ -125,6 +125,10 @@ class AdapterSuite:
     def open(self, path: Path) -> Collection:
         return open_source(path, converter=self.adapter, **self.options)
 
+    def convert_options(self, path: Path) -> dict[str, Any]:
+        """Options the conversion test passes to :func:`omeconv.api.convert` for ``path``."""
+        return {}
+
     # -- guess / refuse ---------------------------------------------------------------
 
     def test_guessed_by_content(self, path: Path, tmp_path: Path) -> None:
@@ -208,7 +212,8 @@ class AdapterSuite:
     @pytest.mark.parametrize("version", ["0.4", "0.5"])
     def test_converts_and_validates(self, path: Path, tmp_path: Path, version: str) -> None:
         out = tmp_path / "out.ome.zarr"
-        convert(path, out, converter=self.adapter, ome_version=version, **self.options)
+        options = {**self.options, **self.convert_options(path)}
+        convert(path, out, converter=self.adapter, ome_version=version, **options)
         assert validate_store(str(out)) == version
         refs = self.reference(path)
         collection = self.open(path)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import io
 import shutil
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pytest
 
 from omeconv.api import open_source
 from omeconv.converters import guess_converter
@@ -84,3 +85,52 @@ def test_plain_folder_is_not_a_dataset(tmp_path: Path) -> None:
     (tmp_path / "a_NDTiffStack.tif").write_bytes(b"II*\x00")
     assert not get_converter("ndtiff").guess_can_open(tmp_path)
     assert not get_converter("ndtiff").guess_can_open(tmp_path / "a_NDTiffStack.tif")
+
+
+def test_positions_are_placed_at_their_stage_positions(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each position's translation is the X/Y stage position (micrometers) its first image's
+    metadata state: the intended one (the corpus: Pos0 at y 1, Pos1 at y 2, Pos2 at 0, 0,
+    which needs none), else the measured one when it is there."""
+    import ndtiff
+
+    from omeconv.api import convert
+    from tests.factories import group_attrs
+
+    folder = corpus / "vendor" / "ndtiff" / "micro-manager__NDStorage__labeled_positions_1"
+    if not folder.exists():
+        pytest.skip(f"{folder.name} is not in the corpus")
+    names = ["Pos0", "Pos1", "Pos2"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        dataset = ndtiff.Dataset(str(folder))
+    try:
+        meta = {n: dataset.read_metadata(position=n) for n in names}
+    finally:
+        dataset.close()
+    intended = {
+        n: (float(m["YPosition_um_Intended"]), float(m["XPosition_um_Intended"]))
+        for n, m in meta.items()
+    }
+    assert intended == {"Pos0": (1.0, 0.0), "Pos1": (2.0, 0.0), "Pos2": (0.0, 0.0)}
+    measured = {"Pos0": (20.5, -1500.25), "Pos1": (310.0, 0.0), "Pos2": (-4.0, 12.75)}
+    kind = type(dataset)
+    read = kind.read_metadata
+
+    def with_measured(self: Any, **where: Any) -> dict[str, Any]:
+        y, x = measured[where["position"]]
+        return {**read(self, **where), "XPositionUm": x, "YPositionUm": y}
+
+    for stage in (intended, measured):
+        if stage is measured:
+            monkeypatch.setattr(kind, "read_metadata", with_measured)
+        out = tmp_path / f"out{len(str(stage))}.ome.zarr"
+        convert(folder, out, workers=1)
+        for k, name in enumerate(names):
+            multiscale = group_attrs(out / str(k))["multiscales"][0]
+            assert [a["name"] for a in multiscale["axes"]] == ["y", "x"]
+            transforms = multiscale["datasets"][0]["coordinateTransformations"]
+            if not any(stage[name]):
+                assert len(transforms) == 1
+                continue
+            assert transforms[1] == {"type": "translation", "translation": list(stage[name])}

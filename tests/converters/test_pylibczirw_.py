@@ -220,3 +220,44 @@ def test_tiles_read_like_one_region(corpus: Path, monkeypatch: pytest.MonkeyPatc
         half = czi.read(roi=(r.x, r.y, r.w // 2 * 2, r.h // 2 * 2), scene=0, zoom=0.5)[..., 0]
     np.testing.assert_array_equal(image.levels[0].data.compute()[0, 0, 0], whole)
     np.testing.assert_array_equal(image.levels[1].data.compute()[0, 0, 0], half)
+
+
+@pytest.mark.parametrize(
+    "file", ["sebi06__czitools__S3_1Pos_2Mosaic_T1_Z1_CH1.czi", "sebi06__czitools__WellD6-7_S2.czi"]
+)
+def test_scenes_are_placed_at_their_bounding_rectangles(
+    corpus: Path, tmp_path: Path, file: str
+) -> None:
+    """Each scene's translation is the corner of its bounding rectangle (libCZI's pixels)
+    times the pixel size; the file's coarser layers move by half their pixel's growth."""
+    from pylibCZIrw import czi as pyczi
+
+    from omeconv.api import convert, open_source
+    from tests.factories import group_attrs
+
+    pytest.importorskip("pylibCZIrw")
+    path = corpus / "vendor" / "czi" / file
+    with pyczi.open_czi(str(path)) as czi:
+        rects = czi.scenes_bounding_rectangle
+        info = czi.metadata["ImageDocument"]["Metadata"]
+    metres = {d["@Id"]: float(d["Value"]) for d in _listed(info["Scaling"]["Items"]["Distance"])}
+    collection = open_source(path)
+    out = tmp_path / "out.ome.zarr"
+    convert(path, out)
+    paths = collection.image_paths or [str(k) for k in range(len(rects))]
+    for k, (scene, rect) in enumerate(sorted(rects.items())):
+        expected = [rect.y * metres["Y"] * 1e6, rect.x * metres["X"] * 1e6]
+        datasets = group_attrs(out / paths[k])["multiscales"][0]["datasets"]
+        transforms = datasets[0]["coordinateTransformations"]
+        assert transforms[0]["type"] == "scale"
+        if not any(expected):
+            assert len(transforms) == 1, scene  # at the origin: no translation
+            continue
+        assert transforms[1]["type"] == "translation"
+        assert transforms[1]["translation"][:-2] == [0.0, 0.0, 0.0]
+        assert transforms[1]["translation"][-2:] == pytest.approx(expected, rel=1e-9)
+        scale0 = transforms[0]["scale"]
+        for ds in datasets[1:]:
+            scale, shift = (t[t["type"]] for t in ds["coordinateTransformations"])
+            moved = [e + (s - s0) / 2 for e, s, s0 in zip(expected, scale[-2:], scale0[-2:])]
+            assert shift[-2:] == pytest.approx(moved, rel=1e-9)
