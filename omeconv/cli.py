@@ -62,10 +62,11 @@ def _write_options(f: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option(
             "--ome-version",
-            type=click.Choice(["0.4", "0.5"]),
+            type=click.Choice(["0.4", "0.5", "0.6"]),
             default="0.5",
             show_default=True,
-            help="OME-Zarr version: 0.5 (Zarr v3) or 0.4 (Zarr v2).",
+            help="OME-Zarr version: 0.5 (Zarr v3), 0.6 (Zarr v3, written as 0.6rc0) or 0.4"
+            " (Zarr v2).",
         ),
         click.option(
             "--levels",

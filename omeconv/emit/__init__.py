@@ -1,7 +1,8 @@
-"""The emitter: writes a :class:`~omeconv.model.Collection` as OME-Zarr 0.4 or 0.5.
+"""The emitter: writes a :class:`~omeconv.model.Collection` as OME-Zarr 0.4, 0.5 or 0.6.
 
 Arrays first, group metadata after, the root's metadata last: an interrupted write never
-looks like a complete OME-Zarr. Both versions share one array-write path
+looks like a complete OME-Zarr. A version is a small layout module (:mod:`~omeconv.emit.v04`,
+:mod:`~omeconv.emit.v05`, :mod:`~omeconv.emit.v06`); all versions share one array-write path
 (:mod:`omeconv.emit.write`) and one metadata builder (:mod:`omeconv.emit.ngff`).
 """
 
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from omeconv.emit import ngff, v04, v05
+from omeconv.emit import ngff, v04, v05, v06
 from omeconv.emit.sinks import StoreSink
 from omeconv.emit.write import (
     Encoding,
@@ -37,6 +38,7 @@ from omeconv.errors import (
     UsageError,
 )
 from omeconv.journal import Journal, check_inputs_unchanged, check_resume, source_identity
+from omeconv.ngff06 import is_v06
 from omeconv.pyramid import Method, default_method, plan_levels
 from omeconv.stores import is_url, staged_output, staging_path
 
@@ -59,7 +61,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LAYOUTS", "emit", "emit_into", "ngff_order"]
 
-LAYOUTS: dict[str, ModuleType] = {"0.4": v04, "0.5": v05}
+LAYOUTS: dict[str, ModuleType] = {"0.4": v04, "0.5": v05, "0.6": v06}
 _TYPE_RANK = {"time": 0, "channel": 1, "space": 2}
 _SPACE_RANK = {"z": 0, "y": 1, "x": 2}
 
@@ -88,7 +90,8 @@ def emit(
     Parameters
     ----------
     version
-        NGFF version, ``"0.4"`` (Zarr v2) or ``"0.5"`` (Zarr v3).
+        NGFF version, ``"0.4"`` (Zarr v2), ``"0.5"`` or ``"0.6"`` (Zarr v3; 0.6 is written as
+        :data:`omeconv.ngff06.VERSION`).
     levels
         Total pyramid levels; ``None`` halves until a plane fits one chunk (or keeps the
         source's own pyramid when it has one).
@@ -116,7 +119,7 @@ def emit(
     from tqdm import tqdm
 
     if version not in LAYOUTS:
-        raise UsageError(f"unknown OME-Zarr version {version!r}; choose 0.4 or 0.5")
+        raise UsageError(f"unknown OME-Zarr version {version!r}; choose 0.4, 0.5 or 0.6")
     if levels is not None and levels < 1:
         raise UsageError(f"--levels must be at least 1, not {levels}")
     layout = LAYOUTS[version]
@@ -600,13 +603,16 @@ class _Writer:
     ) -> None:
         """A group whose attributes are the source's, moved to the output version; with
         ``computed`` levels, their datasets and provenance are added to the multiscale."""
+        # New levels are added in 0.5's layout when writing 0.6 (its NS is yaozarrs v05).
+        edit = v05 if computed and self.layout is v06 else self.layout
         try:
-            attrs = deepcopy(self.layout.move(source.attrs, source.version))
+            attrs = deepcopy(edit.move(source.attrs, source.version))
+            if computed:
+                doc = attrs["ome"] if edit.ZARR_FORMAT == 3 else attrs
+                self._add_levels(path, doc["multiscales"][0], computed, method)
+                attrs = self.layout.move(attrs, edit.VERSION)
         except MetadataError as exc:
             raise MetadataError(exc.message, path=path or "/") from exc
-        if computed:
-            doc = attrs["ome"] if self.layout.ZARR_FORMAT == 3 else attrs
-            self._add_levels(path, doc["multiscales"][0], computed, method)
         self._check_moved(path, source, attrs)
         self._write_attrs(path, attrs)
 
@@ -669,7 +675,13 @@ def _invalid(attrs: dict[str, Any], version: str) -> str | None:
     from yaozarrs import validate_ome_json
 
     from omeconv.validate import spec_problems
+    from omeconv.validate_v06 import validate_v06
 
+    if is_v06(version):
+        if not isinstance(attrs.get("ome"), dict):
+            return None
+        problems = validate_v06({"zarr_format": 3, "node_type": "group", "attributes": attrs})
+        return problems[0] if problems else None
     if version == "0.5":
         if not isinstance(attrs.get("ome"), dict):
             return None
