@@ -11,10 +11,9 @@ import dask.array as da
 import numpy as np
 import pytest
 import tifffile
-from click.testing import CliRunner
 
 from omeconv.api import convert, write
-from omeconv.cli import cli
+from omeconv.cli import main
 from omeconv.converters.numpy_ import image_from_array
 from omeconv.emit.v06 import from_v05
 from omeconv.model import Label, Level
@@ -126,14 +125,98 @@ def test_bioformats2raw_collection(corpus: Path, tmp_path: Path) -> None:
             np.testing.assert_array_equal(read_level(out / str(i) / "0"), series.asarray())
 
 
-def test_cli_tiff2zarr_and_validate(tmp_path: Path) -> None:
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    """Exit code and stderr lines of ``omeconv ARGS``."""
+    capsys.readouterr()
+    try:
+        main([*args])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    return code, capsys.readouterr().err.strip().splitlines()
+
+
+def test_cli_tiff2zarr_and_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = tmp_path / "a.tif"
     data = random_array((24, 30), "uint16")
     tifffile.imwrite(src, data)
     out = tmp_path / "a.ome.zarr"
-    runner = CliRunner()
-    result = runner.invoke(cli, ["tiff2zarr", str(src), str(out), "--ome-version", "0.6"])
-    assert result.exit_code == 0, result.output
+    code, err = run(["tiff2zarr", str(src), str(out), "--ome-version", "0.6"], capsys)
+    assert code == 0, err
     assert groups(out)[""]["ome"]["version"] == VERSION
     np.testing.assert_array_equal(read_level(out / "0"), data)
-    assert runner.invoke(cli, ["validate", str(out)]).exit_code == 0
+    assert run(["validate", str(out)], capsys)[0] == 0
+
+
+# --- 0.6 input -------------------------------------------------------------------------------
+
+
+def _labelled_image(dest: Path, version: str) -> None:
+    data = random_array((2, 32, 40), "uint16")
+    image = image_from_array(data, axes="cyx", scale={"y": 0.25, "x": 0.25})
+    mask = (random_array((1, 32, 40), "uint8") > 200).astype(np.uint8)
+    label = Label(
+        name="spots", levels=(Level(data=da.from_array(mask), scale=(1.0,) * 3),), axes=image.axes
+    )
+    write(replace(image, labels=(label,)), dest, ome_version=version, chunks={"y": 16, "x": 16})
+
+
+def _plate(dest: Path, version: str) -> None:
+    src = dest.with_suffix(".tif")
+    if not src.exists():
+        make_plate_ome_tiff(src, {(0, 1): 2, (1, 0): 1})
+    convert(src, dest, ome_version=version)
+
+
+def arrays(root: Path) -> dict[str, np.ndarray]:
+    return {
+        p.parent.relative_to(root).as_posix(): read_level(p.parent)
+        for p in sorted(root.rglob("zarr.json"))
+        if json.loads(p.read_text())["node_type"] == "array"
+    }
+
+
+@pytest.mark.parametrize("make", [_labelled_image, _plate])
+def test_v06_converts_to_v05_and_v04_and_back(tmp_path: Path, make: Any) -> None:
+    out06, out05 = both(make, tmp_path)
+    back05, back06 = tmp_path / "back05.ome.zarr", tmp_path / "back06.ome.zarr"
+    convert(out06, back05, ome_version="0.5")
+    assert validate_path(back05) == "0.5"
+    assert json.dumps(groups(back05)) == json.dumps(groups(out05))
+    convert(back05, back06, ome_version="0.6")
+    assert json.dumps(groups(back06)) == json.dumps(groups(out06))
+    pixels = arrays(out06)
+    for other in (back05, back06):
+        got = arrays(other)
+        assert list(got) == list(pixels)
+        for path, expected in pixels.items():
+            np.testing.assert_array_equal(got[path], expected)
+    via06, via05 = tmp_path / "via06-v04.ome.zarr", tmp_path / "via05-v04.ome.zarr"
+    convert(out06, via06, ome_version="0.4")
+    convert(out05, via05, ome_version="0.4")
+    assert validate_path(via06) == "0.4"
+    zattrs = sorted(p.relative_to(via05) for p in via05.rglob(".zattrs"))
+    assert zattrs == sorted(p.relative_to(via06) for p in via06.rglob(".zattrs"))
+    for rel in zattrs:
+        assert (via06 / rel).read_text() == (via05 / rel).read_text()
+
+
+def test_what_v05_cannot_say_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "in06.ome.zarr"
+    write(image_from_array(random_array((16, 16), "uint8"), axes="yx"), src, ome_version="0.6")
+    doc = json.loads((src / "zarr.json").read_text())
+    multiscale = doc["attributes"]["ome"]["multiscales"][0]
+    multiscale["coordinateSystems"].append(
+        {"name": "stage", "axes": multiscale["coordinateSystems"][0]["axes"]}
+    )
+    (src / "zarr.json").write_text(json.dumps(doc))
+    code, lines = run(
+        ["convert", str(src), str(tmp_path / "out.ome.zarr"), "--ome-version", "0.5"], capsys
+    )
+    assert code == 1
+    assert len(lines) == 1
+    assert lines[0].startswith(f"omeconv: error: {src}: OME-Zarr {VERSION}: ")
+    assert "0.5 cannot express coordinate system 'stage'" in lines[0]
+    assert not (tmp_path / "out.ome.zarr").exists()

@@ -1,4 +1,4 @@
-"""OME-Zarr stores as a source: 0.4 (Zarr v2) and 0.5 (Zarr v3) images, labels, plates and
+"""OME-Zarr stores as a source: 0.4 (Zarr v2), 0.5 and 0.6 (Zarr v3) images, labels, plates and
 bioformats2raw collections.
 
 The store is read as it is: each level becomes a lazy dask array over the existing zarr
@@ -8,8 +8,9 @@ chunks. Per-level scales and translations, ``omero``, labels, plate and well met
 in ``extra_attrs``. Nothing here writes.
 
 Only :class:`_Reader` knows the format: v2 NGFF metadata sits at the top of ``.zattrs``, v3
-under ``attributes["ome"]`` of ``zarr.json`` (whose ``version`` must be 0.5); everything
-else reads both alike. The kind of the root is found by an ordered list of probes (plate,
+under ``attributes["ome"]`` of ``zarr.json`` (whose ``version`` must be 0.5 or 0.6; 0.6 is
+read in 0.5's shape and its attributes are kept as stored, tagged 0.6); everything else reads
+all alike. The kind of the root is found by an ordered list of probes (plate,
 bioformats2raw, image, plain group of images); each returns ``None`` to pass. Then the whole
 hierarchy is walked: every group or array the NGFF structure does not hold (fractal's
 ``tables/``, unlisted labels, a user's arrays) rides along in :attr:`Collection.extra_nodes`.
@@ -48,6 +49,7 @@ from omeconv.model import (
     Well,
     WellField,
 )
+from omeconv.ngff06 import is_v06
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -63,11 +65,11 @@ _ROOT_FILES = (".zgroup", ".zattrs", ".zarray", "zarr.json")
 
 
 class OmeZarrConverter:
-    """OME-Zarr 0.4 (Zarr v2) and 0.5 (Zarr v3) stores read with zarr-python."""
+    """OME-Zarr 0.4 (Zarr v2), 0.5 and 0.6 (Zarr v3) stores read with zarr-python."""
 
     name: ClassVar[str] = "ome_zarr"
     description: ClassVar[str] = (
-        "OME-Zarr 0.4 (Zarr v2) and 0.5 (Zarr v3): images, labels, plates, bioformats2raw"
+        "OME-Zarr 0.4 (Zarr v2), 0.5 and 0.6 (Zarr v3): images, labels, plates, bioformats2raw"
     )
     suffixes: ClassVar[tuple[str, ...]] = (".zarr",)
 
@@ -83,7 +85,7 @@ class OmeZarrConverter:
     def open(
         self, source: Any, *, storage_options: dict[str, Any] | None = None, **_: Any
     ) -> Collection:
-        """Read the OME-Zarr 0.4 or 0.5 hierarchy rooted at ``source`` lazily."""
+        """Read the OME-Zarr 0.4, 0.5 or 0.6 hierarchy rooted at ``source`` lazily."""
         reader = _Reader(source, storage_options)
         for probe in _PROBES:
             collection = probe(reader)
@@ -144,7 +146,11 @@ class _Reader:
         return self.node(path)[1]
 
     def ngff(self, path: str) -> dict[str, Any]:
-        """The node's NGFF metadata; a v3 ``ome.version`` other than 0.5 is refused."""
+        """The node's NGFF metadata; a v3 ``ome.version`` other than 0.5 or 0.6 is refused.
+
+        0.6 metadata is read in 0.5's shape (:func:`omeconv.emit.v06.to_v05`): what 0.5
+        cannot say (more coordinate systems, scenes …) is refused in one line.
+        """
         attrs = self.attrs(path)
         if self.zarr_format == 2:
             return attrs
@@ -152,16 +158,27 @@ class _Reader:
         if not isinstance(ome, dict):
             raise self.fail(path, "'ome' attribute is not a JSON object")
         version = ome.get("version")
+        if is_v06(version):
+            from omeconv.emit.v06 import to_v05
+
+            try:
+                return to_v05(attrs)["ome"]  # type: ignore[no-any-return]
+            except MetadataError as exc:
+                raise self.fail(path, f"OME-Zarr {version}: {exc.message}") from exc
         if version is not None and str(version).split("-")[0] != "0.5":
             raise UnsupportedSourceError(
-                f"OME-Zarr {version} is not supported (omeconv reads 0.4 and 0.5)",
+                f"OME-Zarr {version} is not supported (omeconv reads 0.4, 0.5 and 0.6)",
                 path=self.where(path),
             )
         return ome
 
     def stored(self, path: str) -> SourceAttrs:
-        """The node's attributes as stored (empty when there is no node) and their version."""
-        return SourceAttrs(self.version, self.attrs(path))
+        """The node's attributes as stored (empty when there is no node) and their version
+        (a v3 node's own ``ome.version`` when that is 0.6)."""
+        attrs = self.attrs(path)
+        ome = attrs.get("ome") if self.zarr_format == 3 else None
+        version = ome.get("version") if isinstance(ome, dict) else None
+        return SourceAttrs(str(version) if is_v06(version) else self.version, attrs)
 
     def stored_group(self, path: str) -> SourceAttrs | None:
         """:meth:`stored` of the group at ``path``; None when there is no group there."""
