@@ -32,6 +32,7 @@ from omeconv.errors import (
     UsageError,
 )
 from omeconv.ngff06 import is_v06
+from omeconv.ozx import is_ozx
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -110,6 +111,8 @@ def upgrade(
         raise UsageError("give OUTPUT, or --in-place to upgrade INPUT itself")
     if in_place and reencode:
         raise UsageError("--in-place rewrites metadata only; re-encoding needs an OUTPUT")
+    if in_place and is_ozx(source):
+        raise UsageError("a .ozx file is not upgraded in place; give OUTPUT", path=source)
     if in_place:
         root = Path(_local(source))
         # A dry run writes nothing; a missing store gets _in_place's own error.
@@ -203,7 +206,7 @@ def plan_upgrade(
     root = Path(location)
     if not root.exists():
         raise SourceNotFoundError("no such file or directory", path=location)
-    v3 = (root / "zarr.json").is_file()
+    v3 = is_ozx(root) or (root / "zarr.json").is_file()
     if from_version == "0.4" and v3:
         raise UpgradeError(
             "already Zarr v3 (OME-Zarr 0.5 or later); nothing to upgrade from 0.4", path=location

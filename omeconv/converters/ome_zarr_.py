@@ -71,13 +71,17 @@ class OmeZarrConverter:
     description: ClassVar[str] = (
         "OME-Zarr 0.4 (Zarr v2), 0.5 and 0.6 (Zarr v3): images, labels, plates, bioformats2raw"
     )
-    suffixes: ClassVar[tuple[str, ...]] = (".zarr",)
+    suffixes: ClassVar[tuple[str, ...]] = (".zarr", ".ozx")
 
     def guess_can_open(self, source: Any) -> bool:
+        from omeconv.ozx import is_ozx
+
         if not isinstance(source, str | os.PathLike) or "://" in str(source):
             return False
         path = Path(source)
         try:
+            if is_ozx(path):
+                return path.is_file()
             return path.is_dir() and any((path / name).is_file() for name in _ROOT_FILES)
         except OSError:
             return False
@@ -106,10 +110,14 @@ class _Reader:
     """
 
     def __init__(self, source: Any, storage_options: dict[str, Any] | None) -> None:
+        from omeconv.ozx import is_ozx
         from omeconv.stores import is_url, open_store
 
-        if not is_url(source) and not Path(str(source)).is_dir():
-            raise SourceNotFoundError("no such directory", path=source)
+        local = Path(str(source))
+        if not is_url(source) and not (local.is_file() if is_ozx(local) else local.is_dir()):
+            raise SourceNotFoundError(
+                f"no such {'file' if is_ozx(local) else 'directory'}", path=source
+            )
         self.location = str(source)
         self.store = open_store(source, mode="r", storage_options=storage_options)
         self.zarr_format: Literal[2, 3] = 3 if self.exists("zarr.json") else 2

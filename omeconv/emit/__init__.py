@@ -39,6 +39,7 @@ from omeconv.errors import (
 )
 from omeconv.journal import Journal, check_inputs_unchanged, check_resume, source_identity
 from omeconv.ngff06 import is_v06
+from omeconv.ozx import is_ozx
 from omeconv.pyramid import Method, default_method, plan_levels
 from omeconv.stores import is_url, staged_output, staging_path
 
@@ -123,6 +124,10 @@ def emit(
     if levels is not None and levels < 1:
         raise UsageError(f"--levels must be at least 1, not {levels}")
     layout = LAYOUTS[version]
+    if is_ozx(dest) and layout.ZARR_FORMAT != 3:
+        raise UsageError(
+            f"a .ozx file holds OME-Zarr 0.5 or 0.6 (Zarr v3), not {version}", path=dest
+        )
     encoding = Encoding(
         compression=compression,  # type: ignore[arg-type]
         clevel=clevel,
