@@ -87,13 +87,16 @@ def _upgraded(source: Path, tmp_path: Path, mode: str, from_version: str) -> Pat
 
 
 def _check_valid_as_source(source: Path, out: Path) -> None:
-    """Valid 0.6 where the source is valid; what the source broke stays broken."""
-    assert is_valid(out) == is_valid(source)
-    if is_valid(out):
+    """Valid 0.6 where the source is valid (0.6 lets pass some of what 0.4 and 0.5 refuse,
+    such as an empty ``labels`` list)."""
+    if is_valid(source):
         assert validate_store(str(out)) == VERSION
 
 
 # -- 0.4 -> 0.6 ---------------------------------------------------------------------------------
+
+#: Refused as in the 0.5 upgrade, in 0.6's words.
+REFUSED_V04 = {"ome-zarr-examples/valid/plate-01.zarr": r"'A/2' is not B/1"}
 
 
 @pytest.mark.parametrize("mode", ["copy", "in-place"])
@@ -102,7 +105,7 @@ def test_corpus_v04_store(corpus: Path, tmp_path: Path, name: str, mode: str) ->
     source = corpus / "zarr-v04" / name
     before = tree_hash(source)
     if name in REFUSED:
-        with pytest.raises(OmeconvError, match=REFUSED[name]):
+        with pytest.raises(OmeconvError, match=REFUSED_V04.get(name, REFUSED[name])):
             run(source, tmp_path, mode, "0.4")
         assert not (tmp_path / "out.zarr").exists()
         return
