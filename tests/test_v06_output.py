@@ -220,3 +220,19 @@ def test_what_v05_cannot_say_is_refused_in_one_line(
     assert lines[0].startswith(f"omeconv: error: {src}: OME-Zarr {VERSION}: ")
     assert "0.5 cannot express coordinate system 'stage'" in lines[0]
     assert not (tmp_path / "out.ome.zarr").exists()
+
+
+def test_v06_input_gains_levels(tmp_path: Path) -> None:
+    """Levels computed below a 0.6 source's own get datasets in the source's frame."""
+    data = random_array((64, 64), "uint16")
+    image = image_from_array(data, axes="yx", scale={"y": 0.5, "x": 0.5})
+    src, out = tmp_path / "one.ome.zarr", tmp_path / "three.ome.zarr"
+    write(image, src, ome_version="0.6", levels=1)
+    convert(src, out, ome_version="0.6", levels=3, chunks=(16, 16))
+    assert validate_path(out) == VERSION
+    multiscale = groups(out)[""]["ome"]["multiscales"][0]
+    scales = [d["coordinateTransformations"][0]["scale"] for d in multiscale["datasets"]]
+    assert scales == [[0.5, 0.5], [1.0, 1.0], [2.0, 2.0]]
+    assert multiscale["type"] == "mean"
+    np.testing.assert_array_equal(read_level(out / "0"), data)
+    assert read_level(out / "2").shape == (16, 16)
