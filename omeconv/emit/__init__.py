@@ -86,7 +86,8 @@ def emit(
     copy_chunks: bool = False,
     resume: bool = False,
 ) -> str:
-    """Write ``collection`` to ``dest``; return where it was written.
+    """Write ``collection`` to ``dest``; return where it was written. A local ``dest`` ending
+    in ``.ozx`` is written as one RFC-9 zip file (:mod:`omeconv.ozx`; 0.5 and 0.6 only).
 
     Parameters
     ----------
@@ -100,7 +101,7 @@ def emit(
         Chunk shape in NGFF axis order, or ``{axis: size}`` for some axes; the rest
         (or all, when ``None``) are picked for chunks of about 2 MiB.
     shards, compression, clevel
-        Encoding: sharding (v0.5 only); a preset (``balanced``, ``fast``, ``small``),
+        Encoding: sharding (Zarr v3: 0.5 and 0.6 only); a preset (``balanced``, ``fast``, ``small``),
         ``zstd``/``lz4`` (Blosc, byte shuffle), ``gzip`` or ``none``.
     overwrite
         Replace an existing ``dest`` once the new output is complete.
@@ -111,7 +112,7 @@ def emit(
     inputs
         Paths of the sources, which ``dest`` must not be or lie inside.
     copy_chunks
-        For version 0.5, copy the encoded chunks of levels that have a ``source`` array (Zarr
+        For Zarr v3 versions (0.5, 0.6), copy the encoded chunks of levels that have a ``source`` array (Zarr
         v2 or v3) instead of decoding and re-encoding them (:mod:`omeconv.emit.chunk_copy`).
     resume
         Finish the unfinished output of an interrupted run with the same options,
