@@ -236,3 +236,16 @@ def test_v06_input_gains_levels(tmp_path: Path) -> None:
     assert multiscale["type"] == "mean"
     np.testing.assert_array_equal(read_level(out / "0"), data)
     assert read_level(out / "2").shape == (16, 16)
+
+
+def test_info_reads_v06_as_it_reads_v05(tmp_path: Path) -> None:
+    from omeconv.info import summarize
+
+    image = image_from_array(random_array((2, 24, 30), "uint8"), axes="cyx", scale={"y": 0.5})
+    out06, out05 = both(lambda d, v: write(image, d, ome_version=v, levels=2), tmp_path)
+    v06, v05 = summarize(out06), summarize(out05)
+    assert v06["ome_version"] == VERSION
+    for summary in (v06, v05):
+        summary.pop("path")
+        summary.pop("ome_version")
+    assert json.dumps(v06) == json.dumps(v05).replace(str(out05), str(out06))
