@@ -343,17 +343,27 @@ def _in_place(root: Path, from_version: str, to_version: str, *, dry_run: bool) 
 
     steps = load_journal(root)
     if steps is not None:
+        # The journal's target (journals of older runs have none: they went to 0.5).
+        done = str(steps.get("to", "0.5"))
+        if done != to_version and (done, to_version) != ("0.5", "0.6"):
+            raise UpgradeError(
+                f"an interrupted in-place upgrade to OME-Zarr {done} is unfinished; run"
+                f" 'omeconv upgrade {from_version} {done} --in-place' to finish it",
+                path=root,
+            )
         if dry_run:
             return f"{root}: would finish an interrupted in-place upgrade ({len(steps['write'])} documents)"
         logger.info("%s: finishing an interrupted upgrade", root)
         apply(root, steps, Ops())
-        return str(root)
+        if done == to_version:
+            return str(root)
+        from_version = done  # then on from there
     plan = plan_upgrade(root, from_version=from_version)
     plan.to_version = to_version
     _check_label_levels(plan.collection, to_version)
     sink = InPlaceSink(root)
     emit_into(plan.collection, sink, version=to_version)
-    steps = sink.steps()
+    steps = {**sink.steps(), "to": to_version}
     plan.groups = {p: doc for p, doc in steps["write"].items() if doc["node_type"] == "group"}
     if dry_run:
         return plan.describe()

@@ -307,3 +307,51 @@ def test_0_5_to_0_6_in_place_killed_at_every_step(
             assert not (store / sinks.JOURNAL).exists()
             shutil.rmtree(store)
     assert versions == {"0.5", VERSION}
+
+
+class _Killed(Exception):
+    """Stands for a kill at one file operation of an in-place run."""
+
+
+def _interrupt_in_place(
+    store: Path, monkeypatch: pytest.MonkeyPatch, at: int, from_version: str, to_version: str
+) -> None:
+    """Run ``upgrade --in-place`` on ``store`` and stop it before file operation ``at``."""
+
+    def step(self: sinks.Ops) -> None:
+        if self.count == at:
+            raise _Killed
+        self.count += 1
+
+    monkeypatch.setattr(sinks.Ops, "step", step)
+    with pytest.raises(_Killed):
+        upgrade(store, in_place=True, from_version=from_version, to_version=to_version)
+    monkeypatch.undo()
+    assert (store / sinks.JOURNAL).exists()
+
+
+def test_a_journal_to_0_5_is_finished_then_upgraded_to_0_6(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    v04 = make_labelled_image(tmp_path / "v04.zarr", label_levels=2, levels=2)
+    store = tmp_path / "store.zarr"
+    shutil.copytree(v04, store)
+    _interrupt_in_place(store, monkeypatch, 5, "0.4", "0.5")
+    upgrade(store, in_place=True, from_version="0.4", to_version="0.6")
+    assert validate_store(str(store)) == VERSION
+    copy = tmp_path / "copy.zarr"
+    upgrade(v04, copy, from_version="0.4", to_version="0.6")
+    assert {p: d["attributes"] for p, d in v3_nodes(store).items()} == {
+        p: d["attributes"] for p, d in v3_nodes(copy).items()
+    }
+
+
+def test_a_journal_to_0_6_is_not_finished_as_0_5(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make_labelled_image(tmp_path / "v04.zarr", label_levels=2, levels=2)
+    _interrupt_in_place(store, monkeypatch, 5, "0.4", "0.6")
+    with pytest.raises(UpgradeError, match=r"upgrade to OME-Zarr 0\.6 is unfinished"):
+        upgrade(store, in_place=True, from_version="0.4", to_version="0.5")
+    upgrade(store, in_place=True, from_version="0.4", to_version="0.6")
+    assert validate_store(str(store)) == VERSION
