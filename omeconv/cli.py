@@ -62,10 +62,11 @@ def _write_options(f: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option(
             "--ome-version",
-            type=click.Choice(["0.4", "0.5"]),
+            type=click.Choice(["0.4", "0.5", "0.6"]),
             default="0.5",
             show_default=True,
-            help="OME-Zarr version: 0.5 (Zarr v3) or 0.4 (Zarr v2).",
+            help="OME-Zarr version: 0.5 (Zarr v3), 0.6 (Zarr v3, written as 0.6rc0) or 0.4"
+            " (Zarr v2).",
         ),
         click.option(
             "--levels",
@@ -394,12 +395,14 @@ Examples:
   omeconv upgrade 0.4 0.5 plate.zarr --in-place                 # metadata only, crash-safe
   omeconv upgrade 0.4 0.5 plate.zarr --in-place --dry-run       # show what would change
   omeconv upgrade 0.4 0.5 in.zarr out.zarr --shards --compression zstd   # re-encode
+  omeconv upgrade 0.5 0.6 image.ome.zarr --in-place             # group attributes only
+  omeconv upgrade 0.4 0.6 image.ome.zarr image-v06.ozx          # one zip file (RFC-9)
 """
 
 
 @cli.command("upgrade", epilog=EPILOG_UPGRADE)
-@click.argument("from_version", metavar="FROM", type=click.Choice(["0.4", "v0.4"]))
-@click.argument("to_version", metavar="TO", type=click.Choice(["0.5", "v0.5"]))
+@click.argument("from_version", metavar="FROM", type=click.Choice(["0.4", "v0.4", "0.5", "v0.5"]))
+@click.argument("to_version", metavar="TO", type=click.Choice(["0.5", "v0.5", "0.6", "v0.6"]))
 @click.argument("input", type=click.Path())
 @click.argument("output", type=click.Path(), required=False)
 @click.option(
@@ -431,15 +434,16 @@ Examples:
 def upgrade_command(
     ctx: click.Context, /, from_version: str, to_version: str, input: str, **kw: Any
 ) -> None:
-    """Upgrade the OME-Zarr 0.4 store INPUT (Zarr v2) to 0.5 (Zarr v3).
+    """Upgrade the OME-Zarr FROM store INPUT to TO: 0.4 (Zarr v2) to 0.5 or 0.6, or 0.5 to
+    0.6 (Zarr v3; 0.6 is written as 0.6rc0).
 
     INPUT may be an image, a plate, a bioformats2raw collection or a group of images; the
     whole hierarchy is upgraded. With OUTPUT, a new store is written and INPUT is never
     modified: encoded chunks are copied byte for byte wherever the codecs map to Zarr v3,
     unless --rechunk, --chunks, --shards or --compression ask to re-encode. With
     --in-place, only metadata files change: zarr.json files are written first, the
-    .zgroup/.zattrs/.zarray files removed last, and a journal lets a re-run finish a run
-    that was killed.
+    .zgroup/.zattrs/.zarray files removed last (0.5 to 0.6: only group attributes are
+    rewritten), and a journal lets a re-run finish a run that was killed.
     """
     from omeconv.upgrade import upgrade
 
@@ -447,6 +451,8 @@ def upgrade_command(
     result = upgrade(
         input,
         kw.pop("output"),
+        from_version=from_version,
+        to_version=to_version,
         chunks=_parse_chunks(kw.pop("chunks")),
         progress=not quiet and sys.stderr.isatty(),
         **kw,
@@ -454,7 +460,9 @@ def upgrade_command(
     if kw["dry_run"]:
         click.echo(result)
     elif not quiet:
-        click.echo(f"upgraded {input} to OME-Zarr 0.5: {result}", err=True)
+        click.echo(
+            f"upgraded {input} to OME-Zarr {to_version.removeprefix('v')}: {result}", err=True
+        )
 
 
 class _Terminated(KeyboardInterrupt):

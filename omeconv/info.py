@@ -12,7 +12,8 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omeconv.errors import CorruptSourceError, SourceNotFoundError
+from omeconv.errors import CorruptSourceError, MetadataError, SourceNotFoundError
+from omeconv.ozx import is_ozx
 from omeconv.zarr_io import exists, list_dir, read_json, stored_sizes
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def summarize(path: str | os.PathLike[str]) -> dict[str, Any]:
     text = str(path)
     if "://" not in text and not Path(text).exists():
         raise SourceNotFoundError("no such file or directory", path=text)
-    if "://" in text or Path(text).is_dir():
+    if "://" in text or Path(text).is_dir() or is_ozx(text):
         docs = _Documents(text)
         if docs.zarr_format("") is not None:
             return _summarize_store(docs)
@@ -79,7 +80,7 @@ class _Documents:
         doc = self.get(_join(path, "zarr.json"))
         if doc is not None:
             attrs = doc.get("attributes", {}) if doc.get("node_type") == "group" else {}
-            return {**attrs, **attrs.get("ome", {})}
+            return {**attrs, **_ome_as_v05(attrs)}
         return self.get(_join(path, ".zattrs")) or {}
 
     def array(self, path: str) -> dict[str, Any] | None:
@@ -184,6 +185,21 @@ def _codec_text(codecs: list[dict[str, Any]]) -> str:
 
 
 # -- stores -----------------------------------------------------------------------------------
+
+
+def _ome_as_v05(attrs: dict[str, Any]) -> dict[str, Any]:
+    """The ``ome`` object of v3 ``attrs``; 0.6 read in 0.5's shape (its version kept) where
+    0.5 can say it, else as stored."""
+    from omeconv.emit.v06 import to_v05
+    from omeconv.ngff06 import is_v06
+
+    ome = attrs.get("ome", {})
+    if not (isinstance(ome, dict) and is_v06(ome.get("version"))):
+        return ome if isinstance(ome, dict) else {}
+    try:
+        return {**to_v05(attrs)["ome"], "version": ome["version"]}
+    except MetadataError:
+        return ome
 
 
 def _summarize_store(docs: _Documents) -> dict[str, Any]:

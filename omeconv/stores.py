@@ -13,6 +13,11 @@ folder of other files, nor a folder that holds an INPUT; the old output is remov
 once the new one is complete. Remote outputs (URLs) are written in place when new (root
 metadata last, so an unfinished store never looks like an image); an existing one is
 replaced by writing ``<URL>.partial`` and moving it into place, root metadata last.
+
+A local OUTPUT ending in ``.ozx`` is written as a directory store in the staging folder as
+usual, then packed into one RFC-9 zip file (:func:`omeconv.ozx.pack`, which renames it into
+place only once complete) and the staging folder removed. An INPUT ending in ``.ozx`` opens
+as zarr's read-only ``ZipStore``.
 """
 
 from __future__ import annotations
@@ -80,9 +85,18 @@ def open_store(
     mode: str = "w",
     storage_options: dict[str, Any] | None = None,
 ) -> Any:
-    """A zarr store for a local path or an fsspec URL (``s3://``, ``memory://`` …)."""
-    from zarr.storage import FsspecStore, LocalStore
+    """A zarr store for a local path, a ``.ozx`` file (read only) or an fsspec URL
+    (``s3://``, ``memory://`` …)."""
+    from zarr.storage import FsspecStore, LocalStore, ZipStore
 
+    from omeconv.ozx import is_ozx
+
+    if is_ozx(location) and not is_url(location):
+        if mode != "r":
+            raise UsageError("a .ozx file is written from a finished store, not in place")
+        from zarr.core.sync import sync
+
+        return sync(ZipStore.open(_local_path(location), mode="r"))
     if is_url(location):
         return FsspecStore.from_url(
             str(location), storage_options=storage_options, read_only=mode == "r"
@@ -137,9 +151,13 @@ def staged_output(
     same local output. With ``resume``, an existing staging directory is kept and written
     on; on Ctrl-C (or SIGTERM through the CLI) it is kept for a later ``resume``.
     """
+    from omeconv.ozx import is_ozx
+
     final = str(location)
     target = _local_target(final)
     _refuse_overlap(final, inputs, storage_options)
+    if target is None and is_ozx(final):
+        raise UsageError("a .ozx OUTPUT must be a local path", path=final)
     if target is None:
         with _remote_output(final, overwrite=overwrite, storage_options=storage_options) as out:
             yield out
@@ -160,6 +178,9 @@ def staged_output(
         _refuse_existing(final, target, staging, overwrite=overwrite)  # again, now we hold it
         with _staging(final, staging, resume=resume, resumable=not is_url(final)) as out:
             yield out
+        if is_ozx(target):
+            _pack(staging, target)
+            return
         try:
             _swap_into_place(staging, target)
         except OSError as exc:
@@ -199,6 +220,19 @@ def _staging(final: str, staging: Path, *, resume: bool, resumable: bool) -> Ite
     _remove(staging / JOURNAL_DIR)
 
 
+def _pack(staging: Path, target: Path) -> None:
+    """Zip the finished store ``staging`` into ``target``, then remove ``staging``; on any
+    failure (a kill included) no ``target`` is left, and the old one, if any, stays."""
+    from omeconv.ozx import pack
+
+    try:
+        pack(staging, target)
+    except BaseException:
+        _remove(staging)
+        raise
+    _remove(staging)
+
+
 def _write_error(exc: BaseException, final: str, staging: str) -> BaseException | None:
     """The one-line error to raise instead of ``exc`` (None: ``exc`` itself, naming ``final``).
 
@@ -228,13 +262,24 @@ def _kind(path: Path, final: str) -> str | None:
         if stat.S_ISLNK(st.st_mode) and not path.exists():
             return "a broken symbolic link"
         if not path.is_dir():
-            return "a file"
+            return "store" if _is_ozx_file(path) else "a file"
         if any((path / marker).is_file() for marker in STORE_MARKERS):
             return "store"
         with os.scandir(path) as entries:
             return "empty" if next(entries, None) is None else "a folder of other files"
     except OSError as exc:
         raise StoreWriteError(f"cannot read {path}: {describe_os_error(exc)}", path=final) from exc
+
+
+def _is_ozx_file(path: Path) -> bool:
+    """Whether ``path`` is an OME-Zarr zip file (``.ozx`` whose comment states a version)."""
+    from omeconv.errors import CorruptSourceError
+    from omeconv.ozx import is_ozx, ome_version
+
+    try:
+        return is_ozx(path) and ome_version(path) is not None
+    except CorruptSourceError:
+        return False
 
 
 def _refuse_existing(final: str, target: Path, staging: Path, *, overwrite: bool) -> None:

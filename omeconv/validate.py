@@ -26,6 +26,7 @@ from omeconv.errors import (
 )
 from omeconv.ngff06 import VERSIONS as V06_VERSIONS
 from omeconv.ngff06 import is_v06
+from omeconv.ozx import is_ozx
 from omeconv.validate_v06 import v06_problems, v06_store_problems
 
 __all__ = [
@@ -69,7 +70,7 @@ def validate_path(path: str | os.PathLike[str], *, strict: bool = False) -> str:
     local = Path(text)
     if "://" not in text and not local.exists():
         raise SourceNotFoundError("no such file or directory", path=text)
-    if local.is_file():
+    if local.is_file() and not is_ozx(local):
         return validate_document(local, strict=strict)
     return validate_store(text, strict=strict)
 
@@ -104,7 +105,9 @@ def validate_store(location: str, *, strict: bool = False) -> str:
     from yaozarrs import validate_zarr_store
     from yaozarrs._storage import StorageValidationError
 
-    if "://" not in location:
+    if is_ozx(location):
+        _check_zipped_json_files(Path(location))
+    elif "://" not in location:
         _check_json_files(Path(location))
     try:
         group = _open_group(location)
@@ -150,6 +153,10 @@ def _open_group(location: str) -> Any:
     """
     from yaozarrs import ZarrGroup, open_group
 
+    if is_ozx(location):
+        from fsspec.implementations.zip import ZipFileSystem
+
+        return ZarrGroup(FSMap("", ZipFileSystem(fo=location)))
     if "://" in location:
         return open_group(location)
     from fsspec.implementations.local import LocalFileSystem
@@ -413,6 +420,24 @@ def _check_json_files(root: Path) -> None:
                     f"corrupt metadata: {file.relative_to(root)} is not JSON ({exc})",
                     path=root,
                 ) from exc
+
+
+def _check_zipped_json_files(path: Path) -> None:
+    """Raise naming the first metadata file of a ``.ozx`` file that is not JSON."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for name in zf.namelist():
+                if name.rpartition("/")[2] in _METADATA_FILES:
+                    try:
+                        json.loads(zf.read(name))
+                    except (ValueError, UnicodeDecodeError) as exc:
+                        raise ValidationFailedError(
+                            f"corrupt metadata: {name} is not JSON ({exc})", path=path
+                        ) from exc
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise ValidationFailedError(f"not a readable zip file: {exc}", path=path) from exc
 
 
 def _store_problems(location: str, version: str) -> tuple[list[str], list[str]]:

@@ -347,13 +347,13 @@ def _bad_stores(tmp_path: Path) -> dict[str, tuple[Path, type[Exception], str]]:
     v06 = tmp_path / "v06.zarr"
     shutil.copytree(image, v06)
     doc = json.loads((v06 / "zarr.json").read_text())
-    doc["attributes"]["ome"]["version"] = "0.6"
+    doc["attributes"]["ome"]["version"] = "0.7"  # 0.6 is read (tests/test_v06_output.py)
     (v06 / "zarr.json").write_text(json.dumps(doc))
     return {
         "corrupt-root": (corrupt_root, CorruptSourceError, "zarr.json is not JSON"),
         "corrupt-labels": (corrupt_array, CorruptSourceError, "labels/zarr.json"),
         "no-ngff": (plain, UnsupportedSourceError, "no NGFF metadata"),
-        "v0.6": (v06, UnsupportedSourceError, "OME-Zarr 0.6 is not supported"),
+        "v0.7": (v06, UnsupportedSourceError, "OME-Zarr 0.7 is not supported"),
     }
 
 

@@ -1,4 +1,4 @@
-"""OME-Zarr stores as a source: 0.4 (Zarr v2) and 0.5 (Zarr v3) images, labels, plates and
+"""OME-Zarr stores as a source: 0.4 (Zarr v2), 0.5 and 0.6 (Zarr v3) images, labels, plates and
 bioformats2raw collections.
 
 The store is read as it is: each level becomes a lazy dask array over the existing zarr
@@ -8,8 +8,9 @@ chunks. Per-level scales and translations, ``omero``, labels, plate and well met
 in ``extra_attrs``. Nothing here writes.
 
 Only :class:`_Reader` knows the format: v2 NGFF metadata sits at the top of ``.zattrs``, v3
-under ``attributes["ome"]`` of ``zarr.json`` (whose ``version`` must be 0.5); everything
-else reads both alike. The kind of the root is found by an ordered list of probes (plate,
+under ``attributes["ome"]`` of ``zarr.json`` (whose ``version`` must be 0.5 or 0.6; 0.6 is
+read in 0.5's shape and its attributes are kept as stored, tagged 0.6); everything else reads
+all alike. The kind of the root is found by an ordered list of probes (plate,
 bioformats2raw, image, plain group of images); each returns ``None`` to pass. Then the whole
 hierarchy is walked: every group or array the NGFF structure does not hold (fractal's
 ``tables/``, unlisted labels, a user's arrays) rides along in :attr:`Collection.extra_nodes`.
@@ -47,6 +48,7 @@ from omeconv.model import (
     Well,
     WellField,
 )
+from omeconv.ngff06 import is_v06
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -62,25 +64,29 @@ _ROOT_FILES = (".zgroup", ".zattrs", ".zarray", "zarr.json")
 
 
 class OmeZarrConverter:
-    """OME-Zarr 0.4 (Zarr v2) and 0.5 (Zarr v3) stores read with zarr-python."""
+    """OME-Zarr 0.4 (Zarr v2), 0.5 and 0.6 (Zarr v3) stores read with zarr-python."""
 
     name: ClassVar[str] = "ome_zarr"
     description: ClassVar[str] = (
-        "OME-Zarr 0.4 (Zarr v2) and 0.5 (Zarr v3): images, labels, plates, bioformats2raw"
+        "OME-Zarr 0.4 (Zarr v2), 0.5 and 0.6 (Zarr v3): images, labels, plates, bioformats2raw"
     )
-    suffixes: ClassVar[tuple[str, ...]] = (".zarr",)
+    suffixes: ClassVar[tuple[str, ...]] = (".zarr", ".ozx")
 
     def guess_can_open(self, source: Any) -> bool:
+        from omeconv.ozx import is_ozx
+
         if not isinstance(source, str | os.PathLike) or "://" in str(source):
             return False
         path = Path(source)
         try:
+            if is_ozx(path):
+                return path.is_file()
             return path.is_dir() and any((path / name).is_file() for name in _ROOT_FILES)
         except OSError:
             return False
 
     def open(self, source: Any, *, storage_options: dict[str, Any] | None = None) -> Collection:
-        """Read the OME-Zarr 0.4 or 0.5 hierarchy rooted at ``source`` lazily, all of it.
+        """Read the OME-Zarr 0.4, 0.5 or 0.6 hierarchy rooted at ``source`` lazily, all of it.
 
         There is no ``series``: images, labels, plates and extra nodes are carried as one
         hierarchy (an upgrade), and taking one image out of it would drop what the rest says.
@@ -105,10 +111,14 @@ class _Reader:
     """
 
     def __init__(self, source: Any, storage_options: dict[str, Any] | None) -> None:
+        from omeconv.ozx import is_ozx
         from omeconv.stores import is_url, open_store
 
-        if not is_url(source) and not Path(str(source)).is_dir():
-            raise SourceNotFoundError("no such directory", path=source)
+        local = Path(str(source))
+        if not is_url(source) and not (local.is_file() if is_ozx(local) else local.is_dir()):
+            raise SourceNotFoundError(
+                f"no such {'file' if is_ozx(local) else 'directory'}", path=source
+            )
         self.location = str(source)
         self.store = open_store(source, mode="r", storage_options=storage_options)
         self.zarr_format: Literal[2, 3] = 3 if self.exists("zarr.json") else 2
@@ -145,7 +155,11 @@ class _Reader:
         return self.node(path)[1]
 
     def ngff(self, path: str) -> dict[str, Any]:
-        """The node's NGFF metadata; a v3 ``ome.version`` other than 0.5 is refused."""
+        """The node's NGFF metadata; a v3 ``ome.version`` other than 0.5 or 0.6 is refused.
+
+        0.6 metadata is read in 0.5's shape (:func:`omeconv.emit.v06.to_v05`): what 0.5
+        cannot say (more coordinate systems, scenes …) is refused in one line.
+        """
         attrs = self.attrs(path)
         if self.zarr_format == 2:
             return attrs
@@ -153,16 +167,27 @@ class _Reader:
         if not isinstance(ome, dict):
             raise self.fail(path, "'ome' attribute is not a JSON object")
         version = ome.get("version")
+        if is_v06(version):
+            from omeconv.emit.v06 import to_v05
+
+            try:
+                return to_v05(attrs)["ome"]  # type: ignore[no-any-return]
+            except MetadataError as exc:
+                raise self.fail(path, f"OME-Zarr {version}: {exc.message}") from exc
         if version is not None and str(version).split("-")[0] != "0.5":
             raise UnsupportedSourceError(
-                f"OME-Zarr {version} is not supported (omeconv reads 0.4 and 0.5)",
+                f"OME-Zarr {version} is not supported (omeconv reads 0.4, 0.5 and 0.6)",
                 path=self.where(path),
             )
         return ome
 
     def stored(self, path: str) -> SourceAttrs:
-        """The node's attributes as stored (empty when there is no node) and their version."""
-        return SourceAttrs(self.version, self.attrs(path))
+        """The node's attributes as stored (empty when there is no node) and their version
+        (a v3 node's own ``ome.version`` when that is 0.6)."""
+        attrs = self.attrs(path)
+        ome = attrs.get("ome") if self.zarr_format == 3 else None
+        version = ome.get("version") if isinstance(ome, dict) else None
+        return SourceAttrs(str(version) if is_v06(version) else self.version, attrs)
 
     def stored_group(self, path: str) -> SourceAttrs | None:
         """:meth:`stored` of the group at ``path``; None when there is no group there."""

@@ -1,7 +1,8 @@
-"""The emitter: writes a :class:`~omeconv.model.Collection` as OME-Zarr 0.4 or 0.5.
+"""The emitter: writes a :class:`~omeconv.model.Collection` as OME-Zarr 0.4, 0.5 or 0.6.
 
 Arrays first, group metadata after, the root's metadata last: an interrupted write never
-looks like a complete OME-Zarr. Both versions share one array-write path
+looks like a complete OME-Zarr. A version is a small layout module (:mod:`~omeconv.emit.v04`,
+:mod:`~omeconv.emit.v05`, :mod:`~omeconv.emit.v06`); all versions share one array-write path
 (:mod:`omeconv.emit.write`) and one metadata builder (:mod:`omeconv.emit.ngff`).
 """
 
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from omeconv.emit import ngff, v04, v05
+from omeconv.emit import ngff, v04, v05, v06
 from omeconv.emit.sinks import StoreSink
 from omeconv.emit.write import (
     Encoding,
@@ -37,6 +38,8 @@ from omeconv.errors import (
     UsageError,
 )
 from omeconv.journal import Journal, check_inputs_unchanged, check_resume, source_identity
+from omeconv.ngff06 import is_v06
+from omeconv.ozx import is_ozx
 from omeconv.pyramid import Method, default_method, plan_levels
 from omeconv.stores import is_url, staged_output, staging_path
 
@@ -59,7 +62,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LAYOUTS", "emit", "emit_into", "ngff_order"]
 
-LAYOUTS: dict[str, ModuleType] = {"0.4": v04, "0.5": v05}
+LAYOUTS: dict[str, ModuleType] = {"0.4": v04, "0.5": v05, "0.6": v06}
 _TYPE_RANK = {"time": 0, "channel": 1, "space": 2}
 _SPACE_RANK = {"z": 0, "y": 1, "x": 2}
 
@@ -83,12 +86,14 @@ def emit(
     copy_chunks: bool = False,
     resume: bool = False,
 ) -> str:
-    """Write ``collection`` to ``dest``; return where it was written.
+    """Write ``collection`` to ``dest``; return where it was written. A local ``dest`` ending
+    in ``.ozx`` is written as one RFC-9 zip file (:mod:`omeconv.ozx`; 0.5 and 0.6 only).
 
     Parameters
     ----------
     version
-        NGFF version, ``"0.4"`` (Zarr v2) or ``"0.5"`` (Zarr v3).
+        NGFF version, ``"0.4"`` (Zarr v2), ``"0.5"`` or ``"0.6"`` (Zarr v3; 0.6 is written as
+        :data:`omeconv.ngff06.VERSION`).
     levels
         Total pyramid levels; ``None`` halves until a plane fits one chunk (or keeps the
         source's own pyramid when it has one).
@@ -96,7 +101,7 @@ def emit(
         Chunk shape in NGFF axis order, or ``{axis: size}`` for some axes; the rest
         (or all, when ``None``) are picked for chunks of about 2 MiB.
     shards, compression, clevel
-        Encoding: sharding (v0.5 only); a preset (``balanced``, ``fast``, ``small``),
+        Encoding: sharding (Zarr v3: 0.5 and 0.6 only); a preset (``balanced``, ``fast``, ``small``),
         ``zstd``/``lz4`` (Blosc, byte shuffle), ``gzip`` or ``none``.
     overwrite
         Replace an existing ``dest`` once the new output is complete.
@@ -107,7 +112,7 @@ def emit(
     inputs
         Paths of the sources, which ``dest`` must not be or lie inside.
     copy_chunks
-        For version 0.5, copy the encoded chunks of levels that have a ``source`` array (Zarr
+        For Zarr v3 versions (0.5, 0.6), copy the encoded chunks of levels that have a ``source`` array (Zarr
         v2 or v3) instead of decoding and re-encoding them (:mod:`omeconv.emit.chunk_copy`).
     resume
         Finish the unfinished output of an interrupted run with the same options,
@@ -116,10 +121,14 @@ def emit(
     from tqdm import tqdm
 
     if version not in LAYOUTS:
-        raise UsageError(f"unknown OME-Zarr version {version!r}; choose 0.4 or 0.5")
+        raise UsageError(f"unknown OME-Zarr version {version!r}; choose 0.4, 0.5 or 0.6")
     if levels is not None and levels < 1:
         raise UsageError(f"--levels must be at least 1, not {levels}")
     layout = LAYOUTS[version]
+    if is_ozx(dest) and layout.ZARR_FORMAT != 3:
+        raise UsageError(
+            f"a .ozx file holds OME-Zarr 0.5 or 0.6 (Zarr v3), not {version}", path=dest
+        )
     encoding = Encoding(
         compression=compression,  # type: ignore[arg-type]
         clevel=clevel,
@@ -600,13 +609,16 @@ class _Writer:
     ) -> None:
         """A group whose attributes are the source's, moved to the output version; with
         ``computed`` levels, their datasets and provenance are added to the multiscale."""
+        # New levels are added in 0.5's layout when writing 0.6 (its NS is yaozarrs v05).
+        edit = v05 if computed and self.layout is v06 else self.layout
         try:
-            attrs = deepcopy(self.layout.move(source.attrs, source.version))
+            attrs = deepcopy(edit.move(source.attrs, source.version))
+            if computed:
+                doc = attrs["ome"] if edit.ZARR_FORMAT == 3 else attrs
+                self._add_levels(path, doc["multiscales"][0], computed, method)
+                attrs = self.layout.move(attrs, edit.VERSION)
         except MetadataError as exc:
             raise MetadataError(exc.message, path=path or "/") from exc
-        if computed:
-            doc = attrs["ome"] if self.layout.ZARR_FORMAT == 3 else attrs
-            self._add_levels(path, doc["multiscales"][0], computed, method)
         self._check_moved(path, source, attrs)
         self._write_attrs(path, attrs)
 
@@ -669,7 +681,13 @@ def _invalid(attrs: dict[str, Any], version: str) -> str | None:
     from yaozarrs import validate_ome_json
 
     from omeconv.validate import spec_problems
+    from omeconv.validate_v06 import validate_v06
 
+    if is_v06(version):
+        if not isinstance(attrs.get("ome"), dict):
+            return None
+        problems = validate_v06({"zarr_format": 3, "node_type": "group", "attributes": attrs})
+        return problems[0] if problems else None
     if version == "0.5":
         if not isinstance(attrs.get("ome"), dict):
             return None

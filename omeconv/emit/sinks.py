@@ -10,6 +10,10 @@ records every document to write and every v2 file to remove. Then each array's a
 ``zarr.json`` is written (atomically, the root's last) and only then are the v2 files removed.
 Until the root ``zarr.json`` exists the store is still a complete v0.4 store; from then on it
 is a complete v0.5 store. A run that finds a journal finishes it.
+
+A Zarr v3 store (0.5 to 0.6) is upgraded the same way, with less to do: only the groups whose
+attributes change get a new ``zarr.json`` (its other keys kept, and the root's consolidated
+metadata, if any, updated to match), the root's last; arrays and files are untouched.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ class StoreSink:
 
 
 class InPlaceSink:
-    """Collects the Zarr v3 documents of a v2 store upgraded where it is; writes nothing.
+    """Collects the Zarr v3 documents of a store upgraded where it is; writes nothing.
 
     ``store`` is None: a node that needs new pixels (a new pyramid level) cannot be written
     in place and the emitter refuses it.
@@ -75,11 +79,22 @@ class InPlaceSink:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.docs: dict[str, dict[str, Any]] = {}
+        self.v3 = (root / "zarr.json").is_file()
+        """Whether the store is Zarr v3 already (only group attributes change)."""
 
     def group(self, path: str, attrs: dict[str, Any]) -> None:
-        self.docs[path] = {"zarr_format": 3, "node_type": "group", "attributes": attrs}
+        doc = {"zarr_format": 3, "node_type": "group", "attributes": attrs}
+        if self.v3:
+            old = _v3_doc(self.root / path / "zarr.json")
+            if old is not None:
+                doc = {**old, "attributes": attrs}
+                if doc == old:
+                    return
+        self.docs[path] = doc
 
     def copy_array(self, source: Any, path: str, dimension_names: Sequence[str] | None) -> None:
+        if source.metadata.zarr_format == 3:
+            return  # a v3 array stays as it is
         self.docs[path] = v3_array_document(
             array_v2_document(source),
             dimension_names=dimension_names,
@@ -99,6 +114,8 @@ class InPlaceSink:
         Raises before anything is written when some v2 node would be left behind or when a
         file to write or remove lies outside the store (through a symbolic link).
         """
+        if self.v3:
+            return self._v3_steps()
         nodes = _v2_nodes(self.root)
         write: dict[str, dict[str, Any]] = {}
         for path in sorted(_ancestors(set(self.docs)) - set(self.docs), reverse=True):
@@ -118,6 +135,31 @@ class InPlaceSink:
         ]
         _refuse_outside(self.root, [_join(p, "zarr.json") for p in write] + remove)
         return {"format": _JOURNAL_FORMAT, "write": write, "remove": remove}
+
+    def _v3_steps(self) -> dict[str, Any]:
+        """The journal of a v3 store: the changed groups' ``zarr.json``, the root's last."""
+        write = {p: d for p, d in self.docs.items() if p != ""}
+        root = self.docs.get("") or _v3_doc(self.root / "zarr.json") or _empty_group()
+        consolidated = root.get("consolidated_metadata")
+        if isinstance(consolidated, dict) and isinstance(consolidated.get("metadata"), dict):
+            nodes = dict(consolidated["metadata"])
+            for path, doc in write.items():
+                if isinstance(nodes.get(path), dict):
+                    nodes[path] = {**nodes[path], "attributes": doc["attributes"]}
+            root = {**root, "consolidated_metadata": {**consolidated, "metadata": nodes}}
+        if write or "" in self.docs or root != _v3_doc(self.root / "zarr.json"):
+            write[""] = root
+        _refuse_outside(self.root, [_join(p, "zarr.json") for p in write])
+        return {"format": _JOURNAL_FORMAT, "write": write, "remove": []}
+
+
+def _v3_doc(path: Path) -> dict[str, Any] | None:
+    """The JSON object in the ``zarr.json`` at ``path`` (None when absent or unreadable)."""
+    try:
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 def _empty_group() -> dict[str, Any]:

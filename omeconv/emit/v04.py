@@ -8,6 +8,7 @@ from yaozarrs import v04 as NS
 
 from omeconv.emit.ngff import NGFF_V04_KEYS, versioned
 from omeconv.errors import MetadataError
+from omeconv.ngff06 import is_v06
 
 __all__ = ["NS", "VERSION", "ZARR_FORMAT", "group_attrs", "move"]
 
@@ -25,8 +26,13 @@ def move(attrs: dict[str, Any], from_version: str) -> dict[str, Any]:
 
     From 0.4 they are the same. From 0.5 the keys of ``attrs["ome"]`` go to the top level
     where ``ome`` was, in their order, and the objects 0.4 versions (each multiscale,
-    ``plate``, ``well``, ``image-label``) get ``"version": "0.4"``.
+    ``plate``, ``well``, ``image-label``) get ``"version": "0.4"``. From 0.6 they are moved
+    to 0.5 first (:func:`omeconv.emit.v05.move`).
     """
+    if is_v06(from_version):
+        from omeconv.emit import v05
+
+        attrs, from_version = v05.move(attrs, from_version), v05.VERSION
     if from_version == VERSION or "ome" not in attrs:
         return dict(attrs)
     ome = attrs["ome"]

@@ -8,6 +8,7 @@ from yaozarrs import v05 as NS
 
 from omeconv.emit.ngff import NGFF_V04_KEYS, unversioned
 from omeconv.errors import MetadataError
+from omeconv.ngff06 import is_v06
 
 __all__ = ["NS", "VERSION", "ZARR_FORMAT", "group_attrs", "move"]
 
@@ -23,12 +24,17 @@ def group_attrs(doc: dict[str, Any]) -> dict[str, Any]:
 def move(attrs: dict[str, Any], from_version: str) -> dict[str, Any]:
     """Attributes ``attrs`` of a ``from_version`` group, moved to 0.5; nothing else changes.
 
-    From 0.5 they are the same. From 0.4 the NGFF keys go, in their order, into one ``ome``
+    From 0.5 they are the same; from 0.6 they are :func:`omeconv.emit.v06.to_v05`'s (what
+    0.5 cannot say is refused). From 0.4 the NGFF keys go, in their order, into one ``ome``
     object that starts with ``"version": "0.5"`` and stands where the first NGFF key stood;
     the per-object ``version`` keys (each multiscale's, ``plate``'s, ``well``'s,
     ``image-label``'s, a top-level one) are dropped. Values keep their JSON types; every
     other key stays at the top level as it is. A group without NGFF keys is unchanged.
     """
+    if is_v06(from_version):
+        from omeconv.emit.v06 import to_v05
+
+        return to_v05(attrs) if isinstance(attrs.get("ome"), dict) else dict(attrs)
     if from_version == VERSION or not any(k in NGFF_V04_KEYS for k in attrs):
         return dict(attrs)
     if "ome" in attrs:

@@ -8,8 +8,8 @@ attributes between the two rather than rebuilding them (pure functions on JSON o
 - each level's ``[scale]`` becomes that scale with ``input: {"path": <level>}`` and
   ``output: {"name": "intrinsic"}``; ``[scale, translation]`` becomes one ``sequence`` of
   them with that input and output;
-- a multiscale-level ``[scale]`` or ``[scale, translation]`` (0.5 applies it after every level)
-  becomes one transformation from ``"intrinsic"`` to a second coordinate system ``"world"``
+- a multiscale-level ``[scale]``, ``[scale, translation]`` or ``[identity]`` (0.5 applies it
+  after every level) becomes one transformation from ``"intrinsic"`` to a second coordinate system ``"world"``
   with the same axes, listed first (as in the spec's ``multiscales_transformations`` example);
 - labels, plates, wells, bioformats2raw and series read the same in both versions; omero,
   unknown keys, key order and JSON number types are carried as they are; ``ome.version`` (and
@@ -27,15 +27,37 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from yaozarrs import v05 as NS
+
+from omeconv.emit import v05
 from omeconv.errors import MetadataError
 from omeconv.ngff06 import INTRINSIC, VERSION, WORLD, is_v06
 
-__all__ = ["VERSION", "ZARR_FORMAT", "from_v05", "to_v05"]
+__all__ = ["NS", "VERSION", "ZARR_FORMAT", "from_v05", "group_attrs", "move", "to_v05"]
 
 ZARR_FORMAT: Literal[3] = 3
 _IO = ("input", "output")
 
 JSON = dict[str, Any]
+
+
+def group_attrs(doc: JSON) -> JSON:
+    """Group attributes holding the NGFF document ``doc`` (a dumped ``yaozarrs.v05`` model:
+    0.6 metadata is derived as 0.5, then moved)."""
+    return from_v05(v05.group_attrs(doc))
+
+
+def move(attrs: JSON, from_version: str) -> JSON:
+    """Attributes ``attrs`` of a ``from_version`` group, moved to 0.6; nothing else changes.
+
+    From 0.6 they are the same; from 0.5 they are :func:`from_v05`'s; from 0.4 they are
+    moved to 0.5 first (:func:`omeconv.emit.v05.move`). A group without an ``ome`` object
+    (no NGFF metadata) is unchanged.
+    """
+    if is_v06(from_version):
+        return dict(attrs)
+    attrs = v05.move(attrs, from_version)
+    return from_v05(attrs) if isinstance(attrs.get("ome"), dict) else attrs
 
 
 def from_v05(attrs: JSON) -> JSON:
@@ -80,7 +102,8 @@ def to_v05(attrs: JSON) -> JSON:
 def _ome(attrs: JSON, version: str) -> JSON:
     ome = attrs.get("ome") if isinstance(attrs, dict) else None
     given = ome.get("version") if isinstance(ome, dict) else None
-    if not isinstance(ome, dict) or not (is_v06(given) if version == "0.6" else given == version):
+    same = is_v06(given) if version == "0.6" else str(given).split("-")[0] == version
+    if not isinstance(ome, dict) or not same:
         raise MetadataError(f"not OME-Zarr {version} attributes (ome.version is {given!r})")
     return ome
 
@@ -123,7 +146,7 @@ def _multiscale_from_v05(multiscale: JSON, where: str) -> JSON:
         elif key == "coordinateTransformations":
             if value:
                 pair = ({"name": INTRINSIC}, {"name": WORLD})
-                moved[key] = [_one_transform(value, *pair, f"{where}.{key}")]
+                moved[key] = [_one_transform(value, *pair, f"{where}.{key}", top=True)]
         else:
             moved[key] = value
     return moved
@@ -141,10 +164,13 @@ def _dataset_from_v05(dataset: JSON, where: str) -> JSON:
     return moved
 
 
-def _one_transform(transforms: Any, input_: JSON, output: JSON, where: str) -> JSON:
-    """0.5's ``[scale]`` or ``[scale, translation]`` as one 0.6 transformation."""
+def _one_transform(
+    transforms: Any, input_: JSON, output: JSON, where: str, *, top: bool = False
+) -> JSON:
+    """0.5's ``[scale]`` or ``[scale, translation]`` (or, at the ``top`` of a multiscale,
+    ``[identity]``) as one 0.6 transformation."""
     kinds = [t.get("type") if isinstance(t, dict) else None for t in _list(transforms)]
-    if kinds == ["scale"] and "scale" in transforms[0]:
+    if (kinds == ["scale"] and "scale" in transforms[0]) or (top and kinds == ["identity"]):
         return {**transforms[0], "input": input_, "output": output}
     if kinds == ["scale", "translation"] and "scale" in transforms[0]:
         return {
@@ -226,6 +252,8 @@ def _top_to_v05(
     source, target = (_ref(transform.get(k)) for k in _IO)
     if source != (intrinsic, None) or target[1] is not None or target[0] in (None, intrinsic):
         raise _cannot(f"{where}.0", f"a transformation from {source} to {target}")
+    if transform.get("type") == "identity":  # 0.5 says [identity] here too
+        return [{k: v for k, v in transform.items() if k not in _IO}], str(target[0])
     return _plain(transform, ndim, f"{where}.0"), str(target[0])
 
 

@@ -1,0 +1,251 @@
+"""OME-Zarr 0.6 output: every kind of store written as 0.6 validates, reads back pixel-equal,
+and holds the 0.5 metadata of the same conversion moved to 0.6 (one emitter, a layout each)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import dask.array as da
+import numpy as np
+import pytest
+import tifffile
+
+from omeconv.api import convert, write
+from omeconv.cli import main
+from omeconv.converters.numpy_ import image_from_array
+from omeconv.emit.v06 import from_v05
+from omeconv.model import Label, Level
+from omeconv.ngff06 import VERSION
+from omeconv.validate import validate_path
+from tests.factories import make_plate_ome_tiff, random_array, read_level
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+MULTISERIES = "tiff/ome-tiff/galaxy__split_image__multiseries.ome.tiff"
+
+
+def groups(root: Path) -> dict[str, dict[str, Any]]:
+    """The attributes of every group of a Zarr v3 store, by path."""
+    out = {}
+    for doc_path in sorted(root.rglob("zarr.json")):
+        doc = json.loads(doc_path.read_text())
+        if doc["node_type"] == "group":
+            path = doc_path.parent.relative_to(root).as_posix()
+            out["" if path == "." else path] = doc["attributes"]
+    return out
+
+
+def assert_moved_from_v05(out06: Path, out05: Path) -> None:
+    """Every group of ``out06`` holds the attributes of ``out05``'s, moved to 0.6."""
+    v05, v06 = groups(out05), groups(out06)
+    assert list(v06) == list(v05)
+    for path, attrs in v05.items():
+        expected = from_v05(attrs) if "ome" in attrs else attrs
+        assert json.dumps(v06[path]) == json.dumps(expected), path  # keys, order, JSON types
+        if "ome" in attrs:
+            assert v06[path]["ome"]["version"] == VERSION
+
+
+def both(write_to: Any, tmp_path: Path) -> tuple[Path, Path]:
+    """``write_to(dest, version)`` as 0.6 and 0.5; the 0.6 output validates as 0.6."""
+    out06, out05 = tmp_path / "v06.ome.zarr", tmp_path / "v05.ome.zarr"
+    write_to(out06, "0.6")
+    write_to(out05, "0.5")
+    assert validate_path(out06) == VERSION
+    assert_moved_from_v05(out06, out05)
+    return out06, out05
+
+
+@pytest.mark.parametrize("axes", ["yx", "zyx", "czyx", "tczyx"])
+def test_image_2d_to_5d(tmp_path: Path, axes: str) -> None:
+    shape = {"t": 2, "c": 2, "z": 3, "y": 20, "x": 24}
+    data = random_array(tuple(shape[a] for a in axes), "uint16")
+    image = image_from_array(data, axes=axes)
+    out, _ = both(lambda d, v: write(image, d, ome_version=v, levels=1), tmp_path)
+    np.testing.assert_array_equal(read_level(out / "0"), data)
+
+
+def test_multi_level_with_translation(tmp_path: Path) -> None:
+    data = random_array((2, 40, 48), "uint8")
+    image = image_from_array(data, axes="cyx", scale={"y": 0.5, "x": 0.5})
+    image = replace(
+        image, levels=tuple(replace(lv, translation=(0.0, 3.0, 4.0)) for lv in image.levels)
+    )
+    out, _ = both(
+        lambda d, v: write(image, d, ome_version=v, levels=3, chunks={"y": 16, "x": 16}),
+        tmp_path,
+    )
+    datasets = groups(out)[""]["ome"]["multiscales"][0]["datasets"]
+    assert [d["coordinateTransformations"][0]["type"] for d in datasets] == ["sequence"] * 3
+    np.testing.assert_array_equal(read_level(out / "0"), data)
+    np.testing.assert_array_equal(read_level(out / "1").shape, (2, 20, 24))
+
+
+def test_labels(tmp_path: Path) -> None:
+    data = random_array((2, 32, 32), "uint16")
+    image = image_from_array(data, axes="cyx")
+    mask = np.zeros((1, 32, 32), np.uint8)
+    mask[0, 4:12, 5:20] = 3
+    label = Label(
+        name="cells", levels=(Level(data=da.from_array(mask), scale=(1.0,) * 3),), axes=image.axes
+    )
+    image = replace(image, labels=(label,))
+    out, _ = both(
+        lambda d, v: write(image, d, ome_version=v, levels=2, chunks={"y": 16, "x": 16}),
+        tmp_path,
+    )
+    attrs = groups(out)["labels/cells"]["ome"]
+    assert "image-label" in attrs
+    assert len(attrs["multiscales"][0]["datasets"]) == 2
+    np.testing.assert_array_equal(read_level(out / "labels" / "cells" / "0"), mask)
+
+
+def test_plate(tmp_path: Path) -> None:
+    src = tmp_path / "plate.ome.tif"
+    images = make_plate_ome_tiff(src, {(0, 0): 2, (1, 1): 1})
+    out, _ = both(lambda d, v: convert(src, d, ome_version=v), tmp_path)
+    assert [w["path"] for w in groups(out)[""]["ome"]["plate"]["wells"]] == ["A/1", "B/2"]
+    for path, expected in zip(["A/1/0", "A/1/1", "B/2/0"], images, strict=True):
+        np.testing.assert_array_equal(read_level(out / path / "0"), expected)
+    assert (out / "OME" / "METADATA.ome.xml").is_file()
+
+
+def test_bioformats2raw_collection(corpus: Path, tmp_path: Path) -> None:
+    src = corpus / MULTISERIES
+    if not src.exists():
+        pytest.skip(f"{MULTISERIES} not in corpus")
+    out, _ = both(lambda d, v: convert(src, d, ome_version=v, levels=1), tmp_path)
+    assert groups(out)[""]["ome"]["bioformats2raw.layout"] == 3
+    with tifffile.TiffFile(src) as tf:
+        assert (out / "OME" / "METADATA.ome.xml").read_text() == tf.ome_metadata
+        for i, series in enumerate(tf.series):
+            np.testing.assert_array_equal(read_level(out / str(i) / "0"), series.asarray())
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    """Exit code and stderr lines of ``omeconv ARGS``."""
+    capsys.readouterr()
+    try:
+        main([*args])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    return code, capsys.readouterr().err.strip().splitlines()
+
+
+def test_cli_tiff2zarr_and_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "a.tif"
+    data = random_array((24, 30), "uint16")
+    tifffile.imwrite(src, data)
+    out = tmp_path / "a.ome.zarr"
+    code, err = run(["tiff2zarr", str(src), str(out), "--ome-version", "0.6"], capsys)
+    assert code == 0, err
+    assert groups(out)[""]["ome"]["version"] == VERSION
+    np.testing.assert_array_equal(read_level(out / "0"), data)
+    assert run(["validate", str(out)], capsys)[0] == 0
+
+
+# --- 0.6 input -------------------------------------------------------------------------------
+
+
+def _labelled_image(dest: Path, version: str) -> None:
+    data = random_array((2, 32, 40), "uint16")
+    image = image_from_array(data, axes="cyx", scale={"y": 0.25, "x": 0.25})
+    mask = (random_array((1, 32, 40), "uint8") > 200).astype(np.uint8)
+    label = Label(
+        name="spots", levels=(Level(data=da.from_array(mask), scale=(1.0,) * 3),), axes=image.axes
+    )
+    write(replace(image, labels=(label,)), dest, ome_version=version, chunks={"y": 16, "x": 16})
+
+
+def _plate(dest: Path, version: str) -> None:
+    src = dest.with_suffix(".tif")
+    if not src.exists():
+        make_plate_ome_tiff(src, {(0, 1): 2, (1, 0): 1})
+    convert(src, dest, ome_version=version)
+
+
+def arrays(root: Path) -> dict[str, np.ndarray]:
+    return {
+        p.parent.relative_to(root).as_posix(): read_level(p.parent)
+        for p in sorted(root.rglob("zarr.json"))
+        if json.loads(p.read_text())["node_type"] == "array"
+    }
+
+
+@pytest.mark.parametrize("make", [_labelled_image, _plate])
+def test_v06_converts_to_v05_and_v04_and_back(tmp_path: Path, make: Any) -> None:
+    out06, out05 = both(make, tmp_path)
+    back05, back06 = tmp_path / "back05.ome.zarr", tmp_path / "back06.ome.zarr"
+    convert(out06, back05, ome_version="0.5")
+    assert validate_path(back05) == "0.5"
+    assert json.dumps(groups(back05)) == json.dumps(groups(out05))
+    convert(back05, back06, ome_version="0.6")
+    assert json.dumps(groups(back06)) == json.dumps(groups(out06))
+    pixels = arrays(out06)
+    for other in (back05, back06):
+        got = arrays(other)
+        assert list(got) == list(pixels)
+        for path, expected in pixels.items():
+            np.testing.assert_array_equal(got[path], expected)
+    via06, via05 = tmp_path / "via06-v04.ome.zarr", tmp_path / "via05-v04.ome.zarr"
+    convert(out06, via06, ome_version="0.4")
+    convert(out05, via05, ome_version="0.4")
+    assert validate_path(via06) == "0.4"
+    zattrs = sorted(p.relative_to(via05) for p in via05.rglob(".zattrs"))
+    assert zattrs == sorted(p.relative_to(via06) for p in via06.rglob(".zattrs"))
+    for rel in zattrs:
+        assert (via06 / rel).read_text() == (via05 / rel).read_text()
+
+
+def test_what_v05_cannot_say_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "in06.ome.zarr"
+    write(image_from_array(random_array((16, 16), "uint8"), axes="yx"), src, ome_version="0.6")
+    doc = json.loads((src / "zarr.json").read_text())
+    multiscale = doc["attributes"]["ome"]["multiscales"][0]
+    multiscale["coordinateSystems"].append(
+        {"name": "stage", "axes": multiscale["coordinateSystems"][0]["axes"]}
+    )
+    (src / "zarr.json").write_text(json.dumps(doc))
+    code, lines = run(
+        ["convert", str(src), str(tmp_path / "out.ome.zarr"), "--ome-version", "0.5"], capsys
+    )
+    assert code == 1
+    assert len(lines) == 1
+    assert lines[0].startswith(f"omeconv: error: {src}: OME-Zarr {VERSION}: ")
+    assert "0.5 cannot express coordinate system 'stage'" in lines[0]
+    assert not (tmp_path / "out.ome.zarr").exists()
+
+
+def test_v06_input_gains_levels(tmp_path: Path) -> None:
+    """Levels computed below a 0.6 source's own get datasets in the source's frame."""
+    data = random_array((64, 64), "uint16")
+    image = image_from_array(data, axes="yx", scale={"y": 0.5, "x": 0.5})
+    src, out = tmp_path / "one.ome.zarr", tmp_path / "three.ome.zarr"
+    write(image, src, ome_version="0.6", levels=1)
+    convert(src, out, ome_version="0.6", levels=3, chunks=(16, 16))
+    assert validate_path(out) == VERSION
+    multiscale = groups(out)[""]["ome"]["multiscales"][0]
+    scales = [d["coordinateTransformations"][0]["scale"] for d in multiscale["datasets"]]
+    assert scales == [[0.5, 0.5], [1.0, 1.0], [2.0, 2.0]]
+    assert multiscale["type"] == "mean"
+    np.testing.assert_array_equal(read_level(out / "0"), data)
+    assert read_level(out / "2").shape == (16, 16)
+
+
+def test_info_reads_v06_as_it_reads_v05(tmp_path: Path) -> None:
+    from omeconv.info import summarize
+
+    image = image_from_array(random_array((2, 24, 30), "uint8"), axes="cyx", scale={"y": 0.5})
+    out06, out05 = both(lambda d, v: write(image, d, ome_version=v, levels=2), tmp_path)
+    v06, v05 = summarize(out06), summarize(out05)
+    assert v06["ome_version"] == VERSION
+    for summary in (v06, v05):
+        summary.pop("path")
+        summary.pop("ome_version")
+    assert json.dumps(v06) == json.dumps(v05).replace(str(out05), str(out06))
