@@ -770,11 +770,29 @@ def _channels_with_windows(image: Image, stats: Stats) -> list[Channel]:
 
     count = image.nchannels
     given = list(image.channels[:count]) + [Channel() for _ in range(count - len(image.channels))]
+    dtype = np.dtype(image.data.dtype)
     out = []
     for i, ch in enumerate(given):
         if ch.window is None:
             lo = stats.minimum.get(i, 0.0)
             hi = stats.maximum.get(i, lo)
-            ch = replace(ch, window=(lo, hi, lo, hi))
+            ch = replace(ch, window=_viewable(lo, hi, dtype))
+        elif not ch.window[2] < ch.window[3]:
+            lo, hi, start, end = ch.window
+            start, end = _viewable(start, end, dtype)[2:]
+            ch = replace(ch, window=(min(lo, start), max(hi, end), start, end))
         out.append(ch)
     return out
+
+
+def _viewable(lo: float, hi: float, dtype: np.dtype) -> tuple[float, float, float, float]:
+    """The window ``(min, max, start, end)`` of values from ``lo`` to ``hi`` with start < end,
+    as viewers require (napari refuses an empty range): a constant channel's ``v`` gets
+    ``[v, v + 1]``, or ``[v - 1, v]`` at the top of the dtype's range."""
+    if hi > lo:
+        return (lo, hi, lo, hi)
+    top = float(np.iinfo(dtype).max) if dtype.kind in "iu" else 1.0 if dtype.kind == "b" else None
+    if top is not None and lo + 1 > top:
+        return (lo - 1, lo, lo - 1, lo)
+    end = lo + 1 if lo + 1 > lo else float(np.nextafter(lo, np.inf))  # huge floats
+    return (lo, end, lo, end)
