@@ -11,6 +11,8 @@ from omeconv.model import Collection, Image
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from omeconv.progress import Progress
+
 __all__ = ["convert", "open_source", "read", "write"]
 
 
@@ -60,7 +62,7 @@ def write(
     overwrite: bool = False,
     workers: int | None = None,
     client: Any = None,
-    progress: bool = False,
+    progress: bool | Progress = False,
     storage_options: dict[str, Any] | None = None,
 ) -> str:
     """Write an image (or a whole collection) as OME-Zarr ``ome_version``; return its location.
@@ -103,7 +105,7 @@ def convert(
     overwrite: bool = False,
     workers: int | None = None,
     client: Any = None,
-    progress: bool = False,
+    progress: bool | Progress = False,
     storage_options: dict[str, Any] | None = None,
     resume: bool = False,
     **metadata: Any,

@@ -124,6 +124,36 @@ def _write_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+_LOG_LEVELS = ["debug", "info", "warning", "error"]
+
+
+def _global_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``-q``, ``--debug`` and ``--log-level``: on the group, and again on every subcommand."""
+    f = click.option(
+        "--log-level",
+        type=click.Choice(_LOG_LEVELS, case_sensitive=False),
+        default=None,
+        help="Log messages of this level and above (default: warning).",
+    )(f)
+    f = click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")(f)
+    return click.option(
+        "-q", "--quiet", is_flag=True, help="No progress, no summary and no warnings."
+    )(f)
+
+
+def _sub_global_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The global options on a subcommand (``omeconv convert … -q``): applied, then dropped."""
+    import functools
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, quiet: bool, debug: bool, log_level: str | None, **kw: Any) -> Any:
+        ctx = click.get_current_context()
+        _apply_global_options(ctx, quiet=quiet, debug=debug, log_level=log_level)
+        return f(*args, **kw)
+
+    return _global_options(wrapper)
+
+
 class _Stopped(Exception):
     """Ctrl-C or SIGTERM outside a conversion; ``code`` is the exit code (130 or 143)."""
 
@@ -147,10 +177,9 @@ class _Group(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="omeconv")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no warnings.")
-@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
+@_global_options
 @click.pass_context
-def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
+def cli(ctx: click.Context, quiet: bool, debug: bool, log_level: str | None) -> None:
     """Convert microscopy images to OME-Zarr, and inspect or validate OME-Zarr.
 
     \b
@@ -161,9 +190,19 @@ def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
       omeconv upgrade v0.4 v0.5 old.zarr new.ome.zarr  # OME-Zarr 0.4 to 0.5
     """
     ctx.ensure_object(dict)
-    ctx.obj["quiet"] = quiet
-    ctx.obj["debug"] = debug
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(message)s")
+    _apply_global_options(ctx, quiet=quiet, debug=debug, log_level=log_level)
+
+
+def _apply_global_options(
+    ctx: click.Context, *, quiet: bool, debug: bool, log_level: str | None
+) -> None:
+    """Set up logging and warnings; a subcommand's ``-q``/``--debug`` add to the group's."""
+    obj = ctx.find_root().ensure_object(dict)
+    obj["quiet"] = quiet = quiet or obj.get("quiet", False)
+    obj["debug"] = debug = debug or obj.get("debug", False)
+    obj["log_level"] = log_level = log_level or obj.get("log_level")
+    level = logging.DEBUG if debug else getattr(logging, (log_level or "WARNING").upper())
+    logging.basicConfig(level=level, format="%(message)s", force=True)
     if not debug:
         # tifffile logs what it finds wrong in a file; omeconv reports it in one line.
         logging.getLogger("tifffile").setLevel(logging.CRITICAL)
@@ -244,9 +283,15 @@ def _convert(
     ctx: click.Context, source: str, output: str, converter: str | None, **kw: Any
 ) -> None:
     from omeconv.api import convert
+    from omeconv.emit import is_finished
     from omeconv.labels import parse_label_option
+    from omeconv.progress import Progress, pick_mode, summary
 
     quiet = ctx.obj["quiet"]
+    if kw["resume"] and not kw["overwrite"] and is_finished(output):
+        if not quiet:
+            click.echo(f"{output}: complete already; nothing to resume", err=True)
+        return
     kw["labels"] = dict(parse_label_option(v) for v in kw.pop("labels", ())) or None
     if converter == "tiff" and (kw.get("plate_pattern") or any(c in source for c in "*?[{")):
         converter = None
@@ -254,6 +299,7 @@ def _convert(
         _refuse_other_formats(source)
     verify = kw.pop("verify", False)
     chunks = _parse_chunks(kw.pop("chunks"))
+    progress = Progress(mode=pick_mode(quiet=quiet))
     with _client(kw.pop("scheduler", None)) as client:
         out = convert(
             source,
@@ -261,11 +307,18 @@ def _convert(
             converter=converter,
             chunks=chunks,
             client=client,
-            progress=not quiet and sys.stderr.isatty(),
+            progress=progress,
             **kw,
         )
     if not quiet:
-        click.echo(f"wrote {out}", err=True)
+        line = summary(
+            "wrote",
+            out,
+            levels=progress.levels,
+            bytes_in=progress.bytes_in,
+            seconds=progress.elapsed,
+        )
+        click.echo(line, err=True)
     if verify:
         from omeconv.verify import verify as verify_output
 
@@ -302,6 +355,7 @@ def _refuse_other_formats(source: str) -> None:
 @_safety_options
 @_source_options
 @click.pass_context
+@_sub_global_options
 def tiff2zarr(ctx: click.Context, /, input: str, output: str, **kw: Any) -> None:
     """Convert a TIFF or OME-TIFF file INPUT to an OME-Zarr store OUTPUT.
 
@@ -323,6 +377,7 @@ def tiff2zarr(ctx: click.Context, /, input: str, output: str, **kw: Any) -> None
 @_safety_options
 @_source_options
 @click.pass_context
+@_sub_global_options
 def convert(ctx: click.Context, /, input: str, output: str, **kw: Any) -> None:
     """Convert INPUT (TIFF, OME-TIFF, CZI, ND2, LIF, .npy …) to OME-Zarr, picking the reader
     by content.
@@ -338,6 +393,7 @@ def convert(ctx: click.Context, /, input: str, output: str, **kw: Any) -> None:
 @cli.command()
 @click.argument("path", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON, for scripts.")
+@_sub_global_options
 def info(path: str, as_json: bool) -> None:
     """Describe PATH (an OME-Zarr store, local or a URL, or an image file): version, axes,
     levels with their shapes, chunks and codecs, channels, labels, plate wells.
@@ -360,6 +416,7 @@ def info(path: str, as_json: bool) -> None:
     default=False,
     help="Also reject what the spec's strict schemas ask for (SHOULD rules), not just warn.",
 )
+@_sub_global_options
 def validate(path: str, strict: bool) -> None:
     """Check PATH (an OME-Zarr store or an NGFF JSON document) against the NGFF spec.
 
@@ -376,6 +433,7 @@ def validate(path: str, strict: bool) -> None:
 @click.argument("source", type=click.Path())
 @click.argument("output", type=click.Path())
 @click.option("--series", type=click.IntRange(min=0), default=None, help="SOURCE series converted.")
+@_sub_global_options
 def verify_command(source: str, output: str, series: int | None) -> None:
     """Check that OUTPUT holds SOURCE's pixels and valid metadata.
 
@@ -428,6 +486,7 @@ Examples:
 @click.option("--clevel", type=click.IntRange(0, 9), default=5, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Threads to re-encode.")
 @click.pass_context
+@_sub_global_options
 def upgrade_command(
     ctx: click.Context, /, from_version: str, to_version: str, input: str, **kw: Any
 ) -> None:
@@ -441,20 +500,27 @@ def upgrade_command(
     .zgroup/.zattrs/.zarray files removed last, and a journal lets a re-run finish a run
     that was killed.
     """
+    from omeconv.progress import Progress, pick_mode, summary
     from omeconv.upgrade import upgrade
 
     quiet = ctx.obj["quiet"]
-    result = upgrade(
-        input,
-        kw.pop("output"),
-        chunks=_parse_chunks(kw.pop("chunks")),
-        progress=not quiet and sys.stderr.isatty(),
-        **kw,
-    )
+    chunks = _parse_chunks(kw.pop("chunks"))
+    reencode = kw["rechunk"] or chunks is not None or kw["shards"] or kw["compression"]
+    progress = Progress(mode=pick_mode(quiet=quiet), desc="re-encoding" if reencode else "copying")
+    result = upgrade(input, kw.pop("output"), chunks=chunks, progress=progress, **kw)
     if kw["dry_run"]:
         click.echo(result)
-    elif not quiet:
+    elif not quiet and kw["in_place"]:
         click.echo(f"upgraded {input} to OME-Zarr 0.5: {result}", err=True)
+    elif not quiet:
+        line = summary(
+            f"upgraded {input} to OME-Zarr 0.5:",
+            result,
+            levels=progress.levels,
+            bytes_in=progress.bytes_in,
+            seconds=progress.elapsed,
+        )
+        click.echo(line, err=True)
 
 
 class _Terminated(KeyboardInterrupt):
@@ -502,7 +568,8 @@ def _run(argv: list[str] | None) -> None:
         click.echo(f"omeconv: {'terminated' if code == 143 else 'interrupted'}", err=True)
         sys.exit(code)
     except click.ClickException as exc:
-        exc.show()
+        message = " ".join(exc.format_message().split())
+        click.echo(f"omeconv: error: {message}", err=True)
         sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
     except Exception as exc:
         if debug:

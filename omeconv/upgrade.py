@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
 
     from omeconv.model import Collection
+    from omeconv.progress import Progress
 
 __all__ = ["JOURNAL", "LOCK", "UpgradePlan", "plan_upgrade", "upgrade"]
 
@@ -58,7 +59,7 @@ def upgrade(
     compression: str | None = None,
     clevel: int = 5,
     workers: int | None = None,
-    progress: bool = False,
+    progress: bool | Progress = False,
 ) -> str:
     """Upgrade the OME-Zarr 0.4 store ``source`` to 0.5, at ``dest`` or ``in_place``.
 
@@ -80,7 +81,8 @@ def upgrade(
         Re-encode the pixels through the normal write path (copy only) instead of copying
         the encoded chunks; ``rechunk`` alone picks new default chunks.
     workers, progress
-        Threads and a progress bar for re-encoding.
+        Threads for re-encoding; a progress bar (or a :class:`~omeconv.progress.Progress`)
+        for the copy or re-encode.
 
     Returns
     -------

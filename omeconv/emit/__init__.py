@@ -37,6 +37,7 @@ from omeconv.errors import (
     UsageError,
 )
 from omeconv.journal import Journal, check_inputs_unchanged, check_resume, source_identity
+from omeconv.progress import Progress
 from omeconv.pyramid import Method, default_method, plan_levels
 from omeconv.stores import is_url, staged_output, staging_path
 
@@ -57,7 +58,7 @@ if TYPE_CHECKING:
         SourceAttrs,
     )
 
-__all__ = ["LAYOUTS", "emit", "emit_into", "ngff_order"]
+__all__ = ["LAYOUTS", "emit", "emit_into", "is_finished", "ngff_order"]
 
 LAYOUTS: dict[str, ModuleType] = {"0.4": v04, "0.5": v05}
 _TYPE_RANK = {"time": 0, "channel": 1, "space": 2}
@@ -77,7 +78,7 @@ def emit(
     overwrite: bool = False,
     workers: int | None = None,
     client: Any = None,
-    progress: bool = False,
+    progress: bool | Progress = False,
     storage_options: dict[str, Any] | None = None,
     inputs: tuple[str | os.PathLike[str], ...] = (),
     copy_chunks: bool = False,
@@ -103,7 +104,8 @@ def emit(
     workers, client
         Threads for the local dask scheduler, or a ``distributed.Client`` to run on.
     progress
-        Show a progress bar on stderr.
+        A :class:`~omeconv.progress.Progress` to report to (bar, log lines; its ``levels``
+        and ``bytes_in`` are set for the run's summary), or True for a bar on stderr.
     inputs
         Paths of the sources, which ``dest`` must not be or lie inside.
     copy_chunks
@@ -113,8 +115,6 @@ def emit(
         Finish the unfinished output of an interrupted run with the same options,
         skipping the regions it journaled as written (local outputs only).
     """
-    from tqdm import tqdm
-
     if version not in LAYOUTS:
         raise UsageError(f"unknown OME-Zarr version {version!r}; choose 0.4 or 0.5")
     if levels is not None and levels < 1:
@@ -128,7 +128,10 @@ def emit(
     )
     images = [ngff_order(image) for image in collection.images]
     _refuse_unsupported_dtypes(images, inputs)
-    total = sum(image.data.nbytes for image in images)
+    reporter = (
+        progress if isinstance(progress, Progress) else Progress(mode="bar" if progress else "off")
+    )
+    total = _total_bytes(images)
     identity = source_identity(inputs)
     options = {
         "version": version,
@@ -140,6 +143,8 @@ def emit(
     if resume:
         if is_url(dest):
             raise UsageError("--resume needs a local OUTPUT", path=dest)
+        if not overwrite and is_finished(dest):
+            return str(dest)
         # Nothing (or no journal) to resume: start over, as without --resume.
         resume = check_resume(staging_path(dest), options)
     with (
@@ -150,26 +155,43 @@ def emit(
             inputs=inputs,
             resume=resume,
         ) as out,
-        tqdm(
-            total=total,
-            unit="B",
-            unit_scale=True,
-            unit_divisor=1000,  # MB/s of input pixels, as the benchmark counts
-            disable=not progress,
-            desc="converting",
-            dynamic_ncols=True,
-        ) as bar,
+        reporter,
     ):
-        runner = Runner(workers=workers, client=client, bar=bar)
+        reporter.start(total, "copying" if copy_chunks else "converting")
+        reporter.bytes_in = total
+        runner = Runner(workers=workers, client=client, bar=reporter)
         journal = None if is_url(out.final) else Journal(out.staging, options, resume=resume)
         ledgers = None if journal is None else journal.root / "chunks"
-        sink = StoreSink(out.store, layout.ZARR_FORMAT, ledgers)
+        sink = StoreSink(out.store, layout.ZARR_FORMAT, ledgers, progress=reporter.update)
         writer = _Writer(sink, layout, encoding, levels, chunks, runner, journal)
         writer.copy_chunks = copy_chunks
         _write_all(writer, collection, images, inputs, identity)
+        reporter.levels = max(writer.levels_written, default=None)
         if journal is not None:
             journal.remove()
     return out.final
+
+
+def _total_bytes(images: Sequence[Image]) -> int:
+    """Bytes of every level given (written or copied) of ``images`` and their labels."""
+    return sum(
+        lv.data.nbytes
+        for image in images
+        for levels in (image.levels, *(label.levels for label in image.labels))
+        for lv in levels
+    )
+
+
+def is_finished(dest: str | os.PathLike[str]) -> bool:
+    """Whether the local ``dest`` is a finished output: its root metadata (written last) is
+    there and no unfinished run's staging directory is beside it."""
+    from pathlib import Path
+
+    staging = staging_path(dest)
+    if staging is None or staging.exists():
+        return False
+    root = Path(dest)
+    return any((root / name).is_file() for name in ("zarr.json", ".zattrs", ".zgroup"))
 
 
 def emit_into(collection: Collection, sink: InPlaceSink, *, version: str = "0.5") -> None:
@@ -310,6 +332,8 @@ class _Writer:
         self.runner = runner
         self.level_scales: dict[str, tuple[float, ...]] = {}
         """Scale of every level written, by path."""
+        self.levels_written: list[int] = []
+        """How many levels each image has in the output."""
 
     def image(self, path: str, image: Image) -> None:
         """Write one image: its levels, its labels, then its group metadata.
@@ -322,6 +346,7 @@ class _Writer:
         chunks = self._chunks(image.axes, level0.data.shape, level0.data.dtype.itemsize)
         method = default_method(level0.data.dtype)
         metas, factors, stats = self._levels(path, image.levels, image.axes, chunks, method, None)
+        self.levels_written.append(len(metas))
         for label in image.labels:
             # A label may lack some of the image's axes (often ``c``): match them by name.
             self._label(

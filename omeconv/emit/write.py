@@ -37,9 +37,9 @@ if TYPE_CHECKING:
 
     import dask.array as da
     import zarr
-    from tqdm import tqdm
 
     from omeconv.journal import Journal
+    from omeconv.progress import Progress
 
 __all__ = [
     "Compression",
@@ -357,11 +357,16 @@ class Runner:
     """Runs region tasks on dask: local threads, or a ``distributed.Client`` when given."""
 
     def __init__(
-        self, *, workers: int | None = None, client: Any = None, bar: tqdm | None = None
+        self, *, workers: int | None = None, client: Any = None, bar: Progress | None = None
     ) -> None:
         self.workers = workers
         self.client = client
         self.bar = bar
+
+    def skip(self, nbytes: int) -> None:
+        """Count ``nbytes`` of source pixels an earlier run wrote (``--resume``) as done."""
+        if self.bar is not None:
+            self.bar.skip(nbytes)
 
     def run(self, tasks: Sequence[Callable[[], tuple[Stats, int]]]) -> Stats:
         """Run every task; merge their statistics and report their byte counts to the bar."""
@@ -515,12 +520,23 @@ def fill_levels(
                 for sl in batch
             ]
             if journal is not None:
+                planned = tasks
                 tasks, done = journal.pending(f"{targets[0].path}:{n}", tasks)
                 group_stats.merge(done)
+                if n == 0 and len(tasks) < len(planned):
+                    runner.skip(_skipped_bytes(planned, tasks, itemsize))
             group_stats.merge(runner.run(tasks))
         if n == 0:
             stats = group_stats
     return stats
+
+
+def _skipped_bytes(planned: Sequence[Any], pending: Sequence[Any], itemsize: int) -> int:
+    """Bytes of the regions of the ``planned`` tasks that are not ``pending`` (journaled
+    tasks wrap the planned ones as ``.task``)."""
+    left = {id(getattr(t, "task", t)) for t in pending}
+    sizes = [math.prod(s.stop - s.start for s in t.region) for t in planned if id(t) not in left]
+    return itemsize * int(sum(sizes))
 
 
 def check_chunk_count(shape: Sequence[int], chunks: Sequence[int], itemsize: int) -> None:
