@@ -44,13 +44,13 @@ class Progress:
         *,
         desc: str | None = None,
         mode: Mode = "off",
-        interval: float = LOG_INTERVAL,
+        interval: float | None = None,
         stream: TextIO | None = None,
     ) -> None:
         self.total = total
         self.desc = desc
         self.mode = mode
-        self.interval = interval
+        self.interval = LOG_INTERVAL if interval is None else interval
         self.stream = stream
         self.done = 0
         self.started = time.monotonic()
@@ -58,6 +58,7 @@ class Progress:
         self._last_log = self.started
         self._lock = threading.Lock()
         self._bar: Any = None
+        self._closed = False
         self.levels: int | None = None
         """Levels of the (largest) image written, for the summary."""
         self.bytes_in = 0
@@ -114,9 +115,9 @@ class Progress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-        elif self.mode == "log" and self.total:
+        elif self.mode == "log" and self.total and not self._closed:
             self._echo(self.line())
-            self.total = 0  # once
+        self._closed = True
 
     def __enter__(self) -> Self:
         return self
