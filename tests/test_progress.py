@@ -43,10 +43,13 @@ def test_non_tty_run_prints_log_lines_and_a_summary(
     progress = [LINE.match(line) for line in lines[:-1]]
     assert all(progress), lines
     percents = [int(m[1]) for m in progress if m]
-    assert len(percents) > 2 and percents == sorted(percents) and percents[-1] == 100
+    assert len(percents) > 2
+    assert percents == sorted(percents)
+    assert percents[-1] == 100
     summary = SUMMARY.match(lines[-1])
     assert summary, lines[-1]
-    assert summary[1] == str(out) and summary[2] == "2"
+    assert summary[1] == str(out)
+    assert summary[2] == "2"
     assert summary[3] == "32.8 kB"  # 4 * 64 * 64 * 2 bytes of level 0
     assert summary[4] == omeconv.progress.human_bytes(disk_usage(out) or 0)
 
@@ -58,9 +61,7 @@ def test_quiet_after_the_subcommand_prints_nothing(
     assert capsys.readouterr().err == ""
 
 
-def test_resumed_run_reaches_100_percent(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_resumed_run_reaches_100_percent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = _image(tmp_path)
     out = tmp_path / "out.ome.zarr"
     options: dict[str, Any] = {"chunks": (1, 16, 16), "levels": 1, "workers": 1}
@@ -76,7 +77,8 @@ def test_resumed_run_reaches_100_percent(
     with pytest.raises(Exception, match="--resume"):
         convert(source, out, **options)
     monkeypatch.setattr(Journal, "record", record)
-    assert staging_path(out) is not None and staging_path(out).exists()  # type: ignore[union-attr]
+    assert staging_path(out) is not None
+    assert staging_path(out).exists()
 
     stream = io.StringIO()
     progress = Progress(mode="log", stream=stream)
