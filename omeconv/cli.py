@@ -259,6 +259,93 @@ def _source_options(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def _metadata_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """What the file does not say (or says wrong): metadata and the pyramid's method."""
+    from omeconv.pyramid import METHODS
+
+    options = [
+        click.option(
+            "--scale",
+            default=None,
+            metavar="AXIS=SIZE,…",
+            help="Pixel size per axis at full resolution, e.g. z=2,y=0.5,x=0.5.",
+        ),
+        click.option(
+            "--units",
+            default=None,
+            metavar="UNIT|AXIS=UNIT,…",
+            help="Unit of every space axis (micrometer, nm, µm …) or per axis: z=micrometer,t=s.",
+        ),
+        click.option(
+            "--translation",
+            default=None,
+            metavar="AXIS=OFFSET,…",
+            help="Position of the first pixel's centre, e.g. y=100,x=-20.5.",
+        ),
+        click.option("--name", default=None, help="Name of the image (of every image)."),
+        click.option(
+            "--channel-names", default=None, metavar="A,B,…", help="One name per channel."
+        ),
+        click.option(
+            "--channel-colors",
+            default=None,
+            metavar="RRGGBB,…",
+            help="One colour per channel, six hex digits (FF0000,00FF00).",
+        ),
+        click.option(
+            "--channel-windows",
+            default=None,
+            metavar="START:END,…",
+            help="Display window of each channel (default: the data's min to max).",
+        ),
+        click.option(
+            "--downsample",
+            type=click.Choice(METHODS),
+            default=None,
+            help="Pyramid method for intensities [default: mean] (labels always mode; "
+            "gaussian smooths before the mean).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _overrides(kw: dict[str, Any]) -> Any:
+    """The :class:`~omeconv.overrides.Overrides` of the metadata options (popped from ``kw``)."""
+    from omeconv.overrides import Overrides, parse_axis_values, parse_units, parse_windows
+
+    def names(key: str) -> list[str] | None:
+        value = kw.pop(key)
+        return None if value is None else [v.strip() for v in value.split(",")]
+
+    return Overrides(
+        scale=parse_axis_values("--scale", kw.pop("scale")),
+        units=parse_units(kw.pop("units")),
+        translation=parse_axis_values("--translation", kw.pop("translation")),
+        name=kw.pop("name"),
+        channel_names=names("channel_names"),
+        channel_colors=names("channel_colors"),
+        channel_windows=parse_windows(kw.pop("channel_windows")),
+    )
+
+
+def _parse_series(value: str | None) -> int | list[int] | str | None:
+    """``2`` (one series), ``0,2`` (several) or ``all``."""
+    if value is None or value.strip().lower() == "all":
+        return None if value is None else "all"
+    try:
+        numbers = [int(p) for p in value.split(",") if p.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give an index (2), indices (0,2) or all") from None
+    if not numbers or any(n < 0 for n in numbers):
+        raise click.BadParameter(f"{value!r}: series are numbered from 0")
+    return numbers[0] if len(numbers) == 1 else numbers
+
+
+_SERIES_HELP = "Convert only this series (2), these (0,2) or all [default: all]."
+
+
 @contextmanager
 def _client(address: str | None) -> Iterator[Any]:
     """A ``distributed.Client`` connected to ``address`` for the block, or None."""
@@ -299,6 +386,8 @@ def _convert(
         _refuse_other_formats(source)
     verify = kw.pop("verify", False)
     chunks = _parse_chunks(kw.pop("chunks"))
+    kw["series"] = _parse_series(kw.pop("series"))
+    kw["overrides"] = _overrides(kw)
     progress = Progress(mode=pick_mode(quiet=quiet))
     with _client(kw.pop("scheduler", None)) as client:
         out = convert(
@@ -325,7 +414,8 @@ def _convert(
         options = {
             k: kw[k] for k in ("axes", "plate_pattern", "allow_missing") if kw.get(k) is not None
         }
-        report = verify_output(source, out, converter=converter, series=kw.get("series"), **options)
+        series = kw["series"] if isinstance(kw["series"], int) else None
+        report = verify_output(source, out, converter=converter, series=series, **options)
         if not quiet:
             click.echo(f"verified {out}: {report}", err=True)
 
@@ -348,10 +438,9 @@ def _refuse_other_formats(source: str) -> None:
 @cli.command(epilog=EPILOG_TIFF)
 @click.argument("input", type=click.Path())
 @click.argument("output", type=click.Path())
-@click.option(
-    "--series", type=click.IntRange(min=0), default=None, help="Convert only this series."
-)
+@click.option("--series", default=None, metavar="N|N,M|all", help=_SERIES_HELP)
 @_write_options
+@_metadata_options
 @_safety_options
 @_source_options
 @click.pass_context
@@ -370,10 +459,9 @@ def tiff2zarr(ctx: click.Context, /, input: str, output: str, **kw: Any) -> None
 @cli.command()
 @click.argument("input", type=click.Path())
 @click.argument("output", type=click.Path())
-@click.option(
-    "--series", type=click.IntRange(min=0), default=None, help="Convert only this series."
-)
+@click.option("--series", default=None, metavar="N|N,M|all", help=_SERIES_HELP)
 @_write_options
+@_metadata_options
 @_safety_options
 @_source_options
 @click.pass_context

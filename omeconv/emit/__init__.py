@@ -83,6 +83,7 @@ def emit(
     inputs: tuple[str | os.PathLike[str], ...] = (),
     copy_chunks: bool = False,
     resume: bool = False,
+    downsample: Method | None = None,
 ) -> str:
     """Write ``collection`` to ``dest``; return where it was written.
 
@@ -114,6 +115,9 @@ def emit(
     resume
         Finish the unfinished output of an interrupted run with the same options,
         skipping the regions it journaled as written (local outputs only).
+    downsample
+        Pyramid method for images (default: ``mean``, ``mode`` for booleans); labels
+        always use ``mode``.
     """
     if version not in LAYOUTS:
         raise UsageError(f"unknown OME-Zarr version {version!r}; choose 0.4 or 0.5")
@@ -139,6 +143,7 @@ def emit(
         "chunks": dict(chunks) if isinstance(chunks, Mapping) else chunks,
         "encoding": [compression, clevel, shards],
         "inputs": identity,
+        "downsample": downsample,
     }
     if resume:
         if is_url(dest):
@@ -165,6 +170,7 @@ def emit(
         sink = StoreSink(out.store, layout.ZARR_FORMAT, ledgers, progress=reporter.update)
         writer = _Writer(sink, layout, encoding, levels, chunks, runner, journal)
         writer.copy_chunks = copy_chunks
+        writer.method = downsample
         _write_all(writer, collection, images, inputs, identity)
         reporter.levels = max(writer.levels_written, default=None)
         if journal is not None:
@@ -332,6 +338,8 @@ class _Writer:
         self.runner = runner
         self.level_scales: dict[str, tuple[float, ...]] = {}
         """Scale of every level written, by path."""
+        self.method: Method | None = None
+        """Pyramid method for images (None: the dtype's default)."""
         self.levels_written: list[int] = []
         """How many levels each image has in the output."""
 
@@ -345,6 +353,8 @@ class _Writer:
         level0 = image.levels[0]
         chunks = self._chunks(image.axes, level0.data.shape, level0.data.dtype.itemsize)
         method = default_method(level0.data.dtype)
+        if self.method is not None and method == "mean":
+            method = self.method
         metas, factors, stats = self._levels(path, image.levels, image.axes, chunks, method, None)
         self.levels_written.append(len(metas))
         for label in image.labels:
