@@ -513,8 +513,25 @@ def validate(path: str, strict: bool) -> None:
     """
     from omeconv.validate import validate_path
 
+    _refuse_non_json_file(path)
     version = validate_path(path, strict=strict)
     click.echo(f"{path}: valid OME-Zarr {version}")
+
+
+def _refuse_non_json_file(path: str) -> None:
+    """``validate cells.tif``: say what validate takes (an image file is no NGFF document)."""
+    from omeconv.errors import UsageError
+
+    if not os.path.isfile(path):
+        return
+    with open(path, "rb") as f:
+        head = f.read(64).lstrip()
+    if not head.startswith(b"{"):
+        raise UsageError(
+            "validate takes an OME-Zarr store or an NGFF JSON document (zarr.json, .zattrs),"
+            " not an image file; convert it first with omeconv convert",
+            path=path,
+        )
 
 
 @cli.command("verify")
