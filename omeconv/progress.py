@@ -59,6 +59,7 @@ class Progress:
         self._lock = threading.Lock()
         self._bar: Any = None
         self._closed = False
+        self._logged = False
         self.levels: int | None = None
         """Levels of the (largest) image written, for the summary."""
         self.bytes_in = 0
@@ -90,6 +91,7 @@ class Progress:
                 self._bar.update(nbytes)
             elif self.mode == "log" and time.monotonic() - self._last_log >= self.interval:
                 self._last_log = time.monotonic()
+                self._logged = True
                 self._echo(self.line())
 
     def skip(self, nbytes: int) -> None:
@@ -110,20 +112,20 @@ class Progress:
             f"{rate / 1e6:.1f} MB/s, ETA {eta}"
         )
 
-    def close(self) -> None:
-        """End the bar, or print the log's last line."""
+    def close(self, *, failed: bool = False) -> None:
+        """End the bar; a log that printed lines gets its last one (unless the run failed)."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-        elif self.mode == "log" and self.total and not self._closed:
+        elif self._logged and not failed and not self._closed:
             self._echo(self.line())
         self._closed = True
 
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: object, *exc: object) -> None:
+        self.close(failed=kind is not None)
 
     @property
     def elapsed(self) -> float:

@@ -81,7 +81,7 @@ def test_resumed_run_reaches_100_percent(tmp_path: Path, monkeypatch: pytest.Mon
     assert staging_path(out).exists()
 
     stream = io.StringIO()
-    progress = Progress(mode="log", stream=stream)
+    progress = Progress(mode="log", stream=stream, interval=0)
     convert(source, out, resume=True, progress=progress, **options)
     assert progress.done == progress.total == 4 * 64 * 64 * 2
     assert stream.getvalue().splitlines()[-1].startswith("omeconv: converting: 100% ")
@@ -119,4 +119,13 @@ def test_log_line_rate_and_eta() -> None:
     progress.skip(1_000_000)  # done earlier: no speed to claim
     assert progress.line().startswith("copying: 50% 1.0 MB/2.0 MB, 0.0 MB/s, ETA ?")
     progress.close()
-    assert stream.getvalue() == f"omeconv: {progress.line()}\n"
+    assert stream.getvalue() == ""  # no line within the interval: none at the end either
+    progress = Progress(mode="log", stream=stream, interval=0)
+    progress.start(100, "converting")
+    progress.update(40)
+    progress.close(failed=True)
+    assert (
+        stream.getvalue()
+        == "omeconv: converting: 40% 40 B/100 B, " + (stream.getvalue().split(", ", 1)[1])
+    )
+    assert stream.getvalue().count("\n") == 1  # a failed run ends with its error, not 40%
