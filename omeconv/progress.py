@@ -1,6 +1,7 @@
 """Progress of a run: a bar on a terminal, a log line every few seconds elsewhere, a summary.
 
-A :class:`Progress` counts bytes of pixels written (or copied) against a known total. On a
+A :class:`Progress` counts bytes of pixels read for every level written (the source's, and
+each level read back to make the next), or copied, against a known total. On a
 terminal it draws a tqdm bar; with ``log`` mode (stderr is a file or a pipe, as in a batch
 job) it prints ``converting: 42% 1.2/2.9 GB, 85.3 MB/s, ETA 0:00:20`` at most every
 ``interval`` seconds; ``off`` shows nothing. Work skipped by ``--resume`` counts as done, so
@@ -82,6 +83,14 @@ class Progress:
                 dynamic_ncols=True,
                 file=self.stream,
             )
+
+    def add_total(self, nbytes: int) -> None:
+        """``nbytes`` more work found since :meth:`start`."""
+        with self._lock:
+            self.total += nbytes
+            if self._bar is not None:
+                self._bar.total = self.total
+                self._bar.refresh()
 
     def update(self, nbytes: int) -> None:
         """``nbytes`` more done."""

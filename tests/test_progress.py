@@ -129,3 +129,14 @@ def test_log_line_rate_and_eta() -> None:
         == "omeconv: converting: 40% 40 B/100 B, " + (stream.getvalue().split(", ", 1)[1])
     )
     assert stream.getvalue().count("\n") == 1  # a failed run ends with its error, not 40%
+
+
+def test_every_level_written_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import omeconv.emit.write as write
+
+    # Small regions: levels 1 and 2 are made by reading level 1 back, counted as work too.
+    monkeypatch.setitem(write.fill_levels.__kwdefaults__, "budget", 4_000)
+    progress = Progress()
+    convert(_image(tmp_path), tmp_path / "o.zarr", levels=3, chunks=(1, 16, 16), progress=progress)
+    assert progress.bytes_in == 4 * 64 * 64 * 2
+    assert progress.done == progress.total > progress.bytes_in

@@ -363,8 +363,13 @@ class Runner:
         self.client = client
         self.bar = bar
 
+    def add_total(self, nbytes: int) -> None:
+        """``nbytes`` more work than the progress was started with (levels read back)."""
+        if self.bar is not None and nbytes:
+            self.bar.add_total(nbytes)
+
     def skip(self, nbytes: int) -> None:
-        """Count ``nbytes`` of source pixels an earlier run wrote (``--resume``) as done."""
+        """Count ``nbytes`` of pixels an earlier run wrote (``--resume``) as done."""
         if self.bar is not None:
             self.bar.skip(nbytes)
 
@@ -508,9 +513,10 @@ def fill_levels(
     check_chunk_count(shapes[0], tuple(targets[0].chunks), itemsize)
     writers = [ChunkWriter.for_array(t) for t in targets]
     stats = Stats()
-    for n, (first, last, region) in enumerate(
-        _plan_groups(shapes, units, factors, itemsize, budget)
-    ):
+    groups = _plan_groups(shapes, units, factors, itemsize, budget)
+    # Levels read back to make lower ones count as work too: progress covers every level.
+    runner.add_total(itemsize * sum(math.prod(shapes[first]) for first, _, _ in groups[1:]))
+    for n, (first, last, region) in enumerate(groups):
         reader: Any = source if n == 0 else targets[first]
         regions = _regions(shapes[first], region)
         group_stats = Stats()
@@ -523,7 +529,7 @@ def fill_levels(
                 planned = tasks
                 tasks, done = journal.pending(f"{targets[0].path}:{n}", tasks)
                 group_stats.merge(done)
-                if n == 0 and len(tasks) < len(planned):
+                if len(tasks) < len(planned):
                     runner.skip(_skipped_bytes(planned, tasks, itemsize))
             group_stats.merge(runner.run(tasks))
         if n == 0:
@@ -587,7 +593,7 @@ class _RegionTask:
                 for s, k, n in zip(region, f, block.shape, strict=True)
             )
             self.writers[level].write(region, block)
-        return stats, nbytes if self.from_source else 0
+        return stats, nbytes
 
 
 @dataclass(frozen=True)
