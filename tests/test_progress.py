@@ -132,7 +132,7 @@ def test_log_line_rate_and_eta() -> None:
 
 
 def test_every_level_written_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import omeconv.emit.write as write
+    from omeconv.emit import write
 
     # Small regions: levels 1 and 2 are made by reading level 1 back, counted as work too.
     monkeypatch.setitem(write.fill_levels.__kwdefaults__, "budget", 4_000)
