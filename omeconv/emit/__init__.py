@@ -754,12 +754,21 @@ def _downscale(image: Image | None, method: Method, computed: Sequence[str]) -> 
     if not computed:
         return (image.downscale_type, image.downscale_metadata) if image else (None, None)
     return method, {
-        "description": f"levels {', '.join(computed)}: 2x block {method} per level, computed"
-        " from the level above; windows at odd edges use the pixels present",
+        "description": f"levels {', '.join(computed)}: 2x block {_KERNELS[method]} per level,"
+        " computed from the level above; windows at odd edges use the pixels present",
         "method": "omeconv.pyramid.downsample",
         "version": __version__,
         "kwargs": {"method": method},
     }
+
+
+#: How each downsampling method reduces a window, for the multiscale's description.
+_KERNELS = {
+    "mean": "mean",
+    "mode": "mode",
+    "nearest": "nearest (first pixel of each window)",
+    "gaussian": "mean after a Gaussian blur of sigma 2 * factor / 6",
+}
 
 
 def _join(*parts: str) -> str:
