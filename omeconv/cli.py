@@ -295,8 +295,9 @@ def _metadata_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--channel-windows",
             default=None,
-            metavar="START:END,…",
-            help="Display window of each channel (default: the data's min to max).",
+            metavar="START:END,…|pLOW:pHIGH",
+            help="Display window of each channel, or percentiles of every channel's pixels "
+            "(p1:p99.5) (default: the data's min to max).",
         ),
         click.option(
             "--downsample",

@@ -37,7 +37,7 @@ class Overrides:
     name: str | None = None
     channel_names: Sequence[str] | None = None
     channel_colors: Sequence[str] | None = None
-    channel_windows: Sequence[tuple[float, float]] | None = None
+    channel_windows: Sequence[tuple[float, float]] | Percentiles | None = None
 
     def __bool__(self) -> bool:
         return any(v is not None for v in vars(self).values())
@@ -71,10 +71,30 @@ def parse_units(value: str | None) -> dict[str, str] | str | None:
     return {axis.strip(): unit.strip() for axis, _, unit in parts}
 
 
-def parse_windows(value: str | None) -> list[tuple[float, float]] | None:
-    """``0:1000,100:4000``: the display window ``start:end`` of each channel."""
+@dataclass(frozen=True)
+class Percentiles:
+    """Windows from the data: every channel's ``low``-th to ``high``-th percentile."""
+
+    low: float
+    high: float
+
+
+_PERCENTILES = re.compile(r"^p(\d+(?:\.\d*)?):p(\d+(?:\.\d*)?)$")
+
+
+def parse_windows(value: str | None) -> list[tuple[float, float]] | Percentiles | None:
+    """``0:1000,100:4000`` (``start:end`` of each channel) or ``p1:p99.5`` (percentiles of
+    each channel's pixels)."""
     if not value:
         return None
+    match = _PERCENTILES.match(value.strip())
+    if match is not None:
+        low, high = float(match[1]), float(match[2])
+        if not 0 <= low < high <= 100:
+            raise UsageError(
+                f"--channel-windows {value!r}: give percentiles 0 <= low < high <= 100"
+            )
+        return Percentiles(low, high)
     out: list[tuple[float, float]] = []
     for part in (p.strip() for p in value.split(",")):
         start, sep, end = part.partition(":")
@@ -202,14 +222,17 @@ def _channels(image: Image, o: Overrides, where: str) -> tuple[Channel, ...]:
     from omeconv.model import Channel
 
     count = image.nchannels
+    windows = o.channel_windows
+    if isinstance(windows, Percentiles):
+        windows = _percentile_windows(image, windows)
     for option, given in (
         ("--channel-names", o.channel_names),
         ("--channel-colors", o.channel_colors),
-        ("--channel-windows", o.channel_windows),
+        ("--channel-windows", windows),
     ):
         if given is not None and len(given) != count:
             raise UsageError(f"{option} gives {len(given)} values but {where} has {count} channels")
-    if o.channel_names is None and o.channel_colors is None and o.channel_windows is None:
+    if o.channel_names is None and o.channel_colors is None and windows is None:
         return image.channels
     channels = list(image.channels[:count]) + [Channel()] * (count - len(image.channels))
     for i, ch in enumerate(channels):
@@ -220,14 +243,40 @@ def _channels(image: Image, o: Overrides, where: str) -> tuple[Channel, ...]:
             color = _color(o.channel_colors[i])
             _disagree(where, f"channel {i} colour", ch.color, color)
             ch = replace(ch, color=color)
-        if o.channel_windows is not None:
-            start, end = o.channel_windows[i]
+        if windows is not None:
+            start, end = windows[i]
             if ch.window is not None:
                 _disagree(where, f"channel {i} window", ch.window[2:], (start, end))
             lo, hi = _range(image) if ch.window is None else ch.window[:2]
             ch = replace(ch, window=(min(lo, start), max(hi, end), start, end))
         channels[i] = ch
     return tuple(channels)
+
+
+#: Pixels read (at most) for percentile windows: the smallest level, strided if larger.
+_SAMPLE = 2**24
+
+
+def _percentile_windows(image: Image, p: Percentiles) -> list[tuple[float, float]]:
+    """Each channel's ``p.low`` to ``p.high`` percentile, from the smallest level (every
+    ``k``-th pixel along y and x when it is larger than 16 Mi pixels); a constant channel
+    gets ``v:v+1``."""
+    import numpy as np
+    from dask import threaded
+
+    data = image.levels[-1].data
+    step = max(1, int(np.ceil(np.sqrt(data.size / _SAMPLE))))
+    sample = np.asarray(data[..., ::step, ::step].compute(scheduler=threaded.get), np.float64)
+    channel = next((i for i, a in enumerate(image.axes) if a.type == "channel"), None)
+    planes = [sample] if channel is None else list(np.moveaxis(sample, channel, 0))
+    out = []
+    for plane in planes:
+        values = plane[np.isfinite(plane)]
+        if values.size == 0:
+            raise UsageError("--channel-windows: a channel has no finite pixels for percentiles")
+        start, end = (float(v) for v in np.percentile(values, [p.low, p.high]))
+        out.append((start, end) if end > start else (start, start + 1))
+    return out
 
 
 def _range(image: Image) -> tuple[float, float]:

@@ -101,6 +101,22 @@ def test_given_values_override_the_files_with_a_warning(
     assert [c["label"] for c in _ngff(out)["omero"]["channels"]] == ["a", "B"]
 
 
+def test_percentile_windows(tmp_path: Path) -> None:
+    src = tmp_path / "in.npy"
+    data = np.stack(
+        [np.arange(100 * 100, dtype="uint16").reshape(100, 100), np.full((100, 100), 9)]
+    )
+    np.save(src, data.astype("uint16"))
+    out = tmp_path / "out.ome.zarr"
+    main(["-q", "convert", str(src), str(out), "--axes", "cyx", "--channel-windows", "p1:p99"])
+    windows = [c["window"] for c in _ngff(out)["omero"]["channels"]]
+    low, high = np.percentile(data[0].astype(float), [1, 99])
+    assert (windows[0]["start"], windows[0]["end"]) == (low, high)
+    assert (windows[1]["start"], windows[1]["end"]) == (9.0, 10.0)  # constant: still viewable
+    assert windows[0]["min"] == 0.0
+    assert windows[0]["max"] == 65535.0
+
+
 @pytest.mark.parametrize("method", ["mean", "mode", "nearest", "gaussian"])
 def test_downsample_method(tmp_path: Path, method: str) -> None:
     src = tmp_path / "in.npy"
@@ -151,6 +167,7 @@ def test_series_lists_and_all(tmp_path: Path) -> None:
         (["--units", "pixel"], "'pixel' is no length unit NGFF knows"),
         (["--channel-colors", "red"], "give six hex digits"),
         (["--channel-windows", "5:1"], "start must be below end"),
+        (["--channel-windows", "p50:p10"], "give percentiles 0 <= low < high <= 100"),
         (["--channel-names", "a,b"], "--channel-names gives 2 values but stack has 1 channels"),
         (["--series", "x"], "'x': give an index (2), indices (0,2) or all"),
         (["--downsample", "cubic"], "'cubic' is not one of"),
