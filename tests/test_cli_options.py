@@ -196,3 +196,17 @@ def test_validate_says_what_it_takes(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "validate takes an OME-Zarr store or an NGFF JSON document" in err
+
+
+def test_global_options_after_the_subcommand(tmp_path: Path) -> None:
+    import logging
+
+    from omeconv.errors import SourceNotFoundError
+
+    with pytest.raises(SourceNotFoundError):  # --debug: the exception itself, not one line
+        main(["convert", str(tmp_path / "missing.npy"), str(tmp_path / "o.zarr"), "--debug"])
+    src = _npy(tmp_path)
+    main(["convert", str(src), str(tmp_path / "o.zarr"), "--log-level", "info", "-q"])
+    assert logging.getLogger().level == logging.INFO
+    main(["--log-level", "error", "info", str(tmp_path / "o.zarr")])
+    assert logging.getLogger().level == logging.ERROR
