@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Literal
 
 from omeconv.converters import check_options, get_converter, guess_converter
+from omeconv.errors import UsageError
 from omeconv.model import Collection, Image
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-__all__ = ["convert", "open_source", "read", "write"]
+    from omeconv.overrides import Overrides
+    from omeconv.progress import Progress
+    from omeconv.pyramid import Method
+
+__all__ = ["convert", "open_source", "read", "select_series", "write"]
 
 
 def open_source(
@@ -63,7 +69,7 @@ def write(
     overwrite: bool = False,
     workers: int | None = None,
     client: Any = None,
-    progress: bool = False,
+    progress: bool | Progress = False,
     storage_options: dict[str, Any] | None = None,
 ) -> str:
     """Write an image (or a whole collection) as OME-Zarr ``ome_version``; return its location.
@@ -95,7 +101,7 @@ def convert(
     dest: str | os.PathLike[str],
     *,
     ome_version: str = "0.5",
-    series: int | None = None,
+    series: int | Sequence[int] | Literal["all"] | None = None,
     converter: str | None = None,
     labels: Mapping[str, Any] | None = None,
     levels: int | None = None,
@@ -106,14 +112,20 @@ def convert(
     overwrite: bool = False,
     workers: int | None = None,
     client: Any = None,
-    progress: bool = False,
+    progress: bool | Progress = False,
     storage_options: dict[str, Any] | None = None,
     resume: bool = False,
+    overrides: Overrides | None = None,
+    downsample: Method | None = None,
     **metadata: Any,
 ) -> str:
     """Read ``source`` and write it to ``dest`` as OME-Zarr; return the output location.
 
-    ``resume`` finishes the output of an interrupted run with the same options.
+    ``series`` picks one series (an index), several (a list of indices, written at their
+    own indices) or all (``None`` or ``"all"``). ``overrides`` replaces the file's metadata
+    (:mod:`omeconv.overrides`); ``downsample`` is the pyramid's method for intensities
+    (``mean``, ``mode``, ``nearest``, ``gaussian``; labels always ``mode``). ``resume``
+    finishes the output of an interrupted run with the same options.
 
     Examples
     --------
@@ -123,12 +135,23 @@ def convert(
     """
     from omeconv.emit import emit
 
-    collection = open_source(source, converter=converter, series=series, **metadata)
+    picked = series if isinstance(series, int) else None
+    collection = open_source(source, converter=converter, series=picked, **metadata)
+    if not isinstance(series, int | str | None):
+        collection = select_series(collection, series)
+    if overrides:
+        from omeconv.overrides import apply_overrides
+
+        collection = apply_overrides(collection, overrides)
     if labels:
         from omeconv.labels import attach_labels
 
         collection = attach_labels(collection, labels)
-    inputs = (source,) if isinstance(source, str | os.PathLike) else ()
+    inputs = tuple(
+        path
+        for path in (source, *(labels or {}).values())
+        if isinstance(path, str | os.PathLike)
+    )
     return emit(
         collection,
         dest,
@@ -145,4 +168,23 @@ def convert(
         storage_options=storage_options,
         inputs=inputs,
         resume=resume,
+        downsample=downsample,
+    )
+
+
+def select_series(collection: Collection, series: Sequence[int]) -> Collection:
+    """The images numbered ``series`` of a multi-series ``collection``, kept at their paths."""
+    if collection.plate is not None:
+        raise UsageError("a plate is converted whole; give one --series or none")
+    count = len(collection.images)
+    bad = [i for i in series if not 0 <= i < count]
+    if bad:
+        raise UsageError(f"--series {bad[0]}: the input has {count} series (0 to {count - 1})")
+    paths = collection.image_paths or tuple(str(i) for i in range(count))
+    wanted = sorted(set(series))
+    return replace(
+        collection,
+        images=tuple(collection.images[i] for i in wanted),
+        image_paths=tuple(paths[i] for i in wanted),
+        layout="bioformats2raw" if collection.layout == "image" else collection.layout,
     )

@@ -125,6 +125,36 @@ def _write_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+_LOG_LEVELS = ["debug", "info", "warning", "error"]
+
+
+def _global_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``-q``, ``--debug`` and ``--log-level``: on the group, and again on every subcommand."""
+    f = click.option(
+        "--log-level",
+        type=click.Choice(_LOG_LEVELS, case_sensitive=False),
+        default=None,
+        help="Log messages of this level and above (default: warning).",
+    )(f)
+    f = click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")(f)
+    return click.option(
+        "-q", "--quiet", is_flag=True, help="No progress, no summary and no warnings."
+    )(f)
+
+
+def _sub_global_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The global options on a subcommand (``omeconv convert … -q``): applied, then dropped."""
+    import functools
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, quiet: bool, debug: bool, log_level: str | None, **kw: Any) -> Any:
+        ctx = click.get_current_context()
+        _apply_global_options(ctx, quiet=quiet, debug=debug, log_level=log_level)
+        return f(*args, **kw)
+
+    return _global_options(wrapper)
+
+
 class _Stopped(Exception):
     """Ctrl-C or SIGTERM outside a conversion; ``code`` is the exit code (130 or 143)."""
 
@@ -148,10 +178,9 @@ class _Group(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="omeconv")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no warnings.")
-@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
+@_global_options
 @click.pass_context
-def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
+def cli(ctx: click.Context, quiet: bool, debug: bool, log_level: str | None) -> None:
     """Convert microscopy images to OME-Zarr, and inspect or validate OME-Zarr.
 
     \b
@@ -162,9 +191,19 @@ def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
       omeconv upgrade v0.4 v0.5 old.zarr new.ome.zarr  # OME-Zarr 0.4 to 0.5
     """
     ctx.ensure_object(dict)
-    ctx.obj["quiet"] = quiet
-    ctx.obj["debug"] = debug
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(message)s")
+    _apply_global_options(ctx, quiet=quiet, debug=debug, log_level=log_level)
+
+
+def _apply_global_options(
+    ctx: click.Context, *, quiet: bool, debug: bool, log_level: str | None
+) -> None:
+    """Set up logging and warnings; a subcommand's ``-q``/``--debug`` add to the group's."""
+    obj = ctx.find_root().ensure_object(dict)
+    obj["quiet"] = quiet = quiet or obj.get("quiet", False)
+    obj["debug"] = debug = debug or obj.get("debug", False)
+    obj["log_level"] = log_level = log_level or obj.get("log_level")
+    level = logging.DEBUG if debug else getattr(logging, (log_level or "WARNING").upper())
+    logging.basicConfig(level=level, format="%(message)s", force=True)
     if not debug:
         # tifffile logs what it finds wrong in a file; omeconv reports it in one line.
         logging.getLogger("tifffile").setLevel(logging.CRITICAL)
@@ -221,6 +260,94 @@ def _source_options(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def _metadata_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """What the file does not say (or says wrong): metadata and the pyramid's method."""
+    from omeconv.pyramid import METHODS
+
+    options = [
+        click.option(
+            "--scale",
+            default=None,
+            metavar="AXIS=SIZE,…",
+            help="Pixel size per axis at full resolution, e.g. z=2,y=0.5,x=0.5.",
+        ),
+        click.option(
+            "--units",
+            default=None,
+            metavar="UNIT|AXIS=UNIT,…",
+            help="Unit of every space axis (micrometer, nm, µm …) or per axis: z=micrometer,t=s.",
+        ),
+        click.option(
+            "--translation",
+            default=None,
+            metavar="AXIS=OFFSET,…",
+            help="Position of the first pixel's centre, e.g. y=100,x=-20.5.",
+        ),
+        click.option("--name", default=None, help="Name of the image (of every image)."),
+        click.option(
+            "--channel-names", default=None, metavar="A,B,…", help="One name per channel."
+        ),
+        click.option(
+            "--channel-colors",
+            default=None,
+            metavar="RRGGBB,…",
+            help="One colour per channel, six hex digits (FF0000,00FF00).",
+        ),
+        click.option(
+            "--channel-windows",
+            default=None,
+            metavar="START:END,…|pLOW:pHIGH",
+            help="Display window of each channel, or percentiles of every channel's pixels "
+            "(p1:p99.5) (default: the data's min to max).",
+        ),
+        click.option(
+            "--downsample",
+            type=click.Choice(METHODS),
+            default=None,
+            help="Pyramid method for intensities [default: mean] (labels always mode; "
+            "gaussian smooths before the mean).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _overrides(kw: dict[str, Any]) -> Any:
+    """The :class:`~omeconv.overrides.Overrides` of the metadata options (popped from ``kw``)."""
+    from omeconv.overrides import Overrides, parse_axis_values, parse_units, parse_windows
+
+    def names(key: str) -> list[str] | None:
+        value = kw.pop(key)
+        return None if value is None else [v.strip() for v in value.split(",")]
+
+    return Overrides(
+        scale=parse_axis_values("--scale", kw.pop("scale")),
+        units=parse_units(kw.pop("units")),
+        translation=parse_axis_values("--translation", kw.pop("translation")),
+        name=kw.pop("name"),
+        channel_names=names("channel_names"),
+        channel_colors=names("channel_colors"),
+        channel_windows=parse_windows(kw.pop("channel_windows")),
+    )
+
+
+def _parse_series(value: str | None) -> int | list[int] | str | None:
+    """``2`` (one series), ``0,2`` (several) or ``all``."""
+    if value is None or value.strip().lower() == "all":
+        return None if value is None else "all"
+    try:
+        numbers = [int(p) for p in value.split(",") if p.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give an index (2), indices (0,2) or all") from None
+    if not numbers or any(n < 0 for n in numbers):
+        raise click.BadParameter(f"{value!r}: series are numbered from 0")
+    return numbers[0] if len(numbers) == 1 else numbers
+
+
+_SERIES_HELP = "Convert only this series (2), these (0,2) or all [default: all]."
+
+
 @contextmanager
 def _client(address: str | None) -> Iterator[Any]:
     """A ``distributed.Client`` connected to ``address`` for the block, or None."""
@@ -245,9 +372,15 @@ def _convert(
     ctx: click.Context, source: str, output: str, converter: str | None, **kw: Any
 ) -> None:
     from omeconv.api import convert
+    from omeconv.emit import is_finished
     from omeconv.labels import parse_label_option
+    from omeconv.progress import Progress, pick_mode, summary
 
     quiet = ctx.obj["quiet"]
+    if kw["resume"] and not kw["overwrite"] and is_finished(output):
+        if not quiet:
+            click.echo(f"{output}: complete already; nothing to resume", err=True)
+        return
     kw["labels"] = dict(parse_label_option(v) for v in kw.pop("labels", ())) or None
     if converter == "tiff" and (kw.get("plate_pattern") or any(c in source for c in "*?[{")):
         converter = None
@@ -255,6 +388,9 @@ def _convert(
         _refuse_other_formats(source)
     verify = kw.pop("verify", False)
     chunks = _parse_chunks(kw.pop("chunks"))
+    kw["series"] = _parse_series(kw.pop("series"))
+    kw["overrides"] = _overrides(kw)
+    progress = Progress(mode=pick_mode(quiet=quiet))
     with _client(kw.pop("scheduler", None)) as client:
         out = convert(
             source,
@@ -262,18 +398,26 @@ def _convert(
             converter=converter,
             chunks=chunks,
             client=client,
-            progress=not quiet and sys.stderr.isatty(),
+            progress=progress,
             **kw,
         )
     if not quiet:
-        click.echo(f"wrote {out}", err=True)
+        line = summary(
+            "wrote",
+            out,
+            levels=progress.levels,
+            bytes_in=progress.bytes_in,
+            seconds=progress.elapsed,
+        )
+        click.echo(line, err=True)
     if verify:
         from omeconv.verify import verify as verify_output
 
         options = {
             k: kw[k] for k in ("axes", "plate_pattern", "allow_missing") if kw.get(k) is not None
         }
-        report = verify_output(source, out, converter=converter, series=kw.get("series"), **options)
+        series = kw["series"] if isinstance(kw["series"], int) else None
+        report = verify_output(source, out, converter=converter, series=series, **options)
         if not quiet:
             click.echo(f"verified {out}: {report}", err=True)
 
@@ -296,13 +440,13 @@ def _refuse_other_formats(source: str) -> None:
 @cli.command(epilog=EPILOG_TIFF)
 @click.argument("input", type=click.Path())
 @click.argument("output", type=click.Path())
-@click.option(
-    "--series", type=click.IntRange(min=0), default=None, help="Convert only this series."
-)
+@click.option("--series", default=None, metavar="N|N,M|all", help=_SERIES_HELP)
 @_write_options
+@_metadata_options
 @_safety_options
 @_source_options
 @click.pass_context
+@_sub_global_options
 def tiff2zarr(ctx: click.Context, /, input: str, output: str, **kw: Any) -> None:
     """Convert a TIFF or OME-TIFF file INPUT to an OME-Zarr store OUTPUT.
 
@@ -317,13 +461,13 @@ def tiff2zarr(ctx: click.Context, /, input: str, output: str, **kw: Any) -> None
 @cli.command()
 @click.argument("input", type=click.Path())
 @click.argument("output", type=click.Path())
-@click.option(
-    "--series", type=click.IntRange(min=0), default=None, help="Convert only this series."
-)
+@click.option("--series", default=None, metavar="N|N,M|all", help=_SERIES_HELP)
 @_write_options
+@_metadata_options
 @_safety_options
 @_source_options
 @click.pass_context
+@_sub_global_options
 def convert(ctx: click.Context, /, input: str, output: str, **kw: Any) -> None:
     """Convert INPUT (TIFF, OME-TIFF, CZI, ND2, LIF, .npy …) to OME-Zarr, picking the reader
     by content.
@@ -339,6 +483,7 @@ def convert(ctx: click.Context, /, input: str, output: str, **kw: Any) -> None:
 @cli.command()
 @click.argument("path", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON, for scripts.")
+@_sub_global_options
 def info(path: str, as_json: bool) -> None:
     """Describe PATH (an OME-Zarr store, local or a URL, or an image file): version, axes,
     levels with their shapes, chunks and codecs, channels, labels, plate wells.
@@ -361,6 +506,7 @@ def info(path: str, as_json: bool) -> None:
     default=False,
     help="Also reject what the spec's strict schemas ask for (SHOULD rules), not just warn.",
 )
+@_sub_global_options
 def validate(path: str, strict: bool) -> None:
     """Check PATH (an OME-Zarr store or an NGFF JSON document) against the NGFF spec.
 
@@ -369,14 +515,32 @@ def validate(path: str, strict: bool) -> None:
     """
     from omeconv.validate import validate_path
 
+    _refuse_non_json_file(path)
     version = validate_path(path, strict=strict)
     click.echo(f"{path}: valid OME-Zarr {version}")
+
+
+def _refuse_non_json_file(path: str) -> None:
+    """``validate cells.tif``: say what validate takes (an image file is no NGFF document)."""
+    from omeconv.errors import UsageError
+
+    if not os.path.isfile(path):
+        return
+    with open(path, "rb") as f:
+        head = f.read(64).lstrip()
+    if not head.startswith(b"{"):
+        raise UsageError(
+            "validate takes an OME-Zarr store or an NGFF JSON document (zarr.json, .zattrs),"
+            " not an image file; convert it first with omeconv convert",
+            path=path,
+        )
 
 
 @cli.command("verify")
 @click.argument("source", type=click.Path())
 @click.argument("output", type=click.Path())
 @click.option("--series", type=click.IntRange(min=0), default=None, help="SOURCE series converted.")
+@_sub_global_options
 def verify_command(source: str, output: str, series: int | None) -> None:
     """Check that OUTPUT holds SOURCE's pixels and valid metadata.
 
@@ -431,6 +595,7 @@ Examples:
 @click.option("--clevel", type=click.IntRange(0, 9), default=5, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Threads to re-encode.")
 @click.pass_context
+@_sub_global_options
 def upgrade_command(
     ctx: click.Context, /, from_version: str, to_version: str, input: str, **kw: Any
 ) -> None:
@@ -445,24 +610,36 @@ def upgrade_command(
     .zgroup/.zattrs/.zarray files removed last (0.5 to 0.6: only group attributes are
     rewritten), and a journal lets a re-run finish a run that was killed.
     """
+    from omeconv.progress import Progress, pick_mode, summary
     from omeconv.upgrade import upgrade
 
     quiet = ctx.obj["quiet"]
+    chunks = _parse_chunks(kw.pop("chunks"))
+    reencode = kw["rechunk"] or chunks is not None or kw["shards"] or kw["compression"]
+    progress = Progress(mode=pick_mode(quiet=quiet), desc="re-encoding" if reencode else "copying")
     result = upgrade(
         input,
         kw.pop("output"),
         from_version=from_version,
         to_version=to_version,
-        chunks=_parse_chunks(kw.pop("chunks")),
-        progress=not quiet and sys.stderr.isatty(),
+        chunks=chunks,
+        progress=progress,
         **kw,
     )
+    target = to_version.removeprefix("v")
     if kw["dry_run"]:
         click.echo(result)
+    elif not quiet and kw["in_place"]:
+        click.echo(f"upgraded {input} to OME-Zarr {target}: {result}", err=True)
     elif not quiet:
-        click.echo(
-            f"upgraded {input} to OME-Zarr {to_version.removeprefix('v')}: {result}", err=True
+        line = summary(
+            f"upgraded {input} to OME-Zarr {target}:",
+            result,
+            levels=progress.levels,
+            bytes_in=progress.bytes_in,
+            seconds=progress.elapsed,
         )
+        click.echo(line, err=True)
 
 
 class _Terminated(KeyboardInterrupt):
@@ -510,7 +687,8 @@ def _run(argv: list[str] | None) -> None:
         click.echo(f"omeconv: {'terminated' if code == 143 else 'interrupted'}", err=True)
         sys.exit(code)
     except click.ClickException as exc:
-        exc.show()
+        message = " ".join(exc.format_message().split())
+        click.echo(f"omeconv: error: {message}", err=True)
         sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
     except Exception as exc:
         if debug:

@@ -21,9 +21,11 @@ if TYPE_CHECKING:
 
     from omeconv.model import Axis
 
-__all__ = ["LevelPlan", "Method", "default_method", "downsample", "plan_levels"]
+__all__ = ["METHODS", "LevelPlan", "Method", "default_method", "downsample", "plan_levels"]
 
-Method = Literal["mean", "mode"]
+Method = Literal["mean", "mode", "nearest", "gaussian"]
+#: The downsampling methods, the default (for intensities) first.
+METHODS: tuple[Method, ...] = ("mean", "mode", "nearest", "gaussian")
 
 
 @dataclass(frozen=True)
@@ -102,13 +104,38 @@ def downsample(block: np.ndarray, factors: Sequence[int], method: Method = "mean
     """Reduce ``block`` by integer ``factors`` per axis; edge windows use the pixels present.
 
     ``mean`` rounds integers to the nearest value (ties to even) without overflow and keeps
-    the dtype; ``mode`` returns the most frequent value of each window (ties to the smallest).
+    the dtype; ``mode`` returns the most frequent value of each window (ties to the smallest);
+    ``nearest`` keeps each window's first pixel; ``gaussian`` smooths with a Gaussian of
+    sigma ``2 * factor / 6`` per axis (as scikit-image's ``pyramid_reduce``; scipy, edges
+    of the block repeated) and then takes the mean.
     """
     if all(f == 1 for f in factors):
         return block
     if method == "mode":
         return _mode(block, factors)
+    if method == "nearest":
+        return np.ascontiguousarray(block[tuple(slice(None, None, f) for f in factors)])
+    if method == "gaussian" and block.dtype.kind in "iuf":
+        return _gaussian(block, factors)
     return _mean(block, factors)
+
+
+def _gaussian(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
+    import importlib
+
+    from omeconv.errors import UsageError
+
+    try:
+        ndimage = importlib.import_module("scipy.ndimage")
+    except ImportError:
+        raise UsageError("--downsample gaussian needs scipy: pip install scipy") from None
+    sigma = [2 * f / 6 if f > 1 else 0.0 for f in factors]
+    smooth = ndimage.gaussian_filter(block.astype(np.float64), sigma, mode="nearest")
+    out = _mean(smooth, factors)
+    if block.dtype.kind == "f":
+        return out.astype(block.dtype)
+    info = np.iinfo(block.dtype)
+    return np.asarray(np.clip(np.rint(out), info.min, info.max).astype(block.dtype))
 
 
 def _window_sums(block: np.ndarray, factors: Sequence[int], acc: type) -> np.ndarray:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
 
     from omeconv.model import Collection, SourceAttrs
+    from omeconv.progress import Progress
 
 __all__ = ["JOURNAL", "LOCK", "UPGRADES", "UpgradePlan", "plan_upgrade", "upgrade"]
 
@@ -63,7 +64,7 @@ def upgrade(
     compression: str | None = None,
     clevel: int = 5,
     workers: int | None = None,
-    progress: bool = False,
+    progress: bool | Progress = False,
 ) -> str:
     """Upgrade the OME-Zarr ``from_version`` store ``source`` to ``to_version``, at ``dest`` or
     ``in_place``.
@@ -89,7 +90,8 @@ def upgrade(
         Re-encode the pixels through the normal write path (copy only) instead of copying
         the encoded chunks; ``rechunk`` alone picks new default chunks.
     workers, progress
-        Threads and a progress bar for re-encoding.
+        Threads for re-encoding; a progress bar (or a :class:`~omeconv.progress.Progress`)
+        for the copy or re-encode.
 
     Returns
     -------

@@ -40,6 +40,7 @@ from omeconv.errors import (
 from omeconv.journal import Journal, check_inputs_unchanged, check_resume, source_identity
 from omeconv.ngff06 import is_v06
 from omeconv.ozx import is_ozx
+from omeconv.progress import Progress
 from omeconv.pyramid import Method, default_method, plan_levels
 from omeconv.stores import is_url, staged_output, staging_path
 
@@ -60,7 +61,7 @@ if TYPE_CHECKING:
         SourceAttrs,
     )
 
-__all__ = ["LAYOUTS", "emit", "emit_into", "ngff_order"]
+__all__ = ["LAYOUTS", "emit", "emit_into", "is_finished", "ngff_order"]
 
 LAYOUTS: dict[str, ModuleType] = {"0.4": v04, "0.5": v05, "0.6": v06}
 _TYPE_RANK = {"time": 0, "channel": 1, "space": 2}
@@ -80,11 +81,12 @@ def emit(
     overwrite: bool = False,
     workers: int | None = None,
     client: Any = None,
-    progress: bool = False,
+    progress: bool | Progress = False,
     storage_options: dict[str, Any] | None = None,
     inputs: tuple[str | os.PathLike[str], ...] = (),
     copy_chunks: bool = False,
     resume: bool = False,
+    downsample: Method | None = None,
 ) -> str:
     """Write ``collection`` to ``dest``; return where it was written. A local ``dest`` ending
     in ``.ozx`` is written as one RFC-9 zip file (:mod:`omeconv.ozx`; 0.5 and 0.6 only).
@@ -108,7 +110,8 @@ def emit(
     workers, client
         Threads for the local dask scheduler, or a ``distributed.Client`` to run on.
     progress
-        Show a progress bar on stderr.
+        A :class:`~omeconv.progress.Progress` to report to (bar, log lines; its ``levels``
+        and ``bytes_in`` are set for the run's summary), or True for a bar on stderr.
     inputs
         Paths of the sources, which ``dest`` must not be or lie inside.
     copy_chunks
@@ -117,9 +120,10 @@ def emit(
     resume
         Finish the unfinished output of an interrupted run with the same options,
         skipping the regions it journaled as written (local outputs only).
+    downsample
+        Pyramid method for images (default: ``mean``, ``mode`` for booleans); labels
+        always use ``mode``.
     """
-    from tqdm import tqdm
-
     if version not in LAYOUTS:
         raise UsageError(f"unknown OME-Zarr version {version!r}; choose 0.4, 0.5 or 0.6")
     if levels is not None and levels < 1:
@@ -137,7 +141,10 @@ def emit(
     )
     images = [ngff_order(image) for image in collection.images]
     _refuse_unsupported_dtypes(images, inputs)
-    total = sum(image.data.nbytes for image in images)
+    reporter = (
+        progress if isinstance(progress, Progress) else Progress(mode="bar" if progress else "off")
+    )
+    total = _total_bytes(images)
     identity = source_identity(inputs)
     options = {
         "version": version,
@@ -145,10 +152,13 @@ def emit(
         "chunks": dict(chunks) if isinstance(chunks, Mapping) else chunks,
         "encoding": [compression, clevel, shards],
         "inputs": identity,
+        "downsample": downsample,
     }
     if resume:
         if is_url(dest):
             raise UsageError("--resume needs a local OUTPUT", path=dest)
+        if not overwrite and is_finished(dest):
+            return str(dest)
         # Nothing (or no journal) to resume: start over, as without --resume.
         resume = check_resume(staging_path(dest), options)
     with (
@@ -159,26 +169,44 @@ def emit(
             inputs=inputs,
             resume=resume,
         ) as out,
-        tqdm(
-            total=total,
-            unit="B",
-            unit_scale=True,
-            unit_divisor=1000,  # MB/s of input pixels, as the benchmark counts
-            disable=not progress,
-            desc="converting",
-            dynamic_ncols=True,
-        ) as bar,
+        reporter,
     ):
-        runner = Runner(workers=workers, client=client, bar=bar)
+        reporter.start(total, "copying" if copy_chunks else "converting")
+        reporter.bytes_in = total
+        runner = Runner(workers=workers, client=client, bar=reporter)
         journal = None if is_url(out.final) else Journal(out.staging, options, resume=resume)
         ledgers = None if journal is None else journal.root / "chunks"
-        sink = StoreSink(out.store, layout.ZARR_FORMAT, ledgers)
+        sink = StoreSink(out.store, layout.ZARR_FORMAT, ledgers, progress=reporter.update)
         writer = _Writer(sink, layout, encoding, levels, chunks, runner, journal)
         writer.copy_chunks = copy_chunks
+        writer.method = downsample
         _write_all(writer, collection, images, inputs, identity)
+        reporter.levels = max(writer.levels_written, default=None)
         if journal is not None:
             journal.remove()
     return out.final
+
+
+def _total_bytes(images: Sequence[Image]) -> int:
+    """Bytes of every level given (written or copied) of ``images`` and their labels."""
+    return sum(
+        lv.data.nbytes
+        for image in images
+        for levels in (image.levels, *(label.levels for label in image.labels))
+        for lv in levels
+    )
+
+
+def is_finished(dest: str | os.PathLike[str]) -> bool:
+    """Whether the local ``dest`` is a finished output: its root metadata (written last) is
+    there and no unfinished run's staging directory is beside it."""
+    from pathlib import Path
+
+    staging = staging_path(dest)
+    if staging is None or staging.exists():
+        return False
+    root = Path(dest)
+    return any((root / name).is_file() for name in ("zarr.json", ".zattrs", ".zgroup"))
 
 
 def emit_into(collection: Collection, sink: InPlaceSink, *, version: str = "0.5") -> None:
@@ -319,6 +347,10 @@ class _Writer:
         self.runner = runner
         self.level_scales: dict[str, tuple[float, ...]] = {}
         """Scale of every level written, by path."""
+        self.method: Method | None = None
+        """Pyramid method for images (None: the dtype's default)."""
+        self.levels_written: list[int] = []
+        """How many levels each image has in the output."""
 
     def image(self, path: str, image: Image) -> None:
         """Write one image: its levels, its labels, then its group metadata.
@@ -330,7 +362,10 @@ class _Writer:
         level0 = image.levels[0]
         chunks = self._chunks(image.axes, level0.data.shape, level0.data.dtype.itemsize)
         method = default_method(level0.data.dtype)
+        if self.method is not None and method == "mean":
+            method = self.method
         metas, factors, stats = self._levels(path, image.levels, image.axes, chunks, method, None)
+        self.levels_written.append(len(metas))
         for label in image.labels:
             # A label may lack some of the image's axes (often ``c``): match them by name.
             self._label(
@@ -737,12 +772,21 @@ def _downscale(image: Image | None, method: Method, computed: Sequence[str]) -> 
     if not computed:
         return (image.downscale_type, image.downscale_metadata) if image else (None, None)
     return method, {
-        "description": f"levels {', '.join(computed)}: 2x block {method} per level, computed"
-        " from the level above; windows at odd edges use the pixels present",
+        "description": f"levels {', '.join(computed)}: 2x block {_KERNELS[method]} per level,"
+        " computed from the level above; windows at odd edges use the pixels present",
         "method": "omeconv.pyramid.downsample",
         "version": __version__,
         "kwargs": {"method": method},
     }
+
+
+#: How each downsampling method reduces a window, for the multiscale's description.
+_KERNELS = {
+    "mean": "mean",
+    "mode": "mode",
+    "nearest": "nearest (first pixel of each window)",
+    "gaussian": "mean after a Gaussian blur of sigma 2 * factor / 6",
+}
 
 
 def _join(*parts: str) -> str:
@@ -788,11 +832,29 @@ def _channels_with_windows(image: Image, stats: Stats) -> list[Channel]:
 
     count = image.nchannels
     given = list(image.channels[:count]) + [Channel() for _ in range(count - len(image.channels))]
+    dtype = np.dtype(image.data.dtype)
     out = []
     for i, ch in enumerate(given):
         if ch.window is None:
             lo = stats.minimum.get(i, 0.0)
             hi = stats.maximum.get(i, lo)
-            ch = replace(ch, window=(lo, hi, lo, hi))
+            ch = replace(ch, window=_viewable(lo, hi, dtype))
+        elif not ch.window[2] < ch.window[3]:
+            lo, hi, start, end = ch.window
+            start, end = _viewable(start, end, dtype)[2:]
+            ch = replace(ch, window=(min(lo, start), max(hi, end), start, end))
         out.append(ch)
     return out
+
+
+def _viewable(lo: float, hi: float, dtype: np.dtype) -> tuple[float, float, float, float]:
+    """The window ``(min, max, start, end)`` of values from ``lo`` to ``hi`` with start < end,
+    as viewers require (napari refuses an empty range): a constant channel's ``v`` gets
+    ``[v, v + 1]``, or ``[v - 1, v]`` at the top of the dtype's range."""
+    if hi > lo:
+        return (lo, hi, lo, hi)
+    top = float(np.iinfo(dtype).max) if dtype.kind in "iu" else 1.0 if dtype.kind == "b" else None
+    if top is not None and lo + 1 > top:
+        return (lo - 1, lo, lo - 1, lo)
+    end = lo + 1 if lo + 1 > lo else float(np.nextafter(lo, np.inf))  # huge floats
+    return (lo, end, lo, end)

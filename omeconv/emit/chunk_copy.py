@@ -308,11 +308,14 @@ def copy_array(
     dimension_names: Sequence[str] | None,
     threads: int = COPY_THREADS,
     ledgers: Path | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
     """Copy the v2 or v3 array ``source`` to ``path`` in ``dest_store`` as a v3 array, encoded
     chunks as they are; return bytes copied. Chunks are written first, ``zarr.json`` last.
-    ``ledgers`` (a journal folder) records local chunk copies for ``--resume``.
+    ``ledgers`` (a journal folder) records local chunk copies for ``--resume``; ``progress``
+    is told the array's decoded bytes, a share per chunk file as it is copied.
     """
+    share = _Share(int(source.nbytes), progress)
     where = str(source.store_path)
     ndim = len(source.shape)
     rename: Callable[[str], str | None]
@@ -333,15 +336,43 @@ def copy_array(
         ledger = None if ledgers is None else ChunkLedger.for_array(ledgers, path)
         try:
             nbytes = _copy_local(
-                src_root / source.store_path.path, dst_root / path, rename, threads, ledger
+                src_root / source.store_path.path, dst_root / path, rename, threads, ledger, share
             )
         finally:
             if ledger is not None:
                 ledger.close()
     else:
-        nbytes = _copy_store(source.store_path, dest_store, path, rename)
+        nbytes = _copy_store(source.store_path, dest_store, path, rename, share)
     _put(dest_store, f"{path}/zarr.json" if path else "zarr.json", doc)
+    share.finish()
     return nbytes
+
+
+class _Share:
+    """Reports ``total`` bytes to ``progress`` in equal shares, one per chunk file copied
+    (absent chunks are made up for by :meth:`finish`)."""
+
+    def __init__(self, total: int, progress: Callable[[int], None] | None) -> None:
+        self.total = total
+        self.progress = progress
+        self.each = 0
+        self.reported = 0
+        self._lock = threading.Lock()
+
+    def begin(self, files: int) -> None:
+        self.each = self.total // files if files else 0
+
+    def one(self) -> None:
+        if self.progress is None or not self.each:
+            return
+        with self._lock:
+            self.reported += self.each
+        self.progress(self.each)
+
+    def finish(self) -> None:
+        if self.progress is not None and self.total > self.reported:
+            self.progress(self.total - self.reported)
+            self.reported = self.total
 
 
 def _separator(source: Any) -> str:
@@ -401,9 +432,11 @@ def _copy_local(
     rename: Callable[[str], str | None],
     threads: int,
     ledger: ChunkLedger | None,
+    share: _Share,
 ) -> int:
     keys = [(k, rename(k)) for k in _local_files(src)]
     pairs = [(src / k, dst / n) for k, n in keys if n is not None]
+    share.begin(len(pairs))
     for parent in sorted({d.parent for _, d in pairs}):
         parent.mkdir(parents=True, exist_ok=True)
     dst.mkdir(parents=True, exist_ok=True)
@@ -415,6 +448,7 @@ def _copy_local(
             shutil.copyfile(pair[0], pair[1])
             if ledger is not None:
                 ledger.record(key, st)
+        share.one()
         return st.st_size
 
     try:
@@ -427,7 +461,11 @@ def _copy_local(
 
 
 def _copy_store(
-    source_path: Any, dest_store: Any, path: str, rename: Callable[[str], str | None]
+    source_path: Any,
+    dest_store: Any,
+    path: str,
+    rename: Callable[[str], str | None],
+    share: _Share,
 ) -> int:
     import asyncio
 
@@ -440,6 +478,7 @@ def _copy_store(
     async def run() -> int:
         keys: list[str] = [k async for k in store.list_prefix(f"{prefix}/" if prefix else "")]
         start = len(prefix) + 1 if prefix else 0
+        share.begin(sum(rename(k[start:]) is not None for k in keys))
         limit = asyncio.Semaphore(COPY_THREADS * 4)
 
         async def one(key: str) -> int:
@@ -451,6 +490,7 @@ def _copy_store(
                 if buffer is None:
                     return 0
                 await dest_store.set(f"{path}/{new}" if path else new, buffer)
+                share.one()
                 return len(buffer)
 
         return sum(await asyncio.gather(*(one(k) for k in keys)))

@@ -134,7 +134,7 @@ def _omero(ns: ModuleType, channels: Sequence[Channel]) -> Any:
         color = ch.color or (
             "FFFFFF" if len(channels) == 1 else DEFAULT_COLORS[i % len(DEFAULT_COLORS)]
         )
-        lo, hi, start, end = ch.window or (0.0, 0.0, 0.0, 0.0)
+        lo, hi, start, end = ch.window or (0.0, 1.0, 0.0, 1.0)
         kwargs: dict[str, Any] = {
             "color": color,
             "window": ns.OmeroWindow(min=lo, max=hi, start=start, end=end),

@@ -27,7 +27,7 @@ from omeconv.emit.chunk_copy import array_v2_document, copy_array, v3_array_docu
 from omeconv.errors import MetadataError, UpgradeError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 __all__ = ["JOURNAL", "InPlaceSink", "Ops", "StoreSink", "apply", "load_journal", "write_journal"]
 
@@ -41,11 +41,19 @@ _V2_FILES = (".zarray", ".zgroup", ".zattrs", ".zmetadata")
 class StoreSink:
     """Writes into a zarr store: groups through zarr, arrays' encoded chunks copied."""
 
-    def __init__(self, store: Any, zarr_format: int, ledgers: Path | None = None) -> None:
+    def __init__(
+        self,
+        store: Any,
+        zarr_format: int,
+        ledgers: Path | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
         self.store = store
         self.zarr_format = zarr_format
         self.ledgers = ledgers
         """Journal folder where chunk copies are recorded for ``--resume`` (local only)."""
+        self.progress = progress
+        """Told the (decoded) bytes of the chunks copied, as they are."""
 
     def group(self, path: str, attrs: dict[str, Any]) -> None:
         """Create (or complete) the group at ``path`` with exactly ``attrs``."""
@@ -57,7 +65,14 @@ class StoreSink:
 
     def copy_array(self, source: Any, path: str, dimension_names: Sequence[str] | None) -> None:
         """The array ``source`` at ``path`` as a Zarr v3 array, encoded chunks as they are."""
-        copy_array(source, self.store, path, dimension_names=dimension_names, ledgers=self.ledgers)
+        copy_array(
+            source,
+            self.store,
+            path,
+            dimension_names=dimension_names,
+            ledgers=self.ledgers,
+            progress=self.progress,
+        )
 
     def file(self, key: str, data: bytes) -> None:
         """A file that is no zarr node (``OME/METADATA.ome.xml``, a README), byte for byte."""

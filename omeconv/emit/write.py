@@ -38,9 +38,9 @@ if TYPE_CHECKING:
 
     import dask.array as da
     import zarr
-    from tqdm import tqdm
 
     from omeconv.journal import Journal
+    from omeconv.progress import Progress
 
 __all__ = [
     "Compression",
@@ -323,11 +323,21 @@ class Runner:
     """Runs region tasks on dask: local threads, or a ``distributed.Client`` when given."""
 
     def __init__(
-        self, *, workers: int | None = None, client: Any = None, bar: tqdm | None = None
+        self, *, workers: int | None = None, client: Any = None, bar: Progress | None = None
     ) -> None:
         self.workers = workers
         self.client = client
         self.bar = bar
+
+    def add_total(self, nbytes: int) -> None:
+        """``nbytes`` more work than the progress was started with (levels read back)."""
+        if self.bar is not None and nbytes:
+            self.bar.add_total(nbytes)
+
+    def skip(self, nbytes: int) -> None:
+        """Count ``nbytes`` of pixels an earlier run wrote (``--resume``) as done."""
+        if self.bar is not None:
+            self.bar.skip(nbytes)
 
     def run(self, tasks: Sequence[Callable[[], tuple[Stats, int]]]) -> Stats:
         """Run every task; merge their statistics and report their byte counts to the bar."""
@@ -469,9 +479,10 @@ def fill_levels(
     check_chunk_count(shapes[0], tuple(targets[0].chunks), itemsize)
     writers = [ChunkWriter.for_array(t) for t in targets]
     stats = Stats()
-    for n, (first, last, region) in enumerate(
-        _plan_groups(shapes, units, factors, itemsize, budget)
-    ):
+    groups = _plan_groups(shapes, units, factors, itemsize, budget)
+    # Levels read back to make lower ones count as work too: progress covers every level.
+    runner.add_total(itemsize * sum(math.prod(shapes[first]) for first, _, _ in groups[1:]))
+    for n, (first, last, region) in enumerate(groups):
         reader: Any = source if n == 0 else targets[first]
         regions = _regions(shapes[first], region)
         group_stats = Stats()
@@ -481,12 +492,23 @@ def fill_levels(
                 for sl in batch
             ]
             if journal is not None:
+                planned = tasks
                 tasks, done = journal.pending(f"{targets[0].path}:{n}", tasks)
                 group_stats.merge(done)
+                if len(tasks) < len(planned):
+                    runner.skip(_skipped_bytes(planned, tasks, itemsize))
             group_stats.merge(runner.run(tasks))
         if n == 0:
             stats = group_stats
     return stats
+
+
+def _skipped_bytes(planned: Sequence[Any], pending: Sequence[Any], itemsize: int) -> int:
+    """Bytes of the regions of the ``planned`` tasks that are not ``pending`` (journaled
+    tasks wrap the planned ones as ``.task``)."""
+    left = {id(getattr(t, "task", t)) for t in pending}
+    sizes = [math.prod(s.stop - s.start for s in t.region) for t in planned if id(t) not in left]
+    return itemsize * int(sum(sizes))
 
 
 def check_chunk_count(shape: Sequence[int], chunks: Sequence[int], itemsize: int) -> None:
@@ -537,7 +559,7 @@ class _RegionTask:
                 for s, k, n in zip(region, f, block.shape, strict=True)
             )
             self.writers[level].write(region, block)
-        return stats, nbytes if self.from_source else 0
+        return stats, nbytes
 
 
 @dataclass(frozen=True)
