@@ -18,3 +18,13 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip(f"corpus not found at {CORPUS}")
     return CORPUS
+
+
+@pytest.fixture(autouse=True)
+def _no_timed_progress_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process runs print no periodic progress line, however slow the machine: tests
+    that count a run's lines of output see only what the run itself says
+    (``tests/test_progress.py`` sets its own interval)."""
+    import omeconv.progress
+
+    monkeypatch.setattr(omeconv.progress, "LOG_INTERVAL", float("inf"))
