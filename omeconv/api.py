@@ -148,9 +148,7 @@ def convert(
 
         collection = attach_labels(collection, labels)
     inputs = tuple(
-        path
-        for path in (source, *(labels or {}).values())
-        if isinstance(path, str | os.PathLike)
+        path for path in (source, *(labels or {}).values()) if isinstance(path, str | os.PathLike)
     )
     return emit(
         collection,
