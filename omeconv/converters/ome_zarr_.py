@@ -18,7 +18,6 @@ hierarchy is walked: every group or array the NGFF structure does not hold (frac
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import warnings
@@ -49,6 +48,7 @@ from omeconv.model import (
     WellField,
 )
 from omeconv.ngff06 import is_v06
+from omeconv.zarr_io import exists, list_dir, read_bytes, read_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -194,12 +194,10 @@ class _Reader:
         return self.stored(path) if self.kind(path) == "group" else None
 
     def exists(self, key: str) -> bool:
-        from zarr.core.sync import sync
-
-        return bool(sync(self.store.exists(key)))
+        return exists(self.store, key)
 
     def text(self, key: str) -> str | None:
-        raw = _get(self.store, key)
+        raw = read_bytes(self.store, key)
         return None if raw is None else raw.decode("utf-8")
 
     def array(self, path: str) -> Any:
@@ -226,20 +224,17 @@ class _Reader:
     def entries(self, path: str) -> list[str]:
         """Names directly below ``path`` (files and directories), zarr metadata and omeconv's
         own upgrade files left out."""
-        from zarr.core.sync import sync
-
-        async def names() -> list[str]:
-            return [name async for name in self.store.list_dir(path)]
-
-        return sorted(
-            n for n in sync(names()) if n not in _METADATA_FILES and not n.startswith(".omeconv-")
-        )
+        return [
+            n
+            for n in list_dir(self.store, path)
+            if n not in _METADATA_FILES and not n.startswith(".omeconv-")
+        ]
 
     def reader_of(self, key: str) -> Callable[[], bytes]:
         """A callable returning the bytes of the file ``key``."""
 
         def read() -> bytes:
-            return _get(self.store, key) or b""
+            return read_bytes(self.store, key) or b""
 
         return read
 
@@ -257,13 +252,13 @@ class _Reader:
 
 def read_attrs(store: Any, path: str) -> dict[str, Any]:
     """The ``.zattrs`` document of the v2 node at ``path`` (empty when absent)."""
-    return _json_object(store, _join(path, ".zattrs")) or {}
+    return read_json(store, _join(path, ".zattrs")) or {}
 
 
 def read_node(store: Any, path: str) -> tuple[str | None, dict[str, Any]]:
     """``(node_type, attributes)`` of the v3 node at ``path`` (``(None, {})`` when absent)."""
     key = _join(path, "zarr.json")
-    doc = _json_object(store, key)
+    doc = read_json(store, key)
     if doc is None:
         return None, {}
     kind = doc.get("node_type")
@@ -273,28 +268,6 @@ def read_node(store: Any, path: str) -> tuple[str | None, dict[str, Any]]:
     if not isinstance(attrs, dict):
         raise CorruptSourceError(f"{key}: 'attributes' is not a JSON object")
     return kind, attrs
-
-
-def _json_object(store: Any, key: str) -> dict[str, Any] | None:
-    """The JSON object stored at ``key``, None when absent."""
-    raw = _get(store, key)
-    if raw is None:
-        return None
-    try:
-        doc = json.loads(raw)
-    except ValueError as exc:
-        raise CorruptSourceError(f"{key} is not JSON: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise CorruptSourceError(f"{key} is not a JSON object")
-    return doc
-
-
-def _get(store: Any, key: str) -> bytes | None:
-    from zarr.core.buffer import default_buffer_prototype
-    from zarr.core.sync import sync
-
-    buffer = sync(store.get(key, prototype=default_buffer_prototype()))
-    return None if buffer is None else bytes(buffer.to_bytes())
 
 
 def _join(*parts: str) -> str:
