@@ -523,8 +523,9 @@ def validate(path: str, strict: bool) -> None:
 def _refuse_non_json_file(path: str) -> None:
     """``validate cells.tif``: say what validate takes (an image file is no NGFF document)."""
     from omeconv.errors import UsageError
+    from omeconv.ozx import is_ozx
 
-    if not os.path.isfile(path):
+    if not os.path.isfile(path) or is_ozx(path):
         return
     with open(path, "rb") as f:
         head = f.read(64).lstrip()

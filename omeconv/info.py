@@ -190,8 +190,8 @@ def _codec_text(codecs: list[dict[str, Any]]) -> str:
 def _ome_as_v05(attrs: dict[str, Any]) -> dict[str, Any]:
     """The ``ome`` object of v3 ``attrs``; 0.6 read in 0.5's shape (its version kept) where
     0.5 can say it, else as stored."""
-    from omeconv.emit.v06 import to_v05
     from omeconv.ngff06 import is_v06
+    from omeconv.ngff06.moves import to_v05
 
     ome = attrs.get("ome", {})
     if not (isinstance(ome, dict) and is_v06(ome.get("version"))):

@@ -94,9 +94,9 @@ def open_store(
     if is_ozx(location) and not is_url(location):
         if mode != "r":
             raise UsageError("a .ozx file is written from a finished store, not in place")
-        from zarr.core.sync import sync
+        from omeconv.zarr_io import run
 
-        return sync(ZipStore.open(_local_path(location), mode="r"))
+        return run(ZipStore.open(_local_path(location), mode="r"))
     if is_url(location):
         return FsspecStore.from_url(
             str(location), storage_options=storage_options, read_only=mode == "r"

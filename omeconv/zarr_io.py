@@ -4,7 +4,8 @@ zarr-python 3's :class:`zarr.abc.store.Store` is asynchronous, and its stores (`
 above all) are bound to zarr's own event loop, so their coroutines must run there.
 ``zarr.core.sync.sync`` is how zarr itself does that; it is not public API, so it is imported
 here only, and ``pyproject.toml`` bounds zarr to the versions the tests run on. Everything else
-in omeconv reads and writes stores through these functions or zarr's public array API.
+in omeconv reads and writes stores through these functions or zarr's public array API (the one
+other ``zarr.core`` import, zarr's v3 array metadata class, is in :mod:`omeconv.emit.chunk_copy`).
 """
 
 from __future__ import annotations
@@ -21,10 +22,19 @@ if TYPE_CHECKING:
 
 _T = TypeVar("_T")
 
-__all__ = ["exists", "list_dir", "read_bytes", "read_json", "stored_sizes", "write_bytes"]
+__all__ = [
+    "exists",
+    "list_dir",
+    "read_bytes",
+    "read_json",
+    "run",
+    "stored_sizes",
+    "write_bytes",
+]
 
 
-def _run(coroutine: Coroutine[Any, Any, _T]) -> _T:
+def run(coroutine: Coroutine[Any, Any, _T]) -> _T:
+    """Run a coroutine of a zarr store on zarr's event loop and return its result."""
     from zarr.core.sync import sync
 
     return sync(coroutine)
@@ -34,7 +44,7 @@ def read_bytes(store: Store, key: str) -> bytes | None:
     """The value at ``key``, None when absent."""
     from zarr.buffer import default_buffer_prototype
 
-    buffer = _run(store.get(key, prototype=default_buffer_prototype()))
+    buffer = run(store.get(key, prototype=default_buffer_prototype()))
     return None if buffer is None else bytes(buffer.to_bytes())
 
 
@@ -56,12 +66,12 @@ def write_bytes(store: Store, key: str, data: bytes) -> None:
     """Store ``data`` at ``key``."""
     from zarr.buffer import default_buffer_prototype
 
-    _run(store.set(key, default_buffer_prototype().buffer.from_bytes(data)))
+    run(store.set(key, default_buffer_prototype().buffer.from_bytes(data)))
 
 
 def exists(store: Store, key: str) -> bool:
     """Whether ``key`` holds a value."""
-    return bool(_run(store.exists(key)))
+    return bool(run(store.exists(key)))
 
 
 def list_dir(store: Store, path: str) -> list[str]:
@@ -70,7 +80,7 @@ def list_dir(store: Store, path: str) -> list[str]:
     async def names() -> list[str]:
         return [name async for name in store.list_dir(path)]
 
-    return sorted(_run(names()))
+    return sorted(run(names()))
 
 
 def stored_sizes(store: Store, prefix: str) -> list[tuple[str, int]]:
@@ -80,4 +90,4 @@ def stored_sizes(store: Store, prefix: str) -> list[tuple[str, int]]:
         keys = [key async for key in store.list_prefix(prefix)]
         return [(key, await store.getsize(key)) for key in keys]
 
-    return _run(sizes())
+    return run(sizes())

@@ -168,7 +168,7 @@ class _Reader:
             raise self.fail(path, "'ome' attribute is not a JSON object")
         version = ome.get("version")
         if is_v06(version):
-            from omeconv.emit.v06 import to_v05
+            from omeconv.ngff06.moves import to_v05
 
             try:
                 return to_v05(attrs)["ome"]  # type: ignore[no-any-return]

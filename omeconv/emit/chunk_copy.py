@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from omeconv.errors import StoreWriteError, UpgradeError, describe_os_error
+from omeconv.zarr_io import read_json, write_bytes
+from omeconv.zarr_io import run as run_sync
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -77,13 +79,8 @@ def array_v3_document(array: Any, *, dimension_names: Sequence[str] | None) -> d
 
 def _document(array: Any, name: str) -> dict[str, Any]:
     """The JSON document ``name`` beside the chunks of ``array`` (empty when absent)."""
-    from zarr.core.buffer import default_buffer_prototype
-    from zarr.core.sync import sync
-
     store, path = array.store_path.store, array.store_path.path
-    key = f"{path}/{name}" if path else name
-    raw = sync(store.get(key, prototype=default_buffer_prototype()))
-    return {} if raw is None else dict(json.loads(raw.to_bytes()))
+    return read_json(store, f"{path}/{name}" if path else name) or {}
 
 
 def v3_array_document(
@@ -238,7 +235,7 @@ def _as_zarr_writes_it(doc: dict[str, Any], where: str) -> dict[str, Any]:
     """
     import warnings
 
-    from zarr.core.buffer import default_buffer_prototype
+    from zarr.buffer import default_buffer_prototype
     from zarr.core.metadata.v3 import ArrayV3Metadata
 
     try:
@@ -469,8 +466,7 @@ def _copy_store(
 ) -> int:
     import asyncio
 
-    from zarr.core.buffer import default_buffer_prototype
-    from zarr.core.sync import sync
+    from zarr.buffer import default_buffer_prototype
 
     store, prefix = source_path.store, source_path.path
     prototype = default_buffer_prototype()
@@ -495,12 +491,8 @@ def _copy_store(
 
         return sum(await asyncio.gather(*(one(k) for k in keys)))
 
-    return int(sync(run()))
+    return int(run_sync(run()))
 
 
 def _put(store: Any, key: str, doc: dict[str, Any]) -> None:
-    from zarr.core.buffer import default_buffer_prototype
-    from zarr.core.sync import sync
-
-    data = json.dumps(doc, indent=2, allow_nan=False).encode()
-    sync(store.set(key, default_buffer_prototype().buffer.from_bytes(data)))
+    write_bytes(store, key, json.dumps(doc, indent=2, allow_nan=False).encode())

@@ -76,10 +76,9 @@ class StoreSink:
 
     def file(self, key: str, data: bytes) -> None:
         """A file that is no zarr node (``OME/METADATA.ome.xml``, a README), byte for byte."""
-        from zarr.core.buffer import default_buffer_prototype
-        from zarr.core.sync import sync
+        from omeconv.zarr_io import write_bytes
 
-        sync(self.store.set(key, default_buffer_prototype().buffer.from_bytes(data)))
+        write_bytes(self.store, key, data)
 
 
 class InPlaceSink:

@@ -30,9 +30,10 @@ def move(attrs: dict[str, Any], from_version: str) -> dict[str, Any]:
     to 0.5 first (:func:`omeconv.emit.v05.move`).
     """
     if is_v06(from_version):
-        from omeconv.emit import v05
+        from omeconv.emit.v05 import VERSION as V05
+        from omeconv.emit.v05 import move as to_v05
 
-        attrs, from_version = v05.move(attrs, from_version), v05.VERSION
+        attrs, from_version = to_v05(attrs, from_version), V05
     if from_version == VERSION or "ome" not in attrs:
         return dict(attrs)
     ome = attrs["ome"]

@@ -32,7 +32,7 @@ def move(attrs: dict[str, Any], from_version: str) -> dict[str, Any]:
     other key stays at the top level as it is. A group without NGFF keys is unchanged.
     """
     if is_v06(from_version):
-        from omeconv.emit.v06 import to_v05
+        from omeconv.ngff06.moves import to_v05
 
         return to_v05(attrs) if isinstance(attrs.get("ome"), dict) else dict(attrs)
     if from_version == VERSION or not any(k in NGFF_V04_KEYS for k in attrs):

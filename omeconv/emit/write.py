@@ -663,8 +663,9 @@ class ChunkWriter:
     def _put(self, items: list[tuple[str, bytes]]) -> None:
         import asyncio
 
-        from zarr.core.buffer import default_buffer_prototype
-        from zarr.core.sync import sync
+        from zarr.buffer import default_buffer_prototype
+
+        from omeconv.zarr_io import run
 
         if not items:
             return
@@ -682,7 +683,7 @@ class ChunkWriter:
                     raise result
 
         try:
-            sync(put_all())
+            run(put_all())
         except OSError as exc:
             problem = describe_os_error(exc)
             raise StoreWriteError(f"writing {self.path or 'the array'} failed: {problem}") from exc
