@@ -11,19 +11,26 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from omeconv.errors import CorruptSourceError, SourceNotFoundError, UnsupportedSourceError
+from omeconv.errors import (
+    CorruptSourceError,
+    OmeconvError,
+    SourceNotFoundError,
+    UnsupportedSourceError,
+)
 from omeconv.model import Axis, Channel, Image, Level
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from pathlib import Path
     from types import ModuleType
 
     import dask.array as da
 
 __all__ = [
+    "damaged",
     "GuardedReader",
     "Reopened",
     "check_file",
@@ -62,6 +69,23 @@ def reason(exc: BaseException) -> str:
     """The first line of an exception's message (its class name when empty)."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+@contextmanager
+def damaged(
+    path: Path, problem: str, errors: tuple[type[Exception], ...] = (Exception,)
+) -> Iterator[None]:
+    """Turn what a reader raises on a damaged file into one line, ``<problem>: <reason>``.
+
+    Readers raise many kinds of exceptions on damaged files; omeconv's own errors pass as
+    they are.
+    """
+    try:
+        yield
+    except OmeconvError:
+        raise
+    except errors as exc:
+        raise CorruptSourceError(f"{problem}: {reason(exc)}", path=path) from exc
 
 
 def check_file(path: Path, what: str) -> None:

@@ -14,14 +14,13 @@ from typing import Any, ClassVar
 from omeconv.converters._vendor import (
     Reopened,
     check_file,
+    damaged,
     guarded,
     head,
     make_image,
-    reason,
     require,
     series_indices,
 )
-from omeconv.errors import CorruptSourceError, OmeconvError
 from omeconv.model import Channel, Collection
 
 __all__ = ["DeltaVisionConverter"]
@@ -46,19 +45,12 @@ class DeltaVisionConverter:
         path = Path(source)
         check_file(path, "DeltaVision")
         series_indices(1, series, path, noun="image")
-        try:
-            with mrc.DVFile(str(path)) as dv:
-                letters, shape, dtype = dv.axes, dv.shape, dv.dtype
-                size = dv.voxel_size
-                header = dv.hdr
-                waves = [getattr(header, f"wave{k}") for k in range(1, 6)]
-                count = int(dv.sizes.get("C", 1))
-        except OmeconvError:
-            raise
-        except Exception as exc:  # mrc raises several kinds on damaged files
-            raise CorruptSourceError(
-                f"not a readable DeltaVision file: {reason(exc)}", path=path
-            ) from exc
+        with damaged(path, "not a readable DeltaVision file"), mrc.DVFile(str(path)) as dv:
+            letters, shape, dtype = dv.axes, dv.shape, dv.dtype
+            size = dv.voxel_size
+            header = dv.hdr
+            waves = [getattr(header, f"wave{k}") for k in range(1, 6)]
+            count = int(dv.sizes.get("C", 1))
         chunks = tuple(1 if c not in "YX" else n for c, n in zip(letters, shape, strict=True))
         data = guarded(Reopened(path, _open_data, shape, dtype), path, "DeltaVision", chunks)
         sizes: dict[str, tuple[float, str | None]] = {}

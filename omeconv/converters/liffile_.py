@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from omeconv.converters._vendor import (
     Reopened,
     check_file,
+    damaged,
     guarded,
     head,
     make_image,
-    reason,
     require,
     series_indices,
 )
-from omeconv.errors import CorruptSourceError, OmeconvError, UnsupportedSourceError
+from omeconv.errors import UnsupportedSourceError
 from omeconv.model import Channel, Collection, Image
 
 if TYPE_CHECKING:
@@ -62,17 +62,12 @@ class LifConverter:
         liffile = require("liffile", "lif", "LIF", source)
         path = Path(source)
         check_file(path, "LIF")
-        try:
+        with damaged(path, "not a readable LIF file"):
             lif = liffile.LifFile(path)
-        except Exception as exc:  # liffile raises several kinds on damaged files
-            raise CorruptSourceError(f"not a readable LIF file: {reason(exc)}", path=path) from exc
         try:
-            chosen = series_indices(len(lif.images), series, path, noun="images")
-            images = tuple(_image(lif.images[k], k, path) for k in chosen)
-        except OmeconvError:
-            raise
-        except Exception as exc:
-            raise CorruptSourceError(f"cannot read the LIF file: {reason(exc)}", path=path) from exc
+            with damaged(path, "cannot read the LIF file"):
+                chosen = series_indices(len(lif.images), series, path, noun="images")
+                images = tuple(_image(lif.images[k], k, path) for k in chosen)
         finally:
             lif.close()  # each image's reader reopens the file at its first read
         if len(images) > 1:

@@ -15,14 +15,14 @@ from typing import Any, ClassVar
 from omeconv.converters._vendor import (
     Reopened,
     check_file,
+    damaged,
     guarded,
     head,
     make_image,
-    reason,
     require,
     series_indices,
 )
-from omeconv.errors import CorruptSourceError, OmeconvError, UnsupportedSourceError
+from omeconv.errors import UnsupportedSourceError
 from omeconv.model import Collection
 
 __all__ = ["MrcConverter"]
@@ -55,14 +55,9 @@ class MrcConverter:
         path = Path(source)
         check_file(path, "MRC")
         series_indices(1, series, path, noun="image")
-        try:
-            with mrcfile.mmap(str(path), mode="r") as mrc:
-                shape, dtype = mrc.data.shape, mrc.data.dtype
-                size = mrc.voxel_size
-        except OmeconvError:
-            raise
-        except Exception as exc:  # mrcfile raises ValueError and others on damaged files
-            raise CorruptSourceError(f"not a readable MRC file: {reason(exc)}", path=path) from exc
+        with damaged(path, "not a readable MRC file"), mrcfile.mmap(str(path), mode="r") as mrc:
+            shape, dtype = mrc.data.shape, mrc.data.dtype
+            size = mrc.voxel_size
         if dtype.kind not in "biuf":
             raise UnsupportedSourceError(f"MRC pixels of type {dtype} are not supported", path=path)
         letters = {2: "YX", 3: "ZYX", 4: "VZYX"}[len(shape)]

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from omeconv.converters._vendor import (
     Reopened,
     check_file,
+    damaged,
     guarded,
     head,
     make_image,
-    reason,
     require,
     series_indices,
 )
-from omeconv.errors import CorruptSourceError, MetadataError, OmeconvError
+from omeconv.errors import MetadataError
 from omeconv.model import Collection, Image
 
 if TYPE_CHECKING:
@@ -56,16 +56,11 @@ class Nd2Converter:
         nd2 = require("nd2", "nd2", "ND2", source)
         path = Path(source)
         check_file(path, "ND2")
-        try:
+        with damaged(path, "not a readable ND2 file"):
             f = nd2.ND2File(path)
-        except Exception as exc:  # nd2 raises many kinds on damaged files
-            raise CorruptSourceError(f"not a readable ND2 file: {reason(exc)}", path=path) from exc
         try:
-            return _open(f, path, series)
-        except OmeconvError:
-            raise
-        except Exception as exc:
-            raise CorruptSourceError(f"cannot read the ND2 file: {reason(exc)}", path=path) from exc
+            with damaged(path, "cannot read the ND2 file"):
+                return _open(f, path, series)
         finally:
             f.close()  # the image's reader reopens the file at its first read
 

@@ -18,15 +18,13 @@ from typing import Any, ClassVar
 
 from omeconv.converters._vendor import (
     Reopened,
+    damaged,
     guarded,
     make_image,
-    reason,
     require,
     series_indices,
 )
 from omeconv.errors import (
-    CorruptSourceError,
-    OmeconvError,
     SourceNotFoundError,
     UnsupportedSourceError,
 )
@@ -54,21 +52,15 @@ class NdtiffConverter:
         folder = _dataset_folder(source)
         if folder is None:
             raise SourceNotFoundError(f"no {_INDEX} in or next to it", path=source)
+        # ndtiff prints its progress
+        with (
+            damaged(folder, "not a readable NDTiff dataset"),
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
+            dataset = ndtiff.Dataset(str(folder))
         try:
-            with contextlib.redirect_stdout(io.StringIO()):  # ndtiff prints its progress
-                dataset = ndtiff.Dataset(str(folder))
-        except Exception as exc:  # ndtiff raises several kinds on damaged datasets
-            raise CorruptSourceError(
-                f"not a readable NDTiff dataset: {reason(exc)}", path=folder
-            ) from exc
-        try:
-            return _collection(dataset, folder, series)
-        except OmeconvError:
-            raise
-        except Exception as exc:
-            raise CorruptSourceError(
-                f"cannot read the NDTiff dataset: {reason(exc)}", path=folder
-            ) from exc
+            with damaged(folder, "cannot read the NDTiff dataset"):
+                return _collection(dataset, folder, series)
         finally:
             dataset.close()
 

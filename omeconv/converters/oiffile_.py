@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from omeconv.converters._vendor import (
     Reopened,
     check_file,
+    damaged,
     guarded,
     head,
     make_image,
@@ -23,7 +24,7 @@ from omeconv.converters._vendor import (
     require,
     series_indices,
 )
-from omeconv.errors import CorruptSourceError, OmeconvError
+from omeconv.errors import CorruptSourceError
 from omeconv.model import Channel, Collection
 
 __all__ = ["OifConverter"]
@@ -55,16 +56,9 @@ class OifConverter:
         path = Path(source)
         check_file(path, "OIB/OIF")
         series_indices(1, series, path, noun="image")
-        try:
-            with oiffile.OifFile(str(path)) as oib:
-                letters, shape, dtype = oib.axes, oib.shape, oib.dtype
-                settings = oib.mainfile
-        except OmeconvError:
-            raise
-        except Exception as exc:  # oiffile raises several kinds on damaged files
-            raise CorruptSourceError(
-                f"not a readable OIB/OIF file: {reason(exc)}", path=path
-            ) from exc
+        with damaged(path, "not a readable OIB/OIF file"), oiffile.OifFile(str(path)) as oib:
+            letters, shape, dtype = oib.axes, oib.shape, oib.dtype
+            settings = oib.mainfile
         chunks = tuple(n if c in "YXS" else 1 for c, n in zip(letters, shape, strict=True))
         data = guarded(Reopened(path, _open_data, shape, dtype), path, "OIB/OIF", chunks)
         try:

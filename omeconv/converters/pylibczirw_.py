@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from omeconv.converters._vendor import (
     check_file,
+    damaged,
     guarded,
     head,
     make_image,
-    reason,
     require,
     series_indices,
 )
-from omeconv.errors import CorruptSourceError, OmeconvError, UnsupportedSourceError
+from omeconv.errors import UnsupportedSourceError
 from omeconv.model import Channel, Collection, Image
 
 if TYPE_CHECKING:
@@ -67,22 +67,12 @@ class CziConverter:
 
         path = Path(source)
         check_file(path, "CZI")
-        try:
-            with pyczi.open_czi(str(path)) as czi:
-                layout = _Layout.of(czi, path)
-                metadata = czi.metadata
-        except OmeconvError:
-            raise
-        except Exception as exc:  # libCZI raises RuntimeError and others on damaged files
-            raise CorruptSourceError(f"not a readable CZI file: {reason(exc)}", path=path) from exc
-        try:
+        with damaged(path, "not a readable CZI file"), pyczi.open_czi(str(path)) as czi:
+            layout = _Layout.of(czi, path)
+            metadata = czi.metadata
+        metadata_errors = (KeyError, TypeError, ValueError, AttributeError)
+        with damaged(path, "cannot read the CZI metadata", metadata_errors):
             return _collection(path, layout, metadata, series)
-        except OmeconvError:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise CorruptSourceError(
-                f"cannot read the CZI metadata: {reason(exc)}", path=path
-            ) from exc
 
 
 class _Layout:
