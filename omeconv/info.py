@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from omeconv.errors import CorruptSourceError, MetadataError, SourceNotFoundError
 from omeconv.ozx import is_ozx
-from omeconv.zarr_io import exists, list_dir, read_json, stored_sizes
+from omeconv.zarr_io import METADATA_KEYS, exists, list_dir, read_json, stored_sizes
 
 if TYPE_CHECKING:
     import os
@@ -133,7 +133,7 @@ class _Documents:
     def _stored(self, path: str) -> tuple[int, int]:
         """Bytes stored under the array at ``path`` and how many of its keys are chunks."""
         listed = stored_sizes(self.store, f"{path}/" if path else "")
-        chunks = [k for k, _ in listed if k.rpartition("/")[2] not in _METADATA_FILES]
+        chunks = [k for k, _ in listed if k.rpartition("/")[2] not in METADATA_KEYS]
         return sum(size for _, size in listed), len(chunks)
 
     def numbered_children(self, path: str) -> list[str]:
@@ -142,9 +142,6 @@ class _Documents:
 
 def _join(*parts: str) -> str:
     return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
-
-
-_METADATA_FILES = frozenset({"zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata"})
 
 
 def _dtype_name(dtype: Any) -> str:

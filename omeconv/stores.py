@@ -44,6 +44,7 @@ from omeconv.errors import (
 )
 from omeconv.journal import JOURNAL_DIR
 from omeconv.locks import exclusive_lock
+from omeconv.zarr_io import NODE_KEYS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -51,8 +52,6 @@ if TYPE_CHECKING:
 __all__ = ["Destination", "is_url", "open_store", "staged_output", "staging_path"]
 
 PARTIAL_SUFFIX = ".partial"
-#: Files at the root of a Zarr store (v3, v2 group, v2 attributes, v2 array).
-STORE_MARKERS = ("zarr.json", ".zgroup", ".zattrs", ".zarray")
 #: Longest file name most file systems take, in bytes.
 NAME_MAX = 255
 _LOCAL_SCHEMES = ("file://", "local://")
@@ -263,7 +262,7 @@ def _kind(path: Path, final: str) -> str | None:
             return "a broken symbolic link"
         if not path.is_dir():
             return "store" if _is_ozx_file(path) else "a file"
-        if any((path / marker).is_file() for marker in STORE_MARKERS):
+        if any((path / marker).is_file() for marker in NODE_KEYS):
             return "store"
         with os.scandir(path) as entries:
             return "empty" if next(entries, None) is None else "a folder of other files"
@@ -483,7 +482,7 @@ def _remote_kind(fs: Any, path: str) -> str | None:
         return None
     if fs.isfile(path):
         return "a file"
-    if any(fs.exists(f"{path}/{marker}") for marker in STORE_MARKERS):
+    if any(fs.exists(f"{path}/{marker}") for marker in NODE_KEYS):
         return "store"
     return "a folder of other files" if fs.ls(path, detail=False) else None
 
@@ -512,12 +511,12 @@ def _remote_replace(fs: Any, staging: str, path: str) -> None:
     The old root metadata goes first, so the old store stops looking like one; the new
     root metadata comes last, so what is at ``path`` looks like a store only when whole.
     """
-    old_roots = [p for p in fs.find(path) if p in {f"{path}/{m}" for m in STORE_MARKERS}]
+    old_roots = [p for p in fs.find(path) if p in {f"{path}/{m}" for m in NODE_KEYS}]
     if old_roots:
         fs.rm(old_roots)
     _remote_remove(fs, path)
     new = fs.find(staging)
-    roots = {f"{staging}/{m}" for m in STORE_MARKERS}
+    roots = {f"{staging}/{m}" for m in NODE_KEYS}
     for batch in ([p for p in new if p not in roots], [p for p in new if p in roots]):
         if batch:
             fs.mv(batch, [path + p[len(staging) :] for p in batch])

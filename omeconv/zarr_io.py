@@ -22,7 +22,15 @@ if TYPE_CHECKING:
 
 _T = TypeVar("_T")
 
+#: Keys whose presence makes a folder a Zarr node: v3 metadata, a v2 group, its attributes,
+#: a v2 array.
+NODE_KEYS = ("zarr.json", ".zgroup", ".zattrs", ".zarray")
+#: Every metadata key of a node (consolidated v2 metadata too): the rest are chunks or files.
+METADATA_KEYS = frozenset({*NODE_KEYS, ".zmetadata"})
+
 __all__ = [
+    "METADATA_KEYS",
+    "NODE_KEYS",
     "exists",
     "list_dir",
     "read_bytes",

@@ -48,7 +48,7 @@ from omeconv.model import (
     WellField,
 )
 from omeconv.ngff06 import is_v06
-from omeconv.zarr_io import exists, list_dir, read_bytes, read_json
+from omeconv.zarr_io import METADATA_KEYS, NODE_KEYS, exists, list_dir, read_bytes, read_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -56,11 +56,6 @@ if TYPE_CHECKING:
 __all__ = ["OmeZarrConverter", "read_attrs", "read_node"]
 
 logger = logging.getLogger(__name__)
-
-#: Zarr metadata files (v2 and v3): never carried as files.
-_METADATA_FILES = frozenset({".zarray", ".zgroup", ".zattrs", ".zmetadata", "zarr.json"})
-#: Files at the root of a store: Zarr v2 metadata, or Zarr v3 ``zarr.json``.
-_ROOT_FILES = (".zgroup", ".zattrs", ".zarray", "zarr.json")
 
 
 class OmeZarrConverter:
@@ -81,7 +76,7 @@ class OmeZarrConverter:
         try:
             if is_ozx(path):
                 return path.is_file()
-            return path.is_dir() and any((path / name).is_file() for name in _ROOT_FILES)
+            return path.is_dir() and any((path / name).is_file() for name in NODE_KEYS)
         except OSError:
             return False
 
@@ -227,7 +222,7 @@ class _Reader:
         return [
             n
             for n in list_dir(self.store, path)
-            if n not in _METADATA_FILES and not n.startswith(".omeconv-")
+            if n not in METADATA_KEYS and not n.startswith(".omeconv-")
         ]
 
     def reader_of(self, key: str) -> Callable[[], bytes]:
