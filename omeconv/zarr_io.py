@@ -27,6 +27,8 @@ _T = TypeVar("_T")
 NODE_KEYS = ("zarr.json", ".zgroup", ".zattrs", ".zarray")
 #: Every metadata key of a node (consolidated v2 metadata too): the rest are chunks or files.
 METADATA_KEYS = frozenset({*NODE_KEYS, ".zmetadata"})
+#: Size requests in flight at once when a prefix is measured.
+_BATCH = 1000
 
 __all__ = [
     "METADATA_KEYS",
@@ -95,7 +97,12 @@ def stored_sizes(store: Store, prefix: str) -> list[tuple[str, int]]:
     """``(key, size in bytes)`` of every key starting with ``prefix``."""
 
     async def sizes() -> list[tuple[str, int]]:
+        import asyncio
+
         keys = [key async for key in store.list_prefix(prefix)]
-        return [(key, await store.getsize(key)) for key in keys]
+        sizes: list[int] = []
+        for start in range(0, len(keys), _BATCH):  # concurrent, in bounded batches
+            sizes += await asyncio.gather(*map(store.getsize, keys[start : start + _BATCH]))
+        return list(zip(keys, sizes, strict=True))
 
     return run(sizes())
