@@ -85,6 +85,11 @@ def run_omeconv(src: str, dst: str) -> None:
     _omeconv(src, dst)
 
 
+def run_omeconv_zstd5(src: str, dst: str) -> None:
+    """``--compression zstd --clevel 5``: the codec the other tools are given (same settings)."""
+    _omeconv(src, dst, "--compression", "zstd", "--clevel", "5")
+
+
 def run_omeconv_v04(src: str, dst: str) -> None:
     """``omeconv tiff2zarr --ome-version 0.4``."""
     _omeconv(src, dst, "--ome-version", "0.4")
@@ -145,6 +150,7 @@ def run_baseline(src: str, dst: str) -> None:
 
 TOOLS: dict[str, Callable[[str, str], None]] = {
     "omeconv": run_omeconv,
+    "omeconv-zstd5": run_omeconv_zstd5,
     "omeconv-v04": run_omeconv_v04,
     "ngff-zarr": run_ngff_zarr,
     "ome-zarr-py": run_ome_zarr_py,

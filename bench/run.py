@@ -27,6 +27,7 @@ from bench.make_data import make_tiff
 REPO = Path(__file__).resolve().parent.parent
 NOTES = {
     "omeconv": "`omeconv -q tiff2zarr` CLI, defaults",
+    "omeconv-zstd5": "`omeconv -q tiff2zarr --compression zstd --clevel 5` (the anchors' codec)",
     "omeconv-v04": "`omeconv -q tiff2zarr --ome-version 0.4`",
     "ngff-zarr": "to_multiscales (default itkwasm_gaussian) + to_ngff_zarr",
     "ome-zarr-py": "writer.write_image (default resize)",
