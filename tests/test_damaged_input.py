@@ -293,16 +293,24 @@ def test_imagej_claiming_more_images_warns_that_the_ifds_win(
 
 
 def _rewrite_on_first_read(monkeypatch: pytest.MonkeyPatch, src: Path, then: object) -> None:
-    """The first region read rewrites ``src`` (other pixels), then does ``then``."""
+    """The first region read rewrites ``src`` (other pixels), then does ``then``.
+
+    The new file replaces the old one whole (written beside it, then renamed), so the regions
+    other threads are reading at that moment are never half-written bytes: what the run must
+    notice is the change of identity, not damage.
+    """
+    import threading
+
     import omeconv.emit.write as write_module
 
     original = write_module._read
-    calls: list[int] = []
+    first = threading.Lock()
 
     def read(source: object, region: tuple[slice, ...]) -> np.ndarray:
-        if not calls:
-            calls.append(1)
-            tifffile.imwrite(src, PLANES[::-1], photometric="minisblack")  # same layout
+        if first.acquire(blocking=False):
+            new = src.with_name(src.name + ".new")
+            tifffile.imwrite(new, PLANES[::-1], photometric="minisblack")  # same layout
+            os.replace(new, src)
             if isinstance(then, BaseException):
                 raise then
         return original(source, region)
