@@ -4,7 +4,6 @@ source's non-NGFF nodes, into one store with one OME-Zarr layout."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from omeconv.emit.ngff import (
     well_model,
 )
 from omeconv.emit.paths import join
+from omeconv.emit.plan import chunk_shape, levels_below
 from omeconv.emit.provenance import downscale_of
 from omeconv.emit.stats import Stats
 from omeconv.emit.windows import channels_with_windows
@@ -32,15 +32,14 @@ from omeconv.emit.write import (
     Runner,
     copy_values,
     create_level_array,
-    default_chunks,
     fill_levels,
     plan_shards,
 )
-from omeconv.errors import MetadataError, UsageError
-from omeconv.pyramid import Method, default_method, plan_levels
+from omeconv.errors import MetadataError
+from omeconv.pyramid import Method, default_method
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from types import ModuleType
 
     from omeconv.emit.sinks import InPlaceSink, StoreSink
@@ -88,7 +87,7 @@ class Writer:
         conversion's metadata is derived from the model.
         """
         level0 = image.levels[0]
-        chunks = self._chunks(image.axes, level0.data.shape, level0.data.dtype.itemsize)
+        chunks = chunk_shape(image.axes, level0.data.shape, level0.data.dtype.itemsize, self.chunks)
         method = default_method(level0.data.dtype)
         if self.method is not None and method == "mean":
             method = self.method
@@ -119,22 +118,6 @@ class Writer:
             self._validated(image_model, image, metas, channels, name, downscale),
             image.extra_attrs,
         )
-
-    def _chunks(self, axes: Sequence[Axis], shape: Sequence[int], itemsize: int) -> tuple[int, ...]:
-        names = [a.name for a in axes]
-        chunks = default_chunks(shape, names, itemsize)
-        if self.chunks is None:
-            return chunks
-        if isinstance(self.chunks, Mapping):
-            unknown = set(self.chunks) - set(names)
-            if unknown:
-                raise UsageError(f"--chunks names axes {sorted(unknown)} not in {''.join(names)}")
-            return tuple(int(self.chunks.get(n, c)) for n, c in zip(names, chunks, strict=True))
-        if len(self.chunks) != len(names):
-            raise UsageError(
-                f"--chunks has {len(self.chunks)} values but the image has axes {''.join(names)}"
-            )
-        return tuple(int(c) for c in self.chunks)
 
     def _label(
         self, path: str, label: Label, factors: list[tuple[int, ...]], chunks: Sequence[int]
@@ -170,28 +153,7 @@ class Writer:
         names = [a.name for a in axes]
         last = levels[-1]
         ones = (1,) * len(names)
-        if factors is not None:
-            wanted = max(len(factors), len(levels))
-            shapes = [tuple(lv.data.shape) for lv in levels]
-            scales = [tuple(lv.scale) for lv in levels]
-            for f in factors[len(levels) : wanted]:
-                shapes.append(tuple(-(-n // k) for n, k in zip(shapes[-1], f, strict=True)))
-                scales.append(tuple(s * k for s, k in zip(scales[-1], f, strict=True)))
-            extra = [(s, sc, f) for s, sc, f in zip(shapes, scales, factors, strict=False)][
-                len(levels) :
-            ]
-        else:
-            wanted_total = self.levels
-            if wanted_total is None:
-                wanted_total = 1 if len(levels) > 1 else None
-            plans = plan_levels(
-                last.data.shape,
-                axes,
-                last.scale,
-                chunks,
-                levels=None if wanted_total is None else max(1, wanted_total - len(levels) + 1),
-            )
-            extra = [(p.shape, p.scale, p.factors) for p in plans[1:]]
+        extra = levels_below(levels, axes, chunks, factors, self.levels)
         if extra and self.store is None:
             raise MetadataError(f"{path or 'the image'}: new levels cannot be written in place")
         arrays: list[Any] = []
