@@ -21,6 +21,7 @@ from omeconv.converters.tiff.damage import (
     check_every_ifd_used,
     check_series_data,
     clean_log,
+    damage_error,
     raise_logged_damage,
     reason,
     tifffile_log,
@@ -136,8 +137,7 @@ class TiffConverter:
             except Exception as exc:  # tifffile raises many kinds on fuzzed files
                 if isinstance(exc, OSError) and exc.errno is not None:  # the system's error
                     raise from_os_error(exc, path=path) from exc
-                raise_logged_damage(log, path)
-                raise CorruptSourceError(f"not a readable TIFF: {reason(exc)}", path=path) from exc
+                raise damage_error(log, path, exc) from exc
             return _open_checked(tf, path, series, {}, log)
 
 
@@ -158,10 +158,10 @@ def _open_checked(
     try:
         collection = _collection(tf, path, series, storage_options, log)
     except (tifffile.TiffFileError, ValueError, IndexError, KeyError, TypeError) as exc:
-        raise_logged_damage(log, path)
         if isinstance(exc, OmeconvError):
+            raise_logged_damage(log, path)
             raise
-        raise CorruptSourceError(f"cannot read the TIFF: {reason(exc)}", path=path) from exc
+        raise damage_error(log, path, exc, "cannot read the TIFF") from exc
     for message in dict.fromkeys(clean_log(m) for m in log):
         warnings.warn(f"{path}: {message}", OmeconvWarning, stacklevel=3)
     return collection
