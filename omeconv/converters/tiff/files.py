@@ -79,6 +79,7 @@ def member_files(path: Path) -> list[Path]:
 
 
 def is_companion_name(path: Path) -> bool:
+    """Whether ``path`` is named like an OME-XML companion file."""
     name = path.name.lower()
     return name.endswith((".companion.ome", ".ome.xml", ".ome"))
 

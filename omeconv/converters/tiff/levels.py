@@ -37,6 +37,7 @@ _CACHE_BYTES = 32 * 2**20
 def dask_level(
     series: tifffile.TiffPageSeries, level: int, storage_options: dict[str, Any]
 ) -> da.Array:
+    """Level ``level`` of ``series`` as a lazy dask array, one task per block."""
     import dask.array as da
     import numpy as np
     import zarr

@@ -105,6 +105,7 @@ def image(
     path: Path,
     storage_options: dict[str, Any],
 ) -> Image:
+    """``series`` as an image: its levels with NGFF axes, name, scales and channels."""
     levels_data = [dask_level(series, i, storage_options) for i in range(len(series.levels))]
     letters = series.axes.upper()
     levels_data, letters = normalise_axes(levels_data, letters, path)
