@@ -246,6 +246,24 @@ class Hierarchy:
         node = self.node(path)
         return None if node is None else node.ome_version
 
+    def store_version(self, path: str = "") -> str | None:
+        """The OME-Zarr version of the hierarchy at ``path``: the version its group states;
+        for a bioformats2raw collection that states none (0.4), its first series' version."""
+        version = self.ome_version(path)
+        if version is not None or self.kind(path) != "group":
+            return version
+        if "bioformats2raw.layout" not in self._ome_or_empty(path):
+            return None
+        series = self._ome_or_empty(join(path, "OME")).get("series")
+        first = str(series[0]) if isinstance(series, list) and series else "0"
+        return self.ome_version(join(path, first))
+
+    def _ome_or_empty(self, path: str) -> dict[str, Any]:
+        try:
+            return self.ome(path)
+        except MetadataError:
+            return {}
+
     def entries(self, path: str) -> list[str]:
         """Names directly below ``path`` (keys and folders), sorted, without Zarr metadata
         keys and omeconv's own upgrade files."""

@@ -167,9 +167,7 @@ def _summarize_store(docs: _Documents) -> dict[str, Any]:
     attrs = docs.attrs("")
     root = _node(docs, "", attrs)
     h = docs.hierarchy
-    version = h.ome_version("")
-    if version is None and root["kind"] == "bioformats2raw" and root["series"]:
-        version = h.ome_version(root["series"][0]["path"])
+    version = h.store_version("")
     if root["kind"] == "group" and not any("multiscales" in docs.attrs(p) for p in h.groups("")):
         docs.refused = docs.refused or str(h.not_ngff())
     return {
