@@ -23,7 +23,15 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Iterator
 
-__all__ = ["ArrayMetadata", "Hierarchy", "Node", "join", "ome_version"]
+__all__ = [
+    "ArrayMetadata",
+    "Hierarchy",
+    "Node",
+    "dtype_name",
+    "first_multiscale",
+    "join",
+    "ome_version",
+]
 
 #: The per-object NGFF keys of 0.4 that carry a ``version``, in the order they are asked.
 _VERSIONED_V04 = ("multiscales", "plate", "well", "image-label")
@@ -130,6 +138,18 @@ def ome_version(attributes: dict[str, Any], zarr_format: int) -> str | None:
         if isinstance(value, dict) and "version" in value:
             return str(value["version"])
     return None
+
+
+def first_multiscale(ngff: dict[str, Any], where: str) -> dict[str, Any]:
+    """The first multiscale of an image group's NGFF metadata ``ngff`` (the one omeconv
+    reads); :class:`MetadataError` naming ``where`` when there is none with datasets."""
+    multiscales = ngff.get("multiscales")
+    if not isinstance(multiscales, list) or not multiscales:
+        raise MetadataError("'multiscales' must be a non-empty list", path=where)
+    first = multiscales[0]
+    if not isinstance(first, dict) or not first.get("datasets"):
+        raise MetadataError("a multiscale needs 'datasets'", path=where)
+    return first
 
 
 def dtype_name(dtype: Any) -> str:

@@ -18,7 +18,7 @@ from omeconv.errors import (
     SourceNotFoundError,
     UnsupportedSourceError,
 )
-from omeconv.hierarchy import Hierarchy, join
+from omeconv.hierarchy import Hierarchy, first_multiscale, join
 from omeconv.ozx import is_ozx
 from omeconv.zarr_io import METADATA_KEYS, stored_sizes
 
@@ -93,6 +93,15 @@ class _Documents:
         except CorruptSourceError as exc:
             raise exc.at(self.location) from exc.__cause__
 
+    def multiscale(self, path: str, attrs: dict[str, Any]) -> dict[str, Any] | None:
+        """The first multiscale of the image group at ``path`` (None, the refusal noted, when
+        the adapter would refuse it)."""
+        try:
+            return first_multiscale(attrs, self.hierarchy.where(path))
+        except MetadataError as exc:
+            self.refused = self.refused or str(exc)
+            return None
+
     def array(self, path: str) -> dict[str, Any] | None:
         """Shape, dtype, chunks, shards, codecs and sizes of the array at ``path``; None if absent.
 
@@ -102,6 +111,10 @@ class _Documents:
         """
         node = self.hierarchy.node(path)
         if node is None or node.array is None:
+            try:  # to say why the adapter would refuse it, in its words
+                self.hierarchy.open_array(path)
+            except CorruptSourceError as exc:
+                self.refused = self.refused or str(exc)
             return None
         meta = node.array
         codecs = [dict(c) for c in meta.codecs]
@@ -182,7 +195,7 @@ def _summarize_store(docs: _Documents) -> dict[str, Any]:
 
 def _node(docs: _Documents, path: str, attrs: dict[str, Any]) -> dict[str, Any]:
     """The summary of the NGFF group at ``path``: an image, a plate or a collection."""
-    if "multiscales" in attrs:
+    if "multiscales" in attrs and docs.multiscale(path, attrs) is not None:
         node = _image_node(docs, path, attrs)
     elif isinstance(attrs.get("plate"), dict):
         node = _plate_node(docs, path, attrs["plate"])
@@ -203,7 +216,7 @@ def _node(docs: _Documents, path: str, attrs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _image_node(docs: _Documents, path: str, attrs: dict[str, Any]) -> dict[str, Any]:
-    ms = attrs["multiscales"][0]
+    ms = attrs["multiscales"][0]  # checked by docs.multiscale
     axes = [
         {"name": a.get("name"), "type": a.get("type"), "unit": a.get("unit")}
         if isinstance(a, dict)
@@ -244,7 +257,10 @@ def _image_node(docs: _Documents, path: str, attrs: dict[str, Any]) -> dict[str,
         "label_images": [
             _image_node(docs, join(labels_path, str(name)), attrs)
             for name in labels or ()
-            if "multiscales" in (attrs := docs.attrs(join(labels_path, str(name))))
+            if docs.multiscale(
+                join(labels_path, str(name)), attrs := docs.attrs(join(labels_path, str(name)))
+            )
+            is not None
         ],
     }
     node.update(_totals([level["array"] for level in levels]))

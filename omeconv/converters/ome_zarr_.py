@@ -31,7 +31,7 @@ from omeconv.errors import (
     OmeconvWarning,
     SourceNotFoundError,
 )
-from omeconv.hierarchy import Hierarchy, join
+from omeconv.hierarchy import Hierarchy, first_multiscale, join
 from omeconv.model import (
     Axis,
     Channel,
@@ -215,18 +215,13 @@ def _ome_group(reader: _Reader) -> SourceAttrs | None:
 
 
 def _multiscale(reader: _Reader, path: str, attrs: dict[str, Any]) -> dict[str, Any]:
-    multiscales = attrs.get("multiscales")
-    if not isinstance(multiscales, list) or not multiscales:
-        raise reader.fail(path, "'multiscales' must be a non-empty list")
-    if len(multiscales) > 1:
+    ms = first_multiscale(attrs, reader.where(path))
+    if len(attrs["multiscales"]) > 1:
         warnings.warn(
-            f"{reader.where(path)}: {len(multiscales)} multiscales; only the first is kept",
+            f"{reader.where(path)}: {len(attrs['multiscales'])} multiscales; only the first is kept",
             OmeconvWarning,
             stacklevel=4,
         )
-    ms = multiscales[0]
-    if not isinstance(ms, dict) or not ms.get("datasets"):
-        raise reader.fail(path, "a multiscale needs 'datasets'")
     return ms
 
 
