@@ -31,6 +31,7 @@ __all__ = [
     "first_multiscale",
     "join",
     "ome_version",
+    "well_metadata",
 ]
 
 #: The per-object NGFF keys of 0.4 that carry a ``version``, in the order they are asked.
@@ -152,6 +153,15 @@ def first_multiscale(ngff: dict[str, Any], where: str) -> dict[str, Any]:
     return first
 
 
+def well_metadata(ngff: dict[str, Any], where: str) -> dict[str, Any]:
+    """The ``well`` object of a well group's NGFF metadata ``ngff``; :class:`MetadataError`
+    naming ``where`` when there is none."""
+    well = ngff.get("well")
+    if not isinstance(well, dict):
+        raise MetadataError("well group without 'well' metadata", path=where)
+    return well
+
+
 def dtype_name(dtype: Any) -> str:
     """One spelling of a data type for every version: numpy's name (``<u2`` -> ``uint16``)."""
     import numpy as np
@@ -265,6 +275,20 @@ class Hierarchy:
         """The OME-Zarr version the node at ``path`` states (None: none stated)."""
         node = self.node(path)
         return None if node is None else node.ome_version
+
+    def series(self, path: str = "") -> list[str]:
+        """Paths below ``path`` of the images of the bioformats2raw collection there: those
+        ``OME`` lists in ``series``, else the groups ``0``, ``1`` … in turn;
+        :class:`MetadataError` when there are none."""
+        listed = self.ngff(join(path, "OME")).get("series")
+        if isinstance(listed, list) and listed:
+            return [str(p) for p in listed]
+        paths: list[str] = []
+        while self.kind(join(path, str(len(paths)))) == "group":
+            paths.append(str(len(paths)))
+        if not paths:
+            raise MetadataError("bioformats2raw layout without any series", path=self.where(path))
+        return paths
 
     def store_version(self, path: str = "") -> str | None:
         """The OME-Zarr version of the hierarchy at ``path``: the version its group states;

@@ -18,7 +18,7 @@ from omeconv.errors import (
     SourceNotFoundError,
     UnsupportedSourceError,
 )
-from omeconv.hierarchy import Hierarchy, first_multiscale, join
+from omeconv.hierarchy import Hierarchy, first_multiscale, join, well_metadata
 from omeconv.ozx import is_ozx
 from omeconv.zarr_io import METADATA_KEYS, stored_sizes
 
@@ -142,8 +142,23 @@ class _Documents:
         chunks = [k for k, _ in listed if k.rpartition("/")[2] not in METADATA_KEYS]
         return sum(size for _, size in listed), len(chunks)
 
-    def numbered_children(self, path: str) -> list[str]:
-        return sorted((n for n in self.hierarchy.entries(path) if n.isdigit()), key=int)
+    def series(self, path: str) -> list[str]:
+        """The series of the bioformats2raw collection at ``path`` (none, the refusal noted,
+        when the adapter would find none)."""
+        try:
+            return self.hierarchy.series(path)
+        except (MetadataError, UnsupportedSourceError) as exc:
+            self.refused = self.refused or str(exc)
+            return []
+
+    def well(self, path: str) -> dict[str, Any]:
+        """The ``well`` metadata of the well group at ``path`` (empty, the refusal noted,
+        when the adapter would refuse it)."""
+        try:
+            return well_metadata(self.attrs(path), self.hierarchy.where(path))
+        except MetadataError as exc:
+            self.refused = self.refused or str(exc)
+            return {}
 
 
 def _itemsize(dtype: str) -> int | None:
@@ -200,8 +215,7 @@ def _node(docs: _Documents, path: str, attrs: dict[str, Any]) -> dict[str, Any]:
     elif isinstance(attrs.get("plate"), dict):
         node = _plate_node(docs, path, attrs["plate"])
     elif "bioformats2raw.layout" in attrs:
-        series = [str(s) for s in docs.attrs(join(path, "OME")).get("series") or ()]
-        series = series or docs.numbered_children(path)
+        series = docs.series(path)
         node = {
             "kind": "bioformats2raw",
             "path": path,
@@ -295,9 +309,7 @@ def _plate_node(docs: _Documents, path: str, plate: dict[str, Any]) -> dict[str,
     wells = []
     for i, well in enumerate(plate.get("wells", [])):
         well_path = join(path, str(well.get("path")))
-        fields = [
-            str(f.get("path")) for f in docs.attrs(well_path).get("well", {}).get("images", [])
-        ]
+        fields = [str(f.get("path")) for f in docs.well(well_path).get("images", [])]
         entry: dict[str, Any] = {"path": well.get("path"), "fields": fields}
         if i < _WELLS_SHOWN and fields:
             first = join(well_path, fields[0])

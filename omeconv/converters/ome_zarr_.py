@@ -31,7 +31,7 @@ from omeconv.errors import (
     OmeconvWarning,
     SourceNotFoundError,
 )
-from omeconv.hierarchy import Hierarchy, first_multiscale, join
+from omeconv.hierarchy import Hierarchy, first_multiscale, join, well_metadata
 from omeconv.model import (
     Axis,
     Channel,
@@ -169,15 +169,7 @@ def _probe_plate(reader: _Reader) -> Collection | None:
 def _probe_bf2raw(reader: _Reader) -> Collection | None:
     if "bioformats2raw.layout" not in reader.root:
         return None
-    series = reader.ngff("OME").get("series")
-    if isinstance(series, list) and series:
-        paths = [str(p) for p in series]
-    else:
-        paths = []
-        while reader.kind(str(len(paths))) == "group":
-            paths.append(str(len(paths)))
-    if not paths:
-        raise reader.fail("", "bioformats2raw layout without any series")
+    paths = reader.series()
     images = tuple(_image(reader, p) for p in paths)
     return Collection(
         images=images,
@@ -399,9 +391,7 @@ _ACQUISITION_KEYS = ("id", "name", "description", "maximumfieldcount", "starttim
 
 
 def _well(reader: _Reader, path: str, row: str, column: str) -> Well:
-    doc = reader.ngff(path).get("well")
-    if not isinstance(doc, dict):
-        raise reader.fail(path, "well group without 'well' metadata")
+    doc = well_metadata(reader.ngff(path), reader.where(path))
     fields = tuple(
         WellField(
             path=str(f["path"]),
