@@ -28,6 +28,7 @@ from omeconv.errors import (
     UpgradeError,
     UsageError,
 )
+from omeconv.hierarchy import Hierarchy, join
 from omeconv.ngff06 import is_v06
 from omeconv.ozx import is_ozx
 
@@ -206,12 +207,13 @@ def plan_upgrade(
     root = Path(location)
     if not root.exists():
         raise SourceNotFoundError("no such file or directory", path=location)
-    v3 = is_ozx(root) or (root / "zarr.json").is_file()
+    hierarchy = Hierarchy(location)
+    v3 = hierarchy.zarr_format == 3
     if from_version == "0.4" and v3:
         raise UpgradeError(
             "already Zarr v3 (OME-Zarr 0.5 or later); nothing to upgrade from 0.4", path=location
         )
-    if from_version == "0.4" and not any((root / n).is_file() for n in (".zgroup", ".zattrs")):
+    if from_version == "0.4" and hierarchy.kind("") != "group":
         raise UpgradeError("not a Zarr v2 store (no .zgroup or .zattrs)", path=location)
     if from_version == "0.5" and not v3:
         raise UpgradeError("not a Zarr v3 store (no zarr.json); upgrade it from 0.4", path=location)
@@ -284,18 +286,14 @@ def _arrays(collection: Collection) -> Iterator[tuple[str, Any, list[str] | None
     for base, image in zip(paths, collection.images, strict=True):
         names = [a.name for a in image.axes]
         for i, lv in enumerate(image.levels):
-            yield _join(base, lv.path or str(i)), lv.source, names
+            yield join(base, lv.path or str(i)), lv.source, names
         for label in image.labels:
             names = [a.name for a in label.axes]
             for i, lv in enumerate(label.levels):
-                yield _join(base, "labels", label.name, lv.path or str(i)), lv.source, names
+                yield join(base, "labels", label.name, lv.path or str(i)), lv.source, names
     for node in collection.extra_nodes:
         if node.kind == "array":
             yield node.path, node.source, None
-
-
-def _join(*parts: str) -> str:
-    return "/".join(p for p in parts if p)
 
 
 # -- in place ---------------------------------------------------------------------------------
