@@ -152,8 +152,9 @@ class _Reader:
     def ngff(self, path: str) -> dict[str, Any]:
         """The node's NGFF metadata; a v3 ``ome.version`` other than 0.5 or 0.6 is refused.
 
-        0.6 metadata is read in 0.5's shape (:func:`omeconv.emit.v06.to_v05`): what 0.5
-        cannot say (more coordinate systems, scenes …) is refused in one line.
+        0.6 metadata is read in 0.5's shape (:func:`omeconv.ngff06.moves.read_as_v05`): what
+        0.5 cannot say (more coordinate systems, scenes …) is left out of this view; the
+        stored attributes carry it to a 0.6 output, and a 0.5 or 0.4 output refuses it.
         """
         attrs = self.attrs(path)
         if self.zarr_format == 2:
@@ -163,10 +164,10 @@ class _Reader:
             raise self.fail(path, "'ome' attribute is not a JSON object")
         version = ome.get("version")
         if is_v06(version):
-            from omeconv.ngff06.moves import to_v05
+            from omeconv.ngff06.moves import read_as_v05
 
             try:
-                return to_v05(attrs)["ome"]  # type: ignore[no-any-return]
+                return read_as_v05(attrs)
             except MetadataError as exc:
                 raise self.fail(path, f"OME-Zarr {version}: {exc.message}") from exc
         if version is not None and str(version).split("-")[0] != "0.5":
