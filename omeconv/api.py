@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from omeconv.overrides import Overrides
     from omeconv.progress import Progress
     from omeconv.pyramid import Method
+    from omeconv.rocrate import RoCrate
 
 __all__ = ["convert", "open_source", "read", "select_series", "write"]
 
@@ -71,14 +72,18 @@ def write(
     client: Any = None,
     progress: bool | Progress = False,
     storage_options: dict[str, Any] | None = None,
+    rocrate: RoCrate | None = None,
 ) -> str:
     """Write an image (or a whole collection) as OME-Zarr ``ome_version``; return its location.
 
-    See :func:`omeconv.emit.emit` for the options.
+    See :func:`omeconv.emit.emit` for the options; ``rocrate`` writes
+    ``ro-crate-metadata.json`` at the root (:mod:`omeconv.rocrate`).
     """
     from omeconv.emit import emit
+    from omeconv.rocrate import with_rocrate
 
     collection = image if isinstance(image, Collection) else Collection(images=(image,))
+    collection = with_rocrate(collection, rocrate)
     return emit(
         collection,
         dest,
@@ -117,6 +122,7 @@ def convert(
     resume: bool = False,
     overrides: Overrides | None = None,
     downsample: Method | None = None,
+    rocrate: RoCrate | None = None,
     **metadata: Any,
 ) -> str:
     """Read ``source`` and write it to ``dest`` as OME-Zarr; return the output location.
@@ -125,7 +131,8 @@ def convert(
     own indices) or all (``None`` or ``"all"``). ``overrides`` replaces the file's metadata
     (:mod:`omeconv.overrides`); ``downsample`` is the pyramid's method for intensities
     (``mean``, ``mode``, ``nearest``, ``gaussian``; labels always ``mode``). ``resume``
-    finishes the output of an interrupted run with the same options.
+    finishes the output of an interrupted run with the same options. ``rocrate`` writes
+    ``ro-crate-metadata.json`` at the root (:mod:`omeconv.rocrate`).
 
     Examples
     --------
@@ -134,6 +141,7 @@ def convert(
     >>> omeconv.convert("c.tif", "c.ome.zarr", labels={"nuclei": "mask.tif"})  # doctest: +SKIP
     """
     from omeconv.emit import emit
+    from omeconv.rocrate import drop_staged_crate, with_rocrate
 
     picked = series if isinstance(series, int) else None
     collection = open_source(source, converter=converter, series=picked, **metadata)
@@ -147,6 +155,9 @@ def convert(
         from omeconv.labels import attach_labels
 
         collection = attach_labels(collection, labels)
+    collection = with_rocrate(collection, rocrate)
+    if resume:
+        drop_staged_crate(collection, dest)
     inputs = tuple(
         path for path in (source, *(labels or {}).values()) if isinstance(path, str | os.PathLike)
     )

@@ -125,6 +125,47 @@ def _write_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def _rocrate_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--rocrate`` and what the crate says (:mod:`omeconv.rocrate`); any of them writes it."""
+    options = [
+        click.option(
+            "--rocrate",
+            is_flag=True,
+            default=False,
+            help="Write ro-crate-metadata.json at the root (as the 2024 OME-NGFF challenge did).",
+        ),
+        click.option("--rocrate-license", metavar="URL", help="Data licence (implies --rocrate)."),
+        click.option("--rocrate-name", metavar="TEXT", help="Dataset name (implies --rocrate)."),
+        click.option(
+            "--rocrate-description", metavar="TEXT", help="Description (implies --rocrate)."
+        ),
+        click.option(
+            "--rocrate-organism",
+            metavar="NCBI:txidN",
+            help="NCBI taxon of the specimen (implies --rocrate).",
+        ),
+        click.option(
+            "--rocrate-modality",
+            metavar="obo:FBbi_N",
+            help="FBbi term of the imaging method (implies --rocrate).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _rocrate(kw: dict[str, Any]) -> Any:
+    """The :class:`~omeconv.rocrate.RoCrate` of the ``--rocrate`` options (popped from
+    ``kw``), or None when none is given."""
+    from omeconv.rocrate import RoCrate
+
+    wanted = kw.pop("rocrate")
+    keys = ("license", "name", "description", "organism", "modality")
+    given = {k: v for k in keys if (v := kw.pop(f"rocrate_{k}")) is not None}
+    return RoCrate(**given) if wanted or given else None
+
+
 _LOG_LEVELS = ["debug", "info", "warning", "error"]
 
 
@@ -390,6 +431,7 @@ def _convert(
     chunks = _parse_chunks(kw.pop("chunks"))
     kw["series"] = _parse_series(kw.pop("series"))
     kw["overrides"] = _overrides(kw)
+    kw["rocrate"] = _rocrate(kw)
     progress = Progress(mode=pick_mode(quiet=quiet))
     with _client(kw.pop("scheduler", None)) as client:
         out = convert(
@@ -443,6 +485,7 @@ def _refuse_other_formats(source: str) -> None:
 @click.option("--series", default=None, metavar="N|N,M|all", help=_SERIES_HELP)
 @_write_options
 @_metadata_options
+@_rocrate_options
 @_safety_options
 @_source_options
 @click.pass_context
@@ -464,6 +507,7 @@ def tiff2zarr(ctx: click.Context, /, input: str, output: str, **kw: Any) -> None
 @click.option("--series", default=None, metavar="N|N,M|all", help=_SERIES_HELP)
 @_write_options
 @_metadata_options
+@_rocrate_options
 @_safety_options
 @_source_options
 @click.pass_context
@@ -595,6 +639,7 @@ Examples:
 )
 @click.option("--clevel", type=click.IntRange(0, 9), default=5, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Threads to re-encode.")
+@_rocrate_options
 @click.pass_context
 @_sub_global_options
 def upgrade_command(
@@ -625,6 +670,7 @@ def upgrade_command(
         to_version=to_version,
         chunks=chunks,
         progress=progress,
+        rocrate=_rocrate(kw),
         **kw,
     )
     target = to_version.removeprefix("v")

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from omeconv.model import Collection, SourceAttrs
     from omeconv.progress import Progress
+    from omeconv.rocrate import RoCrate
 
 __all__ = ["JOURNAL", "LOCK", "UPGRADES", "UpgradePlan", "plan_upgrade", "upgrade"]
 
@@ -66,6 +67,7 @@ def upgrade(
     clevel: int = 5,
     workers: int | None = None,
     progress: bool | Progress = False,
+    rocrate: RoCrate | None = None,
 ) -> str:
     """Upgrade the OME-Zarr ``from_version`` store ``source`` to ``to_version``, at ``dest`` or
     ``in_place``.
@@ -93,6 +95,9 @@ def upgrade(
     workers, progress
         Threads for re-encoding; a progress bar (or a :class:`~omeconv.progress.Progress`)
         for the copy or re-encode.
+    rocrate
+        Write ``ro-crate-metadata.json`` at the root of the copy (:mod:`omeconv.rocrate`), in
+        place of the source's.
 
     Returns
     -------
@@ -112,6 +117,8 @@ def upgrade(
         raise UsageError("give OUTPUT, or --in-place to upgrade INPUT itself")
     if in_place and reencode:
         raise UsageError("--in-place rewrites metadata only; re-encoding needs an OUTPUT")
+    if in_place and rocrate is not None:
+        raise UsageError("--in-place rewrites NGFF metadata only; --rocrate needs an OUTPUT")
     if in_place and is_ozx(source):
         raise UsageError("a .ozx file is not upgraded in place; give OUTPUT", path=source)
     if in_place:
@@ -124,9 +131,13 @@ def upgrade(
     if dry_run:
         return plan.describe(dest=str(dest))
     from omeconv.emit import emit
+    from omeconv.rocrate import drop_staged_crate, with_rocrate
 
+    collection = with_rocrate(plan.collection, rocrate)
+    if resume and dest is not None:
+        drop_staged_crate(collection, dest)
     return emit(
-        plan.collection,
+        collection,
         str(dest),
         version=to_version,
         levels=1,

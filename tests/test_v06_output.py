@@ -4,6 +4,7 @@ and holds the 0.5 metadata of the same conversion moved to 0.6 (one emitter, a l
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from omeconv.api import convert, write
 from omeconv.cli import main
 from omeconv.converters.numpy_ import image_from_array
 from omeconv.emit.v06 import from_v05
+from omeconv.errors import OmeconvWarning
 from omeconv.model import Label, Level
 from omeconv.ngff06 import VERSION
 from omeconv.validate import validate_path
@@ -249,3 +251,89 @@ def test_info_reads_v06_as_it_reads_v05(tmp_path: Path) -> None:
         summary.pop("path")
         summary.pop("ome_version")
     assert json.dumps(v06) == json.dumps(v05).replace(str(out05), str(out06))
+
+
+# --- 0.6 -> 0.6: what 0.5 cannot say is carried verbatim -------------------------------------
+
+
+def _image_store(root: Path, attrs: dict[str, Any]) -> None:
+    """A Zarr v3 store whose root holds ``attrs`` and, at each level's path, a small array
+    with as many dimensions as the system the level maps to (zarr's API, not omeconv's)."""
+    import zarr
+
+    zarr.open_group(str(root), mode="w", attributes=attrs)
+    multiscale = attrs["ome"]["multiscales"][0]
+    systems = {s["name"]: s["axes"] for s in multiscale["coordinateSystems"]}
+    for dataset in multiscale["datasets"]:
+        axes = systems[dataset["coordinateTransformations"][0]["output"]["name"]]
+        shape = (3,) * len(axes)
+        array = zarr.create_array(str(root), name=dataset["path"], shape=shape, dtype="uint8")
+        array[...] = np.arange(np.prod(shape), dtype="uint8").reshape(shape)
+
+
+def _scene_store(root: Path, attrs: dict[str, Any]) -> None:
+    """A Zarr v3 store whose root holds the scene ``attrs`` and, at each image path the scene
+    links, a small 0.6 image whose system (named as the link names it) has the axes of the
+    scene's first coordinate system in NGFF order (``yx`` when it defines none)."""
+    import zarr
+
+    zarr.open_group(str(root), mode="w", attributes=attrs)
+    scene = attrs["ome"]["scene"]
+    yx = [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}]
+    axes = scene.get("coordinateSystems", [{"axes": yx}])[0]["axes"]
+    axes = sorted(axes, key=lambda axis: "tczyx".find(axis["name"]))
+    links = [t[k] for t in scene["coordinateTransformations"] for k in ("input", "output")]
+    for link in links:
+        if "path" not in link:
+            continue
+        name = link.get("name", "physical")
+        level = {"type": "scale", "scale": [1.0] * len(axes), "input": {"path": "0"}}
+        image = {
+            "coordinateSystems": [{"name": name, "axes": axes}],
+            "datasets": [
+                {"path": "0", "coordinateTransformations": [{**level, "output": {"name": name}}]}
+            ],
+        }
+        _image_store(root / link["path"], {"ome": {"version": VERSION, "multiscales": [image]}})
+
+
+def _v06_sources() -> list[str]:
+    from tests.test_ngff06 import INEXPRESSIBLE, V06, load
+
+    return [p for p in INEXPRESSIBLE if (V06 / p).is_file() and "well" not in load(V06 / p)["ome"]]
+
+
+@pytest.mark.parametrize("example", _v06_sources())
+def test_what_only_v06_says_is_carried_to_v06_verbatim(
+    example: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The corpus's 0.6 examples that 0.5 cannot express, as stores: converted to 0.6 (a
+    directory and a .ozx), every group's attributes equal the source's (keys, order, JSON
+    types) and the pixels are equal; converted to 0.5 or 0.4, refused in one line."""
+    import zipfile
+
+    from tests.test_ngff06 import V06, load
+
+    attrs = load(V06 / example)
+    src, out, ozx = (tmp_path / n for n in ("in.ome.zarr", "out.ome.zarr", "out.ozx"))
+    (_scene_store if "scene" in attrs["ome"] else _image_store)(src, attrs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OmeconvWarning)  # a few examples break a SHOULD
+        convert(src, out, ome_version="0.6")
+        convert(src, ozx, ome_version="0.6")
+    assert json.dumps(groups(out)) == json.dumps(groups(src))
+    with zipfile.ZipFile(ozx) as zf:
+        root = json.loads(zf.read("zarr.json"))["attributes"]
+    assert json.dumps(root) == json.dumps(attrs)
+    pixels = arrays(src)
+    assert list(arrays(out)) == list(pixels)
+    for path, expected in arrays(out).items():
+        np.testing.assert_array_equal(expected, pixels[path])
+    for version in ("0.5", "0.4"):
+        dest = tmp_path / f"out{version}.ome.zarr"
+        code, lines = run(["convert", str(src), str(dest), "--ome-version", version], capsys)
+        assert code == 1
+        assert len(lines) == 1
+        assert lines[0].startswith(f"omeconv: error: {src}: OME-Zarr {VERSION}: ")
+        assert "OME-Zarr 0.5 cannot express" in lines[0]
+        assert not dest.exists()
