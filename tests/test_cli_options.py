@@ -210,3 +210,28 @@ def test_global_options_after_the_subcommand(tmp_path: Path) -> None:
     assert logging.getLogger().level == logging.INFO
     main(["--log-level", "error", "info", str(tmp_path / "o.zarr")])
     assert logging.getLogger().level == logging.ERROR
+
+
+def test_gaussian_without_scipy_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """scipy is the ``gaussian`` extra: without it, one line before anything is written."""
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "scipy" else find_spec(name, *a),
+    )
+    src = _npy(tmp_path)
+    out = tmp_path / "out.ome.zarr"
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "convert", str(src), str(out), "--downsample", "gaussian"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "omeconv: error: --downsample gaussian needs scipy: "
+        "pip install 'omeconv[gaussian]' (or scipy)\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stack.npy"]
