@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from omeconv.converters import check_options, get_converter, guess_converter
-from omeconv.errors import UsageError
+from omeconv.errors import OmeconvWarning, UsageError
 from omeconv.model import Collection, Image
 
 if TYPE_CHECKING:
@@ -18,7 +20,18 @@ if TYPE_CHECKING:
     from omeconv.pyramid import Method
     from omeconv.rocrate import RoCrate
 
-__all__ = ["convert", "open_source", "read", "select_series", "write"]
+__all__ = [
+    "Layout",
+    "convert",
+    "open_source",
+    "read",
+    "select_series",
+    "series_store_names",
+    "write",
+]
+
+#: How several series are written: one bioformats2raw collection, or one image store each.
+Layout = Literal["collection", "per-series"]
 
 
 def open_source(
@@ -73,16 +86,37 @@ def write(
     progress: bool | Progress = False,
     storage_options: dict[str, Any] | None = None,
     rocrate: RoCrate | None = None,
+    layout: Layout = "collection",
 ) -> str:
     """Write an image (or a whole collection) as OME-Zarr ``ome_version``; return its location.
 
     See :func:`omeconv.emit.emit` for the options; ``rocrate`` writes
-    ``ro-crate-metadata.json`` at the root (:mod:`omeconv.rocrate`).
+    ``ro-crate-metadata.json`` at the root (:mod:`omeconv.rocrate`), of each store for
+    ``layout="per-series"``, which writes each image of a collection as its own store in the
+    folder ``dest`` (see :func:`convert`).
     """
     from omeconv.emit import emit
     from omeconv.rocrate import with_rocrate
 
     collection = image if isinstance(image, Collection) else Collection(images=(image,))
+    if layout != "collection":
+        return _write_per_series(
+            collection,
+            dest,
+            layout,
+            rocrate=rocrate,
+            version=ome_version,
+            levels=levels,
+            chunks=chunks,
+            shards=shards,
+            compression=compression,
+            clevel=clevel,
+            overwrite=overwrite,
+            workers=workers,
+            client=client,
+            progress=progress,
+            storage_options=storage_options,
+        )
     collection = with_rocrate(collection, rocrate)
     return emit(
         collection,
@@ -123,6 +157,7 @@ def convert(
     overrides: Overrides | None = None,
     downsample: Method | None = None,
     rocrate: RoCrate | None = None,
+    layout: Layout = "collection",
     **metadata: Any,
 ) -> str:
     """Read ``source`` and write it to ``dest`` as OME-Zarr; return the output location.
@@ -132,17 +167,24 @@ def convert(
     (:mod:`omeconv.overrides`); ``downsample`` is the pyramid's method for intensities
     (``mean``, ``mode``, ``nearest``, ``gaussian``; labels always ``mode``). ``resume``
     finishes the output of an interrupted run with the same options. ``rocrate`` writes
-    ``ro-crate-metadata.json`` at the root (:mod:`omeconv.rocrate`).
+    ``ro-crate-metadata.json`` at the root (:mod:`omeconv.rocrate`). ``layout`` writes
+    several series as one bioformats2raw collection (``"collection"``) or each as its own
+    image store (``"per-series"``): ``dest`` is then a folder holding one
+    ``<index>_<name>.ome.zarr`` per series (:func:`series_store_names`), each written as
+    ``series=<index>`` would write it, each under the rules of a single output (overwrite,
+    resume, staging, and the crate).
 
     Examples
     --------
     >>> omeconv.convert("cells.ome.tif", "cells.ome.zarr")                # doctest: +SKIP
     >>> omeconv.convert(array, "a.ome.zarr", axes="zyx", ome_version="0.4")  # doctest: +SKIP
     >>> omeconv.convert("c.tif", "c.ome.zarr", labels={"nuclei": "mask.tif"})  # doctest: +SKIP
+    >>> omeconv.convert("plate.czi", "wells", layout="per-series")  # doctest: +SKIP
     """
     from omeconv.emit import emit
     from omeconv.rocrate import drop_staged_crate, with_rocrate
 
+    _check_downsample(downsample)
     picked = series if isinstance(series, int) else None
     collection = open_source(source, converter=converter, series=picked, **metadata)
     if not isinstance(series, int | str | None):
@@ -155,12 +197,34 @@ def convert(
         from omeconv.labels import attach_labels
 
         collection = attach_labels(collection, labels)
-    collection = with_rocrate(collection, rocrate)
-    if resume:
-        drop_staged_crate(collection, dest)
+    if layout == "collection":
+        collection = with_rocrate(collection, rocrate)
+        if resume:
+            drop_staged_crate(collection, dest)
     inputs = tuple(
         path for path in (source, *(labels or {}).values()) if isinstance(path, str | os.PathLike)
     )
+    if layout != "collection":
+        return _write_per_series(
+            collection,
+            dest,
+            layout,
+            rocrate=rocrate,
+            version=ome_version,
+            levels=levels,
+            chunks=chunks,
+            shards=shards,
+            compression=compression,
+            clevel=clevel,
+            overwrite=overwrite,
+            workers=workers,
+            client=client,
+            progress=progress,
+            storage_options=storage_options,
+            inputs=inputs,
+            resume=resume,
+            downsample=downsample,
+        )
     return emit(
         collection,
         dest,
@@ -197,3 +261,120 @@ def select_series(collection: Collection, series: Sequence[int]) -> Collection:
         image_paths=tuple(paths[i] for i in wanted),
         layout="bioformats2raw" if collection.layout == "image" else collection.layout,
     )
+
+
+#: Suffixes of a series name that say the source's format, dropped from store names.
+_FORMAT_SUFFIX = re.compile(
+    r"(\.ome)?\.(tiff?|btf|zarr|ozx|czi|nd2|lif|lsm|oib|oif|npy|dv|mrc)$", re.IGNORECASE
+)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: Longest name part taken from a series name (the whole name stays far below NAME_MAX).
+_NAME_CHARS = 80
+
+
+def series_store_names(collection: Collection) -> list[str]:
+    """The store names of ``collection``'s images in the per-series layout, in order:
+    ``<index>_<name>.ome.zarr`` (``<index>.ome.zarr`` for an image without a name), only
+    letters, digits, ``.``, ``_`` and ``-``, unique even where file names ignore case."""
+    paths = collection.image_paths or tuple(str(i) for i in range(len(collection.images)))
+    names: list[str] = []
+    taken: set[str] = set()
+    for path, image in zip(paths, collection.images, strict=True):
+        parts = [path, _FORMAT_SUFFIX.sub("", image.name or "")]
+        safe = [_UNSAFE.sub("_", p).strip("._-")[:_NAME_CHARS] for p in parts]
+        stem = "_".join(p for p in safe if p) or "series"
+        name, n = f"{stem}.ome.zarr", 1
+        while name.lower() in taken:
+            n += 1
+            name = f"{stem}-{n}.ome.zarr"
+        taken.add(name.lower())
+        names.append(name)
+    return names
+
+
+def _write_per_series(
+    collection: Collection,
+    dest: str | os.PathLike[str],
+    layout: str,
+    *,
+    progress: bool | Progress,
+    storage_options: dict[str, Any] | None,
+    rocrate: RoCrate | None = None,
+    resume: bool = False,
+    **options: Any,
+) -> str:
+    """Write each image of ``collection`` as its own store in the folder ``dest``, each with
+    ``rocrate`` (when given) at its root."""
+    from omeconv.emit import emit
+    from omeconv.progress import Progress
+    from omeconv.rocrate import drop_staged_crate, with_rocrate
+    from omeconv.stores import join_location, series_folder
+
+    if layout != "per-series":
+        raise UsageError(f"layout {layout!r}: give 'collection' or 'per-series'")
+    if collection.plate is not None:
+        raise UsageError(
+            "a plate is written as one store; --layout per-series splits series", path=dest
+        )
+    total = progress if isinstance(progress, Progress) else None
+    names = series_store_names(collection)
+    with series_folder(dest, storage_options=storage_options):
+        for name, part in zip(names, _series_collections(collection), strict=True):
+            shown = Progress(mode=total.mode, desc=f"converting {name}") if total else progress
+            part = with_rocrate(part, rocrate)
+            location = join_location(dest, name)
+            if resume:
+                drop_staged_crate(part, location)
+            emit(
+                part,
+                location,
+                progress=shown,
+                storage_options=storage_options,
+                resume=resume,
+                **options,
+            )
+            if total is not None and isinstance(shown, Progress):
+                total.bytes_in += shown.bytes_in
+                total.levels = max(total.levels or 0, shown.levels or 0) or None
+    return str(dest)
+
+
+def _series_collections(collection: Collection) -> list[Collection]:
+    """One single-image collection per image, as ``series=<index>`` would open it: the
+    file's OME-XML, the image's own nodes; nodes outside every image are left out (warned)."""
+    paths = collection.image_paths or tuple(str(i) for i in range(len(collection.images)))
+    out = []
+    for path, image in zip(paths, collection.images, strict=True):
+        prefix = f"{path}/"
+        nodes = tuple(
+            replace(node, path=node.path.removeprefix(prefix))
+            for node in collection.extra_nodes
+            if node.path.startswith(prefix)
+        )
+        out.append(
+            Collection(
+                images=(image,), ome=collection.ome, ome_xml=collection.ome_xml, extra_nodes=nodes
+            )
+        )
+    left = [
+        node.path
+        for node in collection.extra_nodes
+        if not any(node.path.startswith(f"{p}/") for p in paths)
+    ]
+    if left:
+        warnings.warn(
+            f"--layout per-series: {', '.join(left)} belong(s) to no series; not written",
+            OmeconvWarning,
+            stacklevel=4,
+        )
+    return out
+
+
+def _check_downsample(method: str | None) -> None:
+    """``gaussian`` needs scipy (the ``gaussian`` extra): say so before writing anything."""
+    import importlib.util
+
+    if method == "gaussian" and importlib.util.find_spec("scipy") is None:
+        raise UsageError(
+            "--downsample gaussian needs scipy: pip install 'omeconv[gaussian]' (or scipy)"
+        )

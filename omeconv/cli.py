@@ -389,6 +389,18 @@ def _parse_series(value: str | None) -> int | list[int] | str | None:
 _SERIES_HELP = "Convert only this series (2), these (0,2) or all [default: all]."
 
 
+def _layout_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--layout``: several series as one collection, or one store each."""
+    return click.option(
+        "--layout",
+        type=click.Choice(["collection", "per-series"]),
+        default="collection",
+        show_default=True,
+        help="Several series: one bioformats2raw collection, or per-series: OUTPUT is a folder "
+        "of <index>_<name>.ome.zarr image stores.",
+    )(f)
+
+
 @contextmanager
 def _client(address: str | None) -> Iterator[Any]:
     """A ``distributed.Client`` connected to ``address`` for the block, or None."""
@@ -428,6 +440,12 @@ def _convert(
     if converter == "tiff" and os.path.isfile(source):
         _refuse_other_formats(source)
     verify = kw.pop("verify", False)
+    if verify and kw["layout"] != "collection":
+        from omeconv.errors import UsageError
+
+        raise UsageError(
+            "--verify checks one store: verify each with omeconv verify INPUT STORE --series N"
+        )
     chunks = _parse_chunks(kw.pop("chunks"))
     kw["series"] = _parse_series(kw.pop("series"))
     kw["overrides"] = _overrides(kw)
@@ -483,6 +501,7 @@ def _refuse_other_formats(source: str) -> None:
 @click.argument("input", type=click.Path())
 @click.argument("output", type=click.Path())
 @click.option("--series", default=None, metavar="N|N,M|all", help=_SERIES_HELP)
+@_layout_option
 @_write_options
 @_metadata_options
 @_rocrate_options
@@ -505,6 +524,7 @@ def tiff2zarr(ctx: click.Context, /, input: str, output: str, **kw: Any) -> None
 @click.argument("input", type=click.Path())
 @click.argument("output", type=click.Path())
 @click.option("--series", default=None, metavar="N|N,M|all", help=_SERIES_HELP)
+@_layout_option
 @_write_options
 @_metadata_options
 @_rocrate_options

@@ -241,18 +241,19 @@ class Hierarchy:
         """The node's NGFF metadata as omeconv reads it, in 0.4's or 0.5's shape.
 
         A v3 ``ome.version`` other than 0.5 or 0.6 is refused; 0.6 is read in 0.5's shape
-        (:func:`omeconv.ngff06.moves.to_v05`, its ``version`` kept), and what 0.5 cannot say
-        (more coordinate systems, scenes …) is refused in one line.
+        (:func:`omeconv.ngff06.moves.read_as_v05`, its ``version`` kept): what 0.5 cannot say
+        (more coordinate systems, scenes …) is left out of this view; the stored attributes
+        carry it to a 0.6 output, and a 0.5 or 0.4 output refuses it.
         """
         ome = self.ome(path)
         if self.zarr_format == 2:
             return ome
         version = ome.get("version")
         if is_v06(version):
-            from omeconv.ngff06.moves import to_v05
+            from omeconv.ngff06.moves import read_as_v05
 
             try:
-                moved: dict[str, Any] = to_v05(self.attributes(path))["ome"]
+                moved: dict[str, Any] = read_as_v05(self.attributes(path))
             except MetadataError as exc:
                 raise MetadataError(
                     f"OME-Zarr {version}: {exc.message}", path=self.where(path)

@@ -49,7 +49,15 @@ from omeconv.zarr_io import NODE_KEYS
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["Destination", "is_url", "open_store", "staged_output", "staging_path"]
+__all__ = [
+    "Destination",
+    "is_url",
+    "join_location",
+    "open_store",
+    "series_folder",
+    "staged_output",
+    "staging_path",
+]
 
 PARTIAL_SUFFIX = ".partial"
 #: Longest file name most file systems take, in bytes.
@@ -521,3 +529,60 @@ def _remote_replace(fs: Any, staging: str, path: str) -> None:
         if batch:
             fs.mv(batch, [path + p[len(staging) :] for p in batch])
     _remote_remove(fs, staging)
+
+
+# -- per-series outputs -----------------------------------------------------------------------
+
+
+def join_location(folder: str | os.PathLike[str], name: str) -> str:
+    """``name`` inside the local folder or URL ``folder``."""
+    text = str(folder)
+    if is_url(text):
+        return f"{text.rstrip('/')}/{name}"
+    return os.path.join(text, name)
+
+
+@contextmanager
+def series_folder(
+    location: str | os.PathLike[str], *, storage_options: dict[str, Any] | None = None
+) -> Iterator[None]:
+    """The folder a per-series output writes its stores into, created if missing.
+
+    Refused, touching nothing: a file, or a Zarr store (a folder of stores must not hide
+    inside another store, nor replace one). A folder this block created and left empty
+    (the first store failed) is removed again.
+    """
+    final = str(location)
+    target = _local_target(final)
+    if target is None:
+        import fsspec
+
+        fs, path = fsspec.core.url_to_fs(final, **(storage_options or {}))
+        kind = _remote_kind(fs, str(path).rstrip("/"))
+        if kind not in (None, "a folder of other files"):
+            raise DestinationExistsError(_not_a_folder(kind), path=final)
+        yield
+        return
+    kind = _kind(target, final)
+    if kind not in (None, "empty", "a folder of other files"):
+        raise DestinationExistsError(_not_a_folder(kind), path=final)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreWriteError(
+            f"cannot create output: {describe_os_error(exc)}", path=final
+        ) from exc
+    try:
+        yield
+    except BaseException:
+        if kind is None and target.is_dir() and not any(target.iterdir()):
+            target.rmdir()
+        raise
+
+
+def _not_a_folder(kind: str) -> str:
+    what = "a Zarr store" if kind == "store" else kind
+    return (
+        f"output exists and is {what}; --layout per-series writes a folder of stores: "
+        "choose another OUTPUT"
+    )
