@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from omeconv.emit.sinks import InPlaceSink
+    from omeconv.emit.write import Shuffle
     from omeconv.model import (
         Axis,
         Channel,
@@ -78,6 +79,7 @@ def emit(
     shards: bool = False,
     compression: str = "balanced",
     clevel: int = 5,
+    shuffle: Shuffle | None = None,
     overwrite: bool = False,
     workers: int | None = None,
     client: Any = None,
@@ -102,9 +104,10 @@ def emit(
     chunks
         Chunk shape in NGFF axis order, or ``{axis: size}`` for some axes; the rest
         (or all, when ``None``) are picked for chunks of about 2 MiB.
-    shards, compression, clevel
+    shards, compression, clevel, shuffle
         Encoding: sharding (Zarr v3: 0.5 and 0.6 only); a preset (``balanced``, ``fast``, ``small``),
-        ``zstd``/``lz4`` (Blosc, byte shuffle), ``gzip`` or ``none``.
+        ``zstd``/``lz4`` (Blosc, byte shuffle), ``gzip`` or ``none``; ``shuffle`` (``byte``,
+        ``bit``, ``none``) replaces the Blosc shuffle of either.
     overwrite
         Replace an existing ``dest`` once the new output is complete.
     workers, client
@@ -138,6 +141,7 @@ def emit(
         clevel=clevel,
         shards=shards,
         zarr_format=layout.ZARR_FORMAT,
+        shuffle=shuffle,
     )
     images = [ngff_order(image) for image in collection.images]
     _refuse_unsupported_dtypes(images, inputs)
@@ -150,7 +154,7 @@ def emit(
         "version": version,
         "levels": levels,
         "chunks": dict(chunks) if isinstance(chunks, Mapping) else chunks,
-        "encoding": [compression, clevel, shards],
+        "encoding": [compression, clevel, shards, shuffle],
         "inputs": identity,
         "downsample": downsample,
     }
