@@ -133,7 +133,7 @@ def _report(
     }
     median = {k: statistics.median(v) for k, v in times.items()}
     best = {k: min(v) for k, v in times.items()}
-    table = ["| run | median s | best s | MB/s (median) | × cp -r (median) | × cp -r (best) |"]
+    table = ["| run | median s | best s | MB/s (median) | x cp -r (median) | x cp -r (best) |"]
     table.append("|---|---:|---:|---:|---:|---:|")
     for key, label in names.items():
         table.append(
@@ -146,7 +146,7 @@ def _report(
         f"512x512 Blosc-lz4 chunks, {files} files). {rounds} alternating rounds, each run "
         f"after `sync`; load average up to {load:.1f} on {os.cpu_count()} cores.\n\n"
         + "\n".join(table)
-        + "\n\nTarget: `omeconv upgrade` ≥ 0.95× `cp -r`; in place < 2 s.\n"
+        + "\n\nTarget: `omeconv upgrade` >= 0.95x `cp -r`; in place < 2 s.\n"
     )
 
 
