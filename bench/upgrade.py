@@ -73,12 +73,13 @@ def make_store(path: Path, *, gib: float = 1.0) -> int:
 
 def _timed(fn: Callable[[Path], object], out: Path) -> float:
     """Seconds ``fn(out)`` takes, started with no dirty pages (an earlier run's writeback
-    must not be charged to it); ``out`` is deleted afterwards."""
+    must not be charged to it); ``out``, if made, is deleted afterwards."""
     os.sync()
     start = time.perf_counter()
     fn(out)
     seconds = time.perf_counter() - start
-    shutil.rmtree(out)
+    if out.exists():
+        shutil.rmtree(out)
     return seconds
 
 
@@ -109,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
         for _ in range(args.rounds):
             for name, fn in runs.items():
                 times[name].append(_timed(fn, root / f"{name}.zarr"))
+                print(f"{name}: {times[name][-1]:.2f} s", flush=True)
         t_inplace = _timed(lambda out: upgrade(source, in_place=True), root / "none")
         load = max(load, os.getloadavg()[0])
     text = _report(times, t_inplace, nbytes, files, args.rounds, load)
