@@ -1,8 +1,9 @@
 """Run ONE conversion in this (fresh) process and print a JSON line with its cost.
 
 Usage: ``python -m bench._one TOOL IN OUT``. The printed JSON has ``wall_s`` (conversion time,
-including the tool's own imports or CLI start-up) and ``peak_rss_mib`` (this process's peak
-resident set size, or that of the CLI child process for the ``omeconv*`` tools).
+including the tool's own imports or CLI start-up), ``peak_rss_mib`` (this process's peak
+resident set size, or that of the CLI child process for the ``omeconv*`` tools) and ``cpu_s``
+(user + system CPU seconds of that same process, every thread).
 """
 
 from __future__ import annotations
@@ -159,14 +160,15 @@ TOOLS: dict[str, Callable[[str, str], None]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the tool, print ``{"wall_s": ..., "peak_rss_mib": ...}``."""
+    """Run the tool, print ``{"wall_s": ..., "peak_rss_mib": ..., "cpu_s": ...}``."""
     tool, src, dst = argv if argv is not None else sys.argv[1:]
     start = time.perf_counter()
     TOOLS[tool](src, dst)
     wall = time.perf_counter() - start
     who = resource.RUSAGE_CHILDREN if tool.startswith("omeconv") else resource.RUSAGE_SELF
-    peak_kib = resource.getrusage(who).ru_maxrss  # KiB on Linux
-    print(json.dumps({"wall_s": wall, "peak_rss_mib": peak_kib / 1024}))
+    usage = resource.getrusage(who)
+    cpu = usage.ru_utime + usage.ru_stime
+    print(json.dumps({"wall_s": wall, "peak_rss_mib": usage.ru_maxrss / 1024, "cpu_s": cpu}))
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import math
 import os
@@ -74,6 +75,61 @@ def disk_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def arrays(path: Path) -> list[Path]:
+    """Every zarr array below ``path`` (its folder), levels and labels alike."""
+    found = [p.parent for name in ("zarr.json", ".zarray") for p in sorted(path.rglob(name))]
+    return [p for p in found if _is_array(p)]
+
+
+def _is_array(folder: Path) -> bool:
+    if (folder / ".zarray").is_file():
+        return True
+    meta = json.loads((folder / "zarr.json").read_text())
+    return bool(meta.get("node_type") == "array")
+
+
+def compression_limit(path: Path) -> float | None:
+    """CPU seconds of the bare compression of the store at ``path``: every chunk of every array
+    (every level) encoded once more with the array's own Blosc codec, in this process, timed
+    around the encode calls only (reading and decoding are not counted). ``None`` when an
+    array is not plain Blosc-compressed chunks (sharded, gzip, uncompressed)."""
+    import time
+
+    import numcodecs
+    import numpy as np
+    import zarr
+
+    shuffles = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
+    cpu = 0.0
+    for folder in arrays(path):
+        array = zarr.open_array(folder, mode="r")
+        if array.shards is not None or len(array.compressors) != 1:
+            return None
+        codec = array.compressors[0]
+        if isinstance(codec, numcodecs.Blosc):
+            blosc = codec
+        elif type(codec).__name__ == "BloscCodec":
+            blosc = numcodecs.Blosc(
+                cname=codec.cname.value,  # type: ignore[attr-defined]
+                clevel=codec.clevel,  # type: ignore[attr-defined]
+                shuffle=shuffles[codec.shuffle.value],  # type: ignore[attr-defined]
+                blocksize=codec.blocksize,  # type: ignore[attr-defined]
+            )
+        else:
+            return None
+        chunks = array.chunks
+        grid = [range(0, n, c) for n, c in zip(array.shape, chunks, strict=True)]
+        for corner in itertools.product(*grid):
+            region = tuple(slice(o, o + c) for o, c in zip(corner, chunks, strict=True))
+            block = np.zeros(chunks, dtype=array.dtype)  # edge chunks are stored whole
+            data = array[region]
+            block[tuple(slice(0, n) for n in data.shape)] = data
+            start = time.process_time()
+            blosc.encode(block)
+            cpu += time.process_time() - start
+    return cpu
+
+
 def run_one(tool: str, src: Path, out: Path, timeout: float | None) -> dict[str, Any]:
     """Run one conversion in a subprocess, inspect and validate its output, then delete it."""
     if out.exists():
@@ -101,6 +157,8 @@ def run_one(tool: str, src: Path, out: Path, timeout: float | None) -> dict[str,
         row["version"], row["levels"] = describe_store(out)
         row["out_bytes"] = disk_bytes(out)
         row["valid"] = "n/a" if tool == "baseline" else validate(out)
+        if tool.startswith("omeconv"):
+            row["limit_cpu_s"] = compression_limit(out)
     if out.exists():
         shutil.rmtree(out)
     return row
@@ -116,10 +174,14 @@ def summarize(runs: list[dict[str, Any]], tools: list[str], nbytes: int) -> list
             rows.append({"tool": tool, "error": mine[-1]["error"] if mine else "not run"})
             continue
         wall = statistics.median(r["wall_s"] for r in ok)
+        cpu = statistics.median(r.get("cpu_s", math.nan) for r in ok)
+        limit = ok[-1].get("limit_cpu_s")
         rows.append(
             {
                 **ok[-1],
                 "wall_s": wall,
+                "cpu_s": cpu,
+                "efficiency": limit / cpu if limit else None,
                 "walls": [round(r["wall_s"], 2) for r in ok],
                 "peak_rss_mib": max(r["peak_rss_mib"] for r in ok),
                 "mb_s": nbytes / 1e6 / wall,
@@ -136,12 +198,16 @@ def summarize(runs: list[dict[str, Any]], tools: list[str], nbytes: int) -> list
 def _fmt(row: dict[str, Any]) -> list[str]:
     if "error" in row:
         err = row["error"].replace("|", "\\|")[:120]
-        return [row["tool"], "failed", "-", "-", "-", "-", "-", "-", err]
+        return [row["tool"], "failed", "-", "-", "-", "-", "-", "-", "-", "-", err]
     ratio = f"{row['ratio']:.2f}" if "ratio" in row else "n/a"
+    limit = row.get("limit_cpu_s")
+    efficiency = f"{limit:.1f} / {row['efficiency']:.2f}" if row.get("efficiency") else "-"
     return [
         row["tool"],
         f"{row['wall_s']:.2f}",
         f"{row['mb_s']:.1f}",
+        f"{row['cpu_s']:.1f}",
+        efficiency,
         f"{row['peak_rss_mib']:.0f}",
         ratio,
         row["valid"],
@@ -155,6 +221,8 @@ HEADER = [
     "tool",
     "wall s",
     "MB/s",
+    "CPU s",
+    "limit CPU s / limit:job",
     "peak RSS MiB",
     "x omeconv",
     "valid",
@@ -229,7 +297,11 @@ def write_report(
             (
                 "MB/s = uncompressed level-0 bytes / wall seconds (10^6 bytes). Wall time "
                 "includes the tool's imports (or CLI start-up); peak RSS is that of the "
-                "converting process."
+                "converting process. CPU s = user + system seconds of that process (all "
+                "threads). Limit CPU s = CPU seconds of the bare compression of everything the "
+                "job wrote (every chunk of every level, encoded once more with the same Blosc "
+                "codec and chunks, nothing else); limit:job = limit / CPU s, 1 when the job "
+                "costs no more than its compression."
             ),
             "",
         ]

@@ -15,6 +15,7 @@ from omeconv.model import Collection, Image
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from omeconv.emit.write import Shuffle
     from omeconv.overrides import Overrides
     from omeconv.progress import Progress
     from omeconv.pyramid import Method
@@ -80,6 +81,7 @@ def write(
     shards: bool = False,
     compression: str = "balanced",
     clevel: int = 5,
+    shuffle: Shuffle | None = None,
     overwrite: bool = False,
     workers: int | None = None,
     client: Any = None,
@@ -127,6 +129,7 @@ def write(
         shards=shards,
         compression=compression,
         clevel=clevel,
+        shuffle=shuffle,
         overwrite=overwrite,
         workers=workers,
         client=client,
@@ -148,6 +151,7 @@ def convert(
     shards: bool = False,
     compression: str = "balanced",
     clevel: int = 5,
+    shuffle: Shuffle | None = None,
     overwrite: bool = False,
     workers: int | None = None,
     client: Any = None,
@@ -234,6 +238,7 @@ def convert(
         shards=shards,
         compression=compression,
         clevel=clevel,
+        shuffle=shuffle,
         overwrite=overwrite,
         workers=workers,
         client=client,

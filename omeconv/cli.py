@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from omeconv import __version__
 from omeconv.errors import ConversionInterruptedError, OmeconvError, from_os_error
 
 if TYPE_CHECKING:
@@ -93,6 +92,13 @@ def _write_options(f: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="Preset (Blosc: fast lz4, balanced zstd 2, small zstd 5; shuffle by dtype) or "
             "codec (zstd and lz4 are Blosc with byte shuffle; --clevel sets their level).",
+        ),
+        click.option(
+            "--shuffle",
+            type=click.Choice(["byte", "bit", "none"]),
+            default=None,
+            help="Blosc shuffle of the preset or codec: byte, bit (bitshuffle) or none. "
+            "Default: the preset's choice by dtype; byte for zstd and lz4.",
         ),
         click.option(
             "--clevel",
@@ -218,7 +224,7 @@ class _Group(click.Group):
     cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.version_option(__version__, prog_name="omeconv")
+@click.version_option(package_name="omeconv", prog_name="omeconv")
 @_global_options
 @click.pass_context
 def cli(ctx: click.Context, quiet: bool, debug: bool, log_level: str | None) -> None:

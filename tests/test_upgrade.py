@@ -613,7 +613,7 @@ def test_interrupted_copy_resumes_without_copying_again(
 ) -> None:
     """Ctrl-C in the middle of a copy keeps OUTPUT.partial; ``--resume`` copies only the chunk
     files not already copied in full and gives what an uninterrupted copy gives."""
-    import shutil
+    from pathlib import Path
 
     import omeconv.emit.chunk_copy as copy_module
 
@@ -623,15 +623,15 @@ def test_interrupted_copy_resumes_without_copying_again(
     total = sum(1 for p in reference.rglob("*") if p.is_file() and p.name != "zarr.json")
     assert total > 4
     copied: list[Path] = []
-    real = shutil.copyfile
+    real = copy_module._copy_file
 
-    def interrupting(src: Path, dst: Path) -> None:
+    def interrupting(src: str, dst: str, refused: set[str]) -> os.stat_result:
         if len(copied) == total // 2:
             raise KeyboardInterrupt
-        copied.append(dst)
-        real(src, dst)
+        copied.append(Path(dst))
+        return real(src, dst, refused)
 
-    monkeypatch.setattr(copy_module.shutil, "copyfile", interrupting)
+    monkeypatch.setattr(copy_module, "_copy_file", interrupting)
     out = tmp_path / "out.zarr"
     code, _, err = _run(capsys, "-q", "upgrade", "0.4", "0.5", str(source), str(out))
     assert code == 130
@@ -640,11 +640,11 @@ def test_interrupted_copy_resumes_without_copying_again(
     copied[0].write_bytes(copied[0].read_bytes()[:-1])  # as a kill mid-copy leaves it
     recopied: list[Path] = []
 
-    def recording(src: Path, dst: Path) -> None:
-        recopied.append(dst)
-        real(src, dst)
+    def recording(src: str, dst: str, refused: set[str]) -> os.stat_result:
+        recopied.append(Path(dst))
+        return real(src, dst, refused)
 
-    monkeypatch.setattr(copy_module.shutil, "copyfile", recording)
+    monkeypatch.setattr(copy_module, "_copy_file", recording)
     code, _, err = _run(capsys, "-q", "upgrade", "0.4", "0.5", str(source), str(out), "--resume")
     assert code == 0, err
     assert copied[0] in recopied
@@ -658,7 +658,6 @@ def test_resume_copies_again_the_chunks_whose_source_changed(
     """A source chunk file changed (same size, root folder untouched) between the stopped
     copy and ``--resume``: its copy is made again, so the output is the source as it is now,
     never a mix of old and new chunks."""
-    import shutil
     from pathlib import Path
 
     import omeconv.emit.chunk_copy as copy_module
@@ -666,15 +665,15 @@ def test_resume_copies_again_the_chunks_whose_source_changed(
     source = make_labelled_image(tmp_path / "in.zarr")
     out = tmp_path / "out.zarr"
     copied: list[tuple[Path, Path]] = []
-    real = shutil.copyfile
+    real = copy_module._copy_file
 
-    def interrupting(src: Path, dst: Path) -> None:
+    def interrupting(src: str, dst: str, refused: set[str]) -> os.stat_result:
         if len(copied) == 3:
             raise KeyboardInterrupt
         copied.append((Path(src), Path(dst)))
-        real(src, dst)
+        return real(src, dst, refused)
 
-    monkeypatch.setattr(copy_module.shutil, "copyfile", interrupting)
+    monkeypatch.setattr(copy_module, "_copy_file", interrupting)
     code, _, err = _run(capsys, "-q", "upgrade", "0.4", "0.5", str(source), str(out))
     assert code == 130, err
     monkeypatch.undo()

@@ -11,7 +11,8 @@ the ``bytes`` codec, and a ``null`` fill value becomes the dtype's zero. Object 
 ``zarr.json`` (codecs, chunk grid, shards and chunk keys), only its dimension names may change.
 
 :func:`copy_array` writes that document and copies every chunk (or shard): local to local
-with ``shutil.copyfile`` in threads, any other pair of stores through the zarr store API.
+in the kernel, in threads (a reflink where the filesystem makes them, else
+``copy_file_range``), any other pair of stores through the zarr store API.
 With a :class:`ChunkLedger` (``--resume``), each chunk file copied in full is recorded with
 its source's size and ``mtime_ns``; a resumed copy keeps only the chunk files whose record
 matches their source as it is now, and copies the rest (changed sources included) again.
@@ -20,11 +21,12 @@ v2 chunk keys move to the v3 default (``1.0.3`` or ``1/0/3`` to ``c/1/0/3``); v3
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import json
 import math
 import os
-import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -49,7 +51,7 @@ __all__ = [
 ]
 
 #: Threads copying chunk files (I/O bound).
-COPY_THREADS = 16
+COPY_THREADS = 8
 _CORE_COMPRESSORS = ("blosc", "zstd", "gzip")
 _SHUFFLE = {0: "noshuffle", 1: "shuffle", 2: "bitshuffle", -1: "shuffle"}
 #: v2 object codecs (the first filter of an object array) → Zarr v3 data type of that name.
@@ -279,6 +281,10 @@ class ChunkLedger:
         """The ledger of the array at ``path`` of the output, in the journal ``folder``."""
         return cls(folder / f"{hashlib.sha256(path.encode()).hexdigest()[:32]}.jsonl")
 
+    def __contains__(self, key: str) -> bool:
+        """Whether a copy of the chunk file ``key`` was recorded."""
+        return key in self._done
+
     def copied(self, key: str, source: os.stat_result, dst: Path) -> bool:
         """Whether ``dst`` holds a complete copy of the chunk file ``key`` as it is now."""
         if self._done.get(key) != (source.st_size, source.st_mtime_ns):
@@ -413,7 +419,7 @@ def _same_key(key: str, encoding: dict[str, Any], ndim: int) -> str | None:
     return key
 
 
-def _local_files(root: Path) -> list[str]:
+def _local_files(root: str) -> list[str]:
     """Paths of every file below ``root``, relative, ``/``-separated."""
     keys: list[str] = []
     for dirpath, _dirs, files in os.walk(root):
@@ -431,30 +437,114 @@ def _copy_local(
     ledger: ChunkLedger | None,
     share: _Share,
 ) -> int:
-    keys = [(k, rename(k)) for k in _local_files(src)]
-    pairs = [(src / k, dst / n) for k, n in keys if n is not None]
-    share.begin(len(pairs))
-    for parent in sorted({d.parent for _, d in pairs}):
-        parent.mkdir(parents=True, exist_ok=True)
-    dst.mkdir(parents=True, exist_ok=True)
+    """Copy the chunk files of ``src`` to their new keys below ``dst``: ``threads`` workers,
+    each taking every ``threads``-th file, all stopping at the first error."""
+    root, out = os.fspath(src), os.fspath(dst)
+    jobs = [(f"{root}/{k}", f"{out}/{n}", n) for k in _local_files(root) if (n := rename(k))]
+    share.begin(len(jobs))
+    for parent in sorted({os.path.dirname(d) for _, d, _ in jobs} | {out}):
+        os.makedirs(parent, exist_ok=True)
+    stop = threading.Event()
+    refused: set[str] = set()
 
-    def one(pair: tuple[Path, Path]) -> int:
-        st = pair[0].stat()
-        key = pair[1].relative_to(dst).as_posix()
-        if ledger is None or not ledger.copied(key, st, pair[1]):
-            shutil.copyfile(pair[0], pair[1])
-            if ledger is not None:
-                ledger.record(key, st)
-        share.one()
-        return st.st_size
+    def batch(part: Sequence[tuple[str, str, str]]) -> int:
+        nbytes = 0
+        for source, target, key in part:
+            if stop.is_set():
+                break
+            nbytes += _copy_chunk(source, target, key, ledger, refused)
+            share.one()
+        return nbytes
 
+    workers = max(1, min(threads, len(jobs)))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            return sum(pool.map(one, pairs, chunksize=max(1, len(pairs) // (threads * 8) or 1)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(batch, jobs[i::workers]) for i in range(workers)]
+            try:
+                return sum(f.result() for f in futures)
+            finally:
+                stop.set()
     except OSError as exc:
         raise StoreWriteError(
             f"copying chunks failed: {describe_os_error(exc)}", path=exc.filename or dst
         ) from exc
+
+
+def _copy_chunk(
+    source: str, target: str, key: str, ledger: ChunkLedger | None, refused: set[str]
+) -> int:
+    """Copy one chunk file unless the ledger has a complete copy of it; return its size."""
+    if ledger is not None and key in ledger:
+        st = os.stat(source)
+        if ledger.copied(key, st, Path(target)):
+            return st.st_size
+    st = _copy_file(source, target, refused)
+    if ledger is not None:
+        ledger.record(key, st)
+    return st.st_size
+
+
+def _copy_file(source: str, target: str, refused: set[str]) -> os.stat_result:
+    """Copy the file ``source`` to ``target`` in the kernel: a reflink where the filesystem
+    makes them, else ``copy_file_range`` (``sendfile`` where that is refused); return the
+    source's status as it was copied (``fstat`` of the file read)."""
+    fd_in = os.open(source, os.O_RDONLY)
+    try:
+        st = os.fstat(fd_in)
+        fd_out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            _copy_fd(fd_in, fd_out, st.st_size, refused)
+        except OSError as exc:
+            exc.filename = exc.filename or target
+            raise
+        finally:
+            os.close(fd_out)
+    finally:
+        os.close(fd_in)
+    return st
+
+
+#: What a filesystem or kernel says when it cannot make that kind of copy.
+_CANNOT = frozenset({errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTTY})
+
+
+def _copy_fd(fd_in: int, fd_out: int, size: int, refused: set[str]) -> None:
+    """``size`` bytes of ``fd_in`` into the empty ``fd_out``, by the fastest way that works;
+    a way the filesystem refuses goes into ``refused`` and is not tried again."""
+    if "clone" not in refused:
+        try:
+            fcntl.ioctl(fd_out, _FICLONE, fd_in)
+            return
+        except OSError as exc:
+            if exc.errno not in _CANNOT:
+                raise
+            refused.add("clone")
+    for name, step in (("range", os.copy_file_range), ("sendfile", _sendfile)):
+        if name in refused:
+            continue
+        done = 0
+        try:
+            while done < size:
+                n = step(fd_in, fd_out, size - done)
+                if n == 0:
+                    return  # the file shrank while being copied
+                done += n
+            return
+        except OSError as exc:
+            if exc.errno not in _CANNOT or done:
+                raise
+            refused.add(name)
+    while block := os.read(fd_in, 1 << 20):
+        os.write(fd_out, block)
+
+
+def _sendfile(fd_in: int, fd_out: int, count: int) -> int:
+    return os.sendfile(fd_out, fd_in, None, count)
+
+
+#: ``FICLONE`` (``_IOW(0x94, 9, int)``): the Linux ioctl that makes ``fd_out`` share the
+#: extents of ``fd_in`` (btrfs, XFS, bcachefs, ZFS); other filesystems refuse it.
+_FICLONE = 0x40049409
 
 
 def _copy_store(

@@ -19,7 +19,7 @@ import omeconv.emit.v06 as v06  # noqa: PLR0402
 from omeconv.emit.axes import ngff_order
 from omeconv.emit.paths import image_paths
 from omeconv.emit.sinks import StoreSink
-from omeconv.emit.write import Encoding, Runner
+from omeconv.emit.write import Encoding, Runner, Shuffle
 from omeconv.emit.writer import Writer
 from omeconv.errors import SourceError, UnsupportedSourceError, UsageError
 from omeconv.journal import Journal, check_inputs_unchanged, check_resume, source_identity
@@ -52,6 +52,7 @@ def emit(
     shards: bool = False,
     compression: str = "balanced",
     clevel: int = 5,
+    shuffle: Shuffle | None = None,
     overwrite: bool = False,
     workers: int | None = None,
     client: Any = None,
@@ -76,9 +77,10 @@ def emit(
     chunks
         Chunk shape in NGFF axis order, or ``{axis: size}`` for some axes; the rest
         (or all, when ``None``) are picked for chunks of about 2 MiB.
-    shards, compression, clevel
+    shards, compression, clevel, shuffle
         Encoding: sharding (Zarr v3: 0.5 and 0.6 only); a preset (``balanced``, ``fast``, ``small``),
-        ``zstd``/``lz4`` (Blosc, byte shuffle), ``gzip`` or ``none``.
+        ``zstd``/``lz4`` (Blosc, byte shuffle), ``gzip`` or ``none``; ``shuffle`` (``byte``,
+        ``bit``, ``none``) replaces the Blosc shuffle of either.
     overwrite
         Replace an existing ``dest`` once the new output is complete.
     workers, client
@@ -112,6 +114,7 @@ def emit(
         clevel=clevel,
         shards=shards,
         zarr_format=layout.ZARR_FORMAT,
+        shuffle=shuffle,
     )
     images = [ngff_order(image) for image in collection.images]
     _refuse_unsupported_dtypes(images, inputs)
@@ -124,7 +127,7 @@ def emit(
         "version": version,
         "levels": levels,
         "chunks": dict(chunks) if isinstance(chunks, Mapping) else chunks,
-        "encoding": [compression, clevel, shards],
+        "encoding": [compression, clevel, shards, shuffle],
         "inputs": identity,
         "downsample": downsample,
     }

@@ -153,6 +153,51 @@ def test_shuffle_overrides(shuffle: str) -> None:
         assert codec.shuffle.value == V3_SHUFFLE[shuffle]
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("shuffle", ["byte", "bit", "none"])
+@pytest.mark.parametrize("compression", ["balanced", "lz4"])
+def test_cli_shuffle_is_written_and_round_trips(
+    tmp_path: Path, compression: str, shuffle: str, version: str
+) -> None:
+    """``--shuffle`` replaces the shuffle of a preset or codec: the array metadata says it,
+    the rest of the codec is the preset's or codec's own, and the pixels come back exactly."""
+    data = _image("uint8")
+    np.save(tmp_path / "a.npy", data)
+    out = tmp_path / "a.ome.zarr"
+    args = ["-q", "convert", str(tmp_path / "a.npy"), str(out), "--axes", "czyx"]
+    args += ["--ome-version", version, "--compression", compression, "--shuffle", shuffle]
+    result = CliRunner().invoke(cli, [*args, "--levels", "1"])
+    assert result.exit_code == 0, result.output
+    expected = _expected(compression, "uint8", version)
+    assert expected is not None
+    expected["shuffle"] = (V2_SHUFFLE if version == "0.4" else V3_SHUFFLE)[shuffle]
+    assert _compressor(out, version) == expected
+    np.testing.assert_array_equal(zarr.open_array(out / "0", mode="r")[:], data)
+
+
+def test_api_shuffle_keyword(tmp_path: Path) -> None:
+    from omeconv.api import read, write
+
+    data = _image("uint16")
+    out = tmp_path / "a.ome.zarr"
+    write(read(data, axes="czyx"), out, levels=1, compression="small", shuffle="bit")
+    expected = _expected("small", "uint16", "0.5")
+    assert expected is not None
+    assert expected["shuffle"] == "shuffle"  # the preset's own, which shuffle="bit" replaces
+    assert _compressor(out, "0.5") == {**expected, "shuffle": "bitshuffle"}
+    np.testing.assert_array_equal(zarr.open_array(out / "0", mode="r")[:], data)
+
+
+def test_cli_refuses_an_unknown_shuffle(tmp_path: Path) -> None:
+    np.save(tmp_path / "a.npy", _image("uint8"))
+    out = tmp_path / "a.ome.zarr"
+    args = ["convert", str(tmp_path / "a.npy"), str(out), "--shuffle", "nibble"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert "nibble" in result.output
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [{"compression": "brotli"}, {"shuffle": "nibble"}, {"clevel": 10}],
