@@ -268,6 +268,12 @@ class Hierarchy:
 
     def not_ngff(self) -> UnsupportedSourceError:
         """The refusal of a store whose root holds no NGFF metadata omeconv reads."""
+        stated = self.ome_version("")
+        if stated is not None:
+            return UnsupportedSourceError(
+                f"its OME-Zarr {stated} root holds no image, plate or collection omeconv reads",
+                path=self.location,
+            )
         return UnsupportedSourceError(
             f"not an OME-Zarr {self.version} store (no NGFF metadata)", path=self.location
         )

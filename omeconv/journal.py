@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omeconv.emit.stats import Stats
+from omeconv.stats import Stats
 from omeconv.errors import CorruptSourceError, StoreWriteError, UsageError
 
 if TYPE_CHECKING:

@@ -233,7 +233,7 @@ def _refused_stores(tmp_path: Path) -> dict[str, tuple[Path, type[Exception]]]:
         "bioformats2raw without series": (no_series, MetadataError),
         "future version": (future, UnsupportedSourceError),
         "ome not an object": (not_object, MetadataError),
-        "0.6 that 0.5 cannot say": (scene, MetadataError),
+        "0.6 scene without an image": (scene, UnsupportedSourceError),
         "no NGFF metadata": (plain, UnsupportedSourceError),
         "labels of a future version": (nested, UnsupportedSourceError),
     }
@@ -245,7 +245,7 @@ def _refused_stores(tmp_path: Path) -> dict[str, tuple[Path, type[Exception]]]:
         "bioformats2raw without series",
         "future version",
         "ome not an object",
-        "0.6 that 0.5 cannot say",
+        "0.6 scene without an image",
         "no NGFF metadata",
         "labels of a future version",
     ],

@@ -228,14 +228,14 @@ def _interrupted_before_the_root(
 ) -> None:
     """A run stopped by Ctrl-C once everything but the collection's groups is staged (the
     crate among it)."""
-    import omeconv.emit
+    import omeconv.emit.writer
     from omeconv.errors import ConversionInterruptedError
 
     def interrupt(*args: Any, **kwargs: Any) -> None:
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(omeconv.emit._Writer, "collection", interrupt)
+        patch.setattr(omeconv.emit.writer.Writer, "collection", interrupt)
         with pytest.raises(ConversionInterruptedError):
             convert(src, out, axes="cyx", rocrate=crate)
 

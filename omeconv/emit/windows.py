@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from omeconv.emit.axes import channel_axis
-from omeconv.emit.stats import Stats
+from omeconv.stats import Stats
 from omeconv.model import Channel
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from omeconv.emit.stats import Stats
+from omeconv.stats import Stats
 from omeconv.errors import (
     CorruptSourceError,
     OmeconvError,

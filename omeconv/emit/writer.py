@@ -25,7 +25,7 @@ from omeconv.emit.ngff import (
 from omeconv.emit.paths import join
 from omeconv.emit.plan import chunk_shape, levels_below
 from omeconv.emit.provenance import downscale_of
-from omeconv.emit.stats import Stats
+from omeconv.stats import Stats
 from omeconv.emit.windows import channels_with_windows
 from omeconv.emit.write import (
     Encoding,

@@ -7,7 +7,7 @@ import dask.array as da
 import numpy as np
 import pytest
 
-from omeconv.emit.stats import Stats
+from omeconv.stats import Stats
 from omeconv.emit.windows import channels_with_windows
 from omeconv.model import Axis, Channel, Image, Level
 
