@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from omeconv.emit.axes import channel_axis
-from omeconv.stats import Stats
 from omeconv.model import Channel
+from omeconv.stats import Stats
 
 if TYPE_CHECKING:
     from omeconv.model import Image

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from omeconv.stats import Stats
 from omeconv.errors import (
     CorruptSourceError,
     OmeconvError,
@@ -32,6 +31,7 @@ from omeconv.errors import (
     describe_os_error,
 )
 from omeconv.pyramid import Method, downsample
+from omeconv.stats import Stats
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence

@@ -7,9 +7,9 @@ import dask.array as da
 import numpy as np
 import pytest
 
-from omeconv.stats import Stats
 from omeconv.emit.windows import channels_with_windows
 from omeconv.model import Axis, Channel, Image, Level
+from omeconv.stats import Stats
 
 
 def _image(data: np.ndarray, channels: tuple[Channel, ...] = ()) -> Image:
