@@ -185,16 +185,16 @@ def _codec_text(codecs: list[dict[str, Any]]) -> str:
 
 
 def _ome_as_v05(attrs: dict[str, Any]) -> dict[str, Any]:
-    """The ``ome`` object of v3 ``attrs``; 0.6 read in 0.5's shape (its version kept) where
-    0.5 can say it, else as stored."""
+    """The ``ome`` object of v3 ``attrs``; 0.6 read in 0.5's shape (its version kept), what
+    0.5 cannot say left out (:func:`omeconv.ngff06.moves.read_as_v05`), else as stored."""
     from omeconv.ngff06 import is_v06
-    from omeconv.ngff06.moves import to_v05
+    from omeconv.ngff06.moves import read_as_v05
 
     ome = attrs.get("ome", {})
     if not (isinstance(ome, dict) and is_v06(ome.get("version"))):
         return ome if isinstance(ome, dict) else {}
     try:
-        return {**to_v05(attrs)["ome"], "version": ome["version"]}
+        return {**read_as_v05(attrs), "version": ome["version"]}
     except MetadataError:
         return ome
 

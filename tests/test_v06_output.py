@@ -309,7 +309,8 @@ def test_what_only_v06_says_is_carried_to_v06_verbatim(
 ) -> None:
     """The corpus's 0.6 examples that 0.5 cannot express, as stores: converted to 0.6 (a
     directory and a .ozx), every group's attributes equal the source's (keys, order, JSON
-    types) and the pixels are equal; converted to 0.5 or 0.4, refused in one line."""
+    types), the pixels are equal and the output validates as the source does; converted to
+    0.5 or 0.4, refused in one line."""
     import zipfile
 
     from tests.test_ngff06 import V06, load
@@ -325,6 +326,10 @@ def test_what_only_v06_says_is_carried_to_v06_verbatim(
     with zipfile.ZipFile(ozx) as zf:
         root = json.loads(zf.read("zarr.json"))["attributes"]
     assert json.dumps(root) == json.dumps(attrs)
+    # ``validate`` judges the output as it judges the source; ``info`` reads it.
+    verdicts = [run(["validate", str(p)], capsys)[0] for p in (src, out)]
+    assert verdicts[1] == verdicts[0]
+    assert run(["info", str(out)], capsys)[0] == 0
     pixels = arrays(src)
     assert list(arrays(out)) == list(pixels)
     for path, expected in arrays(out).items():
