@@ -315,3 +315,15 @@ def test_an_identifier_that_is_none_is_refused(
     assert not out.exists()
     iri = "http://purl.obolibrary.org/obo/NCBITaxon_9606"
     assert RoCrate(organism=iri).organism == iri
+
+
+def test_tiff2zarr_writes_the_crate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import tifffile
+
+    src, out = tmp_path / "in.tif", tmp_path / "out.ome.zarr"
+    data = random_array((24, 30), "uint8")
+    tifffile.imwrite(src, data)
+    code, err = run(["tiff2zarr", str(src), str(out), "--rocrate-license", CC_BY], capsys)
+    assert code == 0, err
+    assert crate_of(out) == crate_document(RoCrate(license=CC_BY))
+    np.testing.assert_array_equal(read_level(out / "0"), data)
