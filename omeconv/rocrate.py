@@ -20,9 +20,11 @@ it is written through the same sink as the store (staged, resumed, packed into `
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from omeconv.errors import UsageError
 from omeconv.model import ExtraNode
 
 if TYPE_CHECKING:
@@ -43,6 +45,13 @@ _TERMS = {
     "specimen": "http://purl.obolibrary.org/obo/HSO_0000308",
 }
 _BIOSAMPLE, _SPECIMEN, _ACQUISITION = "#biosample", "#specimen", "#image-acquisition"
+#: The identifiers the crate links to: ``(field, CURIE pattern, example)``; an http(s) IRI
+#: is taken for either too.
+_IDENTIFIERS = (
+    ("organism", re.compile(r"NCBI:txid[0-9]+"), "NCBI:txid9606"),
+    ("modality", re.compile(r"obo:FBbi_[0-9]+"), "obo:FBbi_00000369"),
+)
+_IRI = re.compile(r"https?://\S+")
 
 
 #: A JSON-LD reference to another entity.
@@ -61,9 +70,11 @@ class RoCrate:
     name, description
         A short name and a longer description of the dataset.
     organism
-        NCBI taxon of the specimen, ``NCBI:txid<number>``.
+        NCBI taxon of the specimen, ``NCBI:txid<number>`` (or an http(s) IRI).
     modality
-        FBbi term of the imaging method, ``obo:FBbi_<number>``.
+        FBbi term of the imaging method, ``obo:FBbi_<number>`` (or an http(s) IRI).
+
+    Raises :class:`~omeconv.errors.UsageError` for an organism or modality that is neither.
     """
 
     license: str | None = None
@@ -71,6 +82,15 @@ class RoCrate:
     description: str | None = None
     organism: str | None = None
     modality: str | None = None
+
+    def __post_init__(self) -> None:
+        for field, pattern, example in _IDENTIFIERS:
+            value = getattr(self, field)
+            if value is not None and not (pattern.fullmatch(value) or _IRI.fullmatch(value)):
+                raise UsageError(
+                    f"--rocrate-{field} {value!r}: give an identifier such as {example}"
+                    " (or an http(s) IRI)"
+                )
 
 
 def crate_document(crate: RoCrate) -> dict[str, Any]:

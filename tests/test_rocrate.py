@@ -290,3 +290,40 @@ def test_upgrade_copy_writes_the_crate_in_place_refuses(
     assert len(lines) == 1
     assert "--rocrate needs an OUTPUT" in lines[0]
     assert sorted(p.relative_to(src) for p in src.rglob("*")) == before
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "example"),
+    [
+        ("--rocrate-organism", "human", "NCBI:txid9606"),
+        ("--rocrate-modality", "FBbi:00000369", "obo:FBbi_00000369"),
+    ],
+)
+def test_an_identifier_that_is_none_is_refused(
+    npy: tuple[Path, np.ndarray],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    option: str,
+    value: str,
+    example: str,
+) -> None:
+    out = tmp_path / "out.ome.zarr"
+    code, lines = run(["convert", str(npy[0]), str(out), "--axes", "cyx", option, value], capsys)
+    assert code == 2
+    expected = f"{option} {value!r}: give an identifier such as {example} (or an http(s) IRI)"
+    assert lines == [f"omeconv: error: {expected}"]
+    assert not out.exists()
+    iri = "http://purl.obolibrary.org/obo/NCBITaxon_9606"
+    assert RoCrate(organism=iri).organism == iri
+
+
+def test_tiff2zarr_writes_the_crate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import tifffile
+
+    src, out = tmp_path / "in.tif", tmp_path / "out.ome.zarr"
+    data = random_array((24, 30), "uint8")
+    tifffile.imwrite(src, data)
+    code, err = run(["tiff2zarr", str(src), str(out), "--rocrate-license", CC_BY], capsys)
+    assert code == 0, err
+    assert crate_of(out) == crate_document(RoCrate(license=CC_BY))
+    np.testing.assert_array_equal(read_level(out / "0"), data)

@@ -25,8 +25,9 @@ def move(attrs: dict[str, Any], from_version: str) -> dict[str, Any]:
     """Attributes ``attrs`` of a ``from_version`` group, moved to 0.5; nothing else changes.
 
     From 0.5 they are the same; from 0.6 they are :func:`omeconv.emit.v06.to_v05`'s (what
-    0.5 cannot say is refused as a :class:`SourceError` of the source). From 0.4 the NGFF keys go, in their order, into one ``ome``
-    object that starts with ``"version": "0.5"`` and stands where the first NGFF key stood;
+    0.5 cannot say is refused as a :class:`SourceError`, which names the source). From 0.4
+    the NGFF keys go, in their order, into one ``ome`` object that starts with
+    ``"version": "0.5"`` and stands where the first NGFF key stood;
     the per-object ``version`` keys (each multiscale's, ``plate``'s, ``well``'s,
     ``image-label``'s, a top-level one) are dropped. Values keep their JSON types; every
     other key stays at the top level as it is. A group without NGFF keys is unchanged.
