@@ -1,9 +1,12 @@
 """What ``omeconv info`` reports: a summary of an OME-Zarr store or of a source file.
 
 :func:`summarize` returns the summary as plain JSON-ready data (``omeconv info --json``);
-:func:`describe` renders the same summary as text. Stores are read through zarr's store
-layer, so local paths and URLs (``s3://`` …) are summarised alike, from their metadata
-documents only: no chunk is read.
+:func:`describe` renders the same summary as text. Stores are read through
+:class:`omeconv.hierarchy.Hierarchy`, the reader the OME-Zarr adapter uses, so local paths,
+``.ozx`` files and URLs (``s3://`` …) are summarised alike, from their metadata documents
+only (no chunk is read), and a store the adapter would refuse says why in its words
+(``refused``). Each level shows its scale and translation, and an image the transforms of
+its whole multiscale, where the store has them.
 """
 
 from __future__ import annotations
