@@ -363,3 +363,65 @@ def test_what_only_v06_says_is_carried_to_v06_verbatim(
         assert lines[0].startswith(f"omeconv: error: {src}: OME-Zarr {VERSION}: ")
         assert "OME-Zarr 0.5 cannot express" in lines[0]
         assert not dest.exists()
+
+
+@pytest.mark.parametrize("sequence", [False, True], ids=["scale", "scale+translation"])
+def test_v06_only_input_gains_levels_in_its_own_shape(tmp_path: Path, sequence: bool) -> None:
+    """Levels computed below a 0.6 image whose metadata 0.5 cannot express (an affine from
+    its intrinsic system to another) are added as the last dataset's transformation is shaped,
+    to the same system; everything the source says stays as stored."""
+    import zarr
+
+    axes = [{"name": n, "type": "space", "unit": "micrometer"} for n in "yx"]
+    scale = {"type": "scale", "scale": [0.5, 0.25]}
+    step = (
+        {
+            "type": "sequence",
+            "transformations": [scale, {"type": "translation", "translation": [10.0, 20.0]}],
+        }
+        if sequence
+        else scale
+    )
+    level0 = {**step, "input": {"path": "s0"}, "output": {"name": "intrinsic"}}
+    affine = [[0.0, -1.0, 5.0], [1.0, 0.0, 0.0]]
+    multiscale = {
+        "coordinateSystems": [
+            {"name": "physical", "axes": axes},
+            {"name": "intrinsic", "axes": axes},
+        ],
+        "datasets": [{"path": "s0", "coordinateTransformations": [level0]}],
+        "coordinateTransformations": [
+            {
+                "type": "affine",
+                "affine": affine,
+                "input": {"name": "intrinsic"},
+                "output": {"name": "physical"},
+            }
+        ],
+        "name": "rotated",
+    }
+    attrs = {"ome": {"version": VERSION, "multiscales": [multiscale]}}
+    src, out = tmp_path / "in.ome.zarr", tmp_path / "out.ome.zarr"
+    zarr.open_group(str(src), mode="w", attributes=attrs)
+    data = random_array((64, 64), "uint16")
+    zarr.create_array(str(src), name="s0", shape=data.shape, dtype=data.dtype)[...] = data
+    convert(src, out, ome_version="0.6", levels=3, chunks=(16, 16))
+    assert validate_path(out) == VERSION
+    written = groups(out)[""]["ome"]["multiscales"][0]
+    assert written["datasets"][0] == multiscale["datasets"][0]
+    assert written["coordinateTransformations"] == multiscale["coordinateTransformations"]
+    assert written["coordinateSystems"] == multiscale["coordinateSystems"]
+    assert [d["path"] for d in written["datasets"]] == ["s0", "1", "2"]
+    for n, dataset in enumerate(written["datasets"][1:], start=1):
+        (level,) = dataset["coordinateTransformations"]
+        assert level["input"] == {"path": dataset["path"]}
+        assert level["output"] == {"name": "intrinsic"}
+        steps = level["transformations"] if sequence else [level]
+        assert steps[0]["scale"] == [0.5 * 2**n, 0.25 * 2**n]
+        if sequence:
+            # Pixel centres move by half the growth of the pixel.
+            shift = [10.0 + (0.5 * 2**n - 0.5) / 2, 20.0 + (0.25 * 2**n - 0.25) / 2]
+            assert steps[1] == {"type": "translation", "translation": shift}
+    assert written["type"] == "mean"
+    np.testing.assert_array_equal(read_level(out / "s0"), data)
+    assert read_level(out / "2").shape == (16, 16)

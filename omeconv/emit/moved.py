@@ -41,11 +41,16 @@ def moved_attrs(
     """The attributes of the group at ``path`` as the source has them, moved to ``layout``'s
     version; with ``computed`` levels, their datasets (scaled from ``level_scales``, the scale
     of every level written by path) and provenance are added to the multiscale."""
-    # New levels are added in 0.5's layout when writing 0.6 (its NS is yaozarrs v05).
-    edit = v05 if computed and layout is v06 else layout
+    # New levels of a 0.6 source are added in its own shape; of an older source written as
+    # 0.6, in 0.5's layout (its NS is yaozarrs v05) before the move to 0.6.
+    from_v06 = layout is v06 and is_v06(source.version)
+    edit = v05 if computed and layout is v06 and not from_v06 else layout
     try:
         attrs: dict[str, Any] = deepcopy(edit.move(source.attrs, source.version))
-        if computed:
+        if computed and from_v06:
+            _add_levels_v06(path, attrs["ome"]["multiscales"][0], computed, level_scales or {})
+            _add_provenance(attrs["ome"]["multiscales"][0], computed, method)
+        elif computed:
             doc = attrs["ome"] if edit.ZARR_FORMAT == 3 else attrs
             _add_levels(
                 layout.NS, path, doc["multiscales"][0], computed, method, level_scales or {}
@@ -84,6 +89,59 @@ def _add_levels(
             steps.append(ns.TranslationTransformation(translation=list(moved)))
         dataset = ns.Dataset(path=name, coordinateTransformations=steps)
         multiscale["datasets"].append(dump(dataset))
+    _add_provenance(multiscale, computed, method)
+
+
+def _add_levels_v06(
+    path: str,
+    multiscale: dict[str, Any],
+    computed: Sequence[LevelMeta],
+    level_scales: Mapping[str, tuple[float, ...]],
+) -> None:
+    """0.6 datasets of the ``computed`` levels, each with one transformation shaped as the
+    last dataset's (a scale, or a sequence of a scale then a translation) to the same system."""
+    last = multiscale["datasets"][-1]
+    one, steps = _scale_steps(last.get("coordinateTransformations"))
+    if one is None:
+        raise MetadataError(
+            f"{path or 'the image'}: the last dataset's transformation is not a scale (then a "
+            "translation) to derive new levels from; keep the source's levels (--levels)"
+        )
+    old = [float(v) for v in steps[0]["scale"]]
+    shift = steps[1]["translation"] if len(steps) == 2 else None
+    base = level_scales[join(path, str(last["path"]))]
+    for name, scale, _ in computed:
+        new = [o * n / b for o, n, b in zip(old, scale, base, strict=True)]
+        parts: list[dict[str, Any]] = [{**steps[0], "scale": new}]
+        moved = shifted(shift, old, new)
+        if moved is not None:
+            parts.append({**steps[1], "translation": list(moved)})
+        level = {**one, "transformations": parts} if one is not steps[0] else parts[0]
+        source = one.get("input")
+        if isinstance(source, dict) and "path" in source:
+            level["input"] = {**source, "path": name}
+        multiscale["datasets"].append({"path": name, "coordinateTransformations": [level]})
+
+
+def _scale_steps(transforms: Any) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """A 0.6 dataset's one transformation and its steps when it is a scale, or a sequence of
+    a scale then a translation; ``(None, [])`` otherwise."""
+    one = transforms[0] if isinstance(transforms, list) and len(transforms) == 1 else None
+    if not isinstance(one, dict):
+        return None, []
+    steps = one.get("transformations") if one.get("type") == "sequence" else [one]
+    if not isinstance(steps, list) or not all(isinstance(t, dict) for t in steps):
+        return None, []
+    kinds = [t.get("type") for t in steps]
+    if kinds not in (["scale"], ["scale", "translation"]) or "scale" not in steps[0]:
+        return None, []
+    return one, steps
+
+
+def _add_provenance(
+    multiscale: dict[str, Any], computed: Sequence[LevelMeta], method: Method
+) -> None:
+    """The provenance of the computed levels, when the source gives none."""
     if "type" not in multiscale and "metadata" not in multiscale:
         kind, metadata = downscale_of(None, method, [name for name, _, _ in computed])
         multiscale["type"], multiscale["metadata"] = kind, metadata
