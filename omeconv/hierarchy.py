@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from omeconv.errors import CorruptSourceError, MetadataError, UnsupportedSourceError
 from omeconv.ngff06 import is_v06
-from omeconv.zarr_io import METADATA_KEYS, exists, list_dir, read_bytes, read_json, read_jsons
+from omeconv.zarr_io import (
+    METADATA_KEYS,
+    exists,
+    join,
+    list_dir,
+    read_bytes,
+    read_json,
+    read_jsons,
+)
 
 if TYPE_CHECKING:
     import os
@@ -29,18 +37,12 @@ __all__ = [
     "Node",
     "dtype_name",
     "first_multiscale",
-    "join",
     "ome_version",
     "well_metadata",
 ]
 
 #: The per-object NGFF keys of 0.4 that carry a ``version``, in the order they are asked.
 _VERSIONED_V04 = ("multiscales", "plate", "well", "image-label")
-
-
-def join(*parts: str) -> str:
-    """The store path of ``parts`` joined by ``/`` (empty parts and outer slashes dropped)."""
-    return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from omeconv.errors import (
     SourceNotFoundError,
     UnsupportedSourceError,
 )
-from omeconv.hierarchy import Hierarchy, first_multiscale, join, well_metadata
+from omeconv.hierarchy import Hierarchy, first_multiscale, well_metadata
 from omeconv.ozx import is_ozx
-from omeconv.zarr_io import METADATA_KEYS, stored_sizes
+from omeconv.zarr_io import METADATA_KEYS, join, stored_sizes
 
 if TYPE_CHECKING:
     import os

@@ -28,9 +28,10 @@ from omeconv.errors import (
     UpgradeError,
     UsageError,
 )
-from omeconv.hierarchy import Hierarchy, join
+from omeconv.hierarchy import Hierarchy
 from omeconv.ngff06 import is_v06
 from omeconv.ozx import is_ozx
+from omeconv.zarr_io import join
 
 if TYPE_CHECKING:
     import os

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from omeconv.errors import OmeconvError
-from omeconv.hierarchy import ArrayMetadata, Hierarchy, Node, join
+from omeconv.hierarchy import ArrayMetadata, Hierarchy, Node
 from omeconv.ngff06.schema import fragment_errors, schema_errors
+from omeconv.zarr_io import join
 
 __all__ = ["v06_problems", "v06_store_problems", "validate_v06"]
 

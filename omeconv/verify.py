@@ -25,7 +25,8 @@ from omeconv.errors import (
     VerificationFailedError,
     describe_os_error,
 )
-from omeconv.hierarchy import Hierarchy, join
+from omeconv.hierarchy import Hierarchy
+from omeconv.zarr_io import join
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -77,7 +78,7 @@ def verify(
     """
     from omeconv.api import open_source
     from omeconv.converters import guess_converter
-    from omeconv.emit import image_paths as _image_paths
+    from omeconv.emit import image_paths
     from omeconv.emit import ngff_order
     from omeconv.errors import ValidationFailedError
     from omeconv.validate import validate_store
@@ -103,7 +104,7 @@ def verify(
     if kind != "group":
         raise VerificationFailedError("cannot open the output: no Zarr group there", path=out)
     pairs: list[tuple[str, Any]] = []
-    for path, image in zip(_image_paths(collection), collection.images, strict=True):
+    for path, image in zip(image_paths(collection), collection.images, strict=True):
         image = ngff_order(image)
         pairs.append((path, image.levels[0].data))
         pairs.extend(

@@ -34,6 +34,7 @@ __all__ = [
     "METADATA_KEYS",
     "NODE_KEYS",
     "exists",
+    "join",
     "list_dir",
     "read_bytes",
     "read_json",
@@ -42,6 +43,11 @@ __all__ = [
     "stored_sizes",
     "write_bytes",
 ]
+
+
+def join(*parts: str) -> str:
+    """The store path of ``parts`` joined by ``/`` (empty parts and outer slashes dropped)."""
+    return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
 
 
 def run(coroutine: Coroutine[Any, Any, _T]) -> _T:

@@ -18,8 +18,9 @@ import zarr
 from omeconv.cli import main
 from omeconv.converters import get_converter
 from omeconv.errors import CorruptSourceError, MetadataError, OmeconvError, UnsupportedSourceError
-from omeconv.hierarchy import ArrayMetadata, Hierarchy, join
+from omeconv.hierarchy import ArrayMetadata, Hierarchy
 from omeconv.info import describe, summarize
+from omeconv.zarr_io import join
 
 if TYPE_CHECKING:
     from pathlib import Path

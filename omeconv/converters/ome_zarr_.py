@@ -31,7 +31,7 @@ from omeconv.errors import (
     OmeconvWarning,
     SourceNotFoundError,
 )
-from omeconv.hierarchy import Hierarchy, first_multiscale, join, well_metadata
+from omeconv.hierarchy import Hierarchy, first_multiscale, well_metadata
 from omeconv.model import (
     Axis,
     Channel,
@@ -48,7 +48,7 @@ from omeconv.model import (
     WellField,
 )
 from omeconv.ngff06 import is_v06
-from omeconv.zarr_io import NODE_KEYS
+from omeconv.zarr_io import NODE_KEYS, join
 
 if TYPE_CHECKING:
     from collections.abc import Callable

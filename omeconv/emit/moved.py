@@ -12,10 +12,10 @@ import omeconv.emit.v05 as v05  # noqa: PLR0402 - not through the package: no im
 import omeconv.emit.v06 as v06  # noqa: PLR0402
 from omeconv.emit.axes import shifted
 from omeconv.emit.ngff import NGFF_V04_KEYS, LevelMeta, dump
-from omeconv.emit.paths import join
 from omeconv.emit.provenance import downscale_of
 from omeconv.errors import MetadataError, OmeconvWarning
 from omeconv.ngff06 import is_v06
+from omeconv.zarr_io import join
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -9,7 +9,7 @@ from omeconv.errors import MetadataError
 if TYPE_CHECKING:
     from omeconv.model import Collection
 
-__all__ = ["image_paths", "join"]
+__all__ = ["image_paths"]
 
 
 def image_paths(collection: Collection) -> list[str]:
@@ -22,8 +22,3 @@ def image_paths(collection: Collection) -> list[str]:
     if collection.layout == "bioformats2raw" or len(collection.images) > 1:
         return [str(i) for i in range(len(collection.images))]
     return [""]
-
-
-def join(*parts: str) -> str:
-    """``parts`` joined with ``/``, empty ones (the root) left out."""
-    return "/".join(p for p in parts if p)

@@ -22,7 +22,6 @@ from omeconv.emit.ngff import (
     series_model,
     well_model,
 )
-from omeconv.emit.paths import join
 from omeconv.emit.plan import chunk_shape, levels_below
 from omeconv.emit.provenance import downscale_of
 from omeconv.emit.windows import channels_with_windows
@@ -37,6 +36,7 @@ from omeconv.emit.write import (
 from omeconv.errors import MetadataError
 from omeconv.pyramid import Method, default_method
 from omeconv.stats import Stats
+from omeconv.zarr_io import join
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
