@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from omeconv.converters import check_options, get_converter, guess_converter
-from omeconv.errors import OmeconvWarning, UsageError
+from omeconv.errors import OmeconvWarning, UnsupportedSourceError, UsageError
 from omeconv.model import Collection, Image
 
 if TYPE_CHECKING:
@@ -46,11 +46,36 @@ def open_source(
     options: dict[str, Any] = {k: v for k, v in metadata.items() if v is not None}
     if converter is None and "plate_pattern" in options:
         converter = "plate_folder"
-    adapter = get_converter(converter) if converter else guess_converter(source)
-    if series is not None:
-        options["series"] = series
-    check_options(adapter, source, options)
-    return adapter.open(source, **options)
+    try:
+        adapter = get_converter(converter) if converter else guess_converter(source)
+        if series is not None:
+            options["series"] = series
+        check_options(adapter, source, options)
+        return adapter.open(source, **options)
+    except Exception as exc:
+        _raise_remote_access(exc, source, options.get("storage_options"))
+        raise
+
+
+def _raise_remote_access(exc: Exception, source: Any, storage_options: Any) -> None:
+    """Raise the one-line error naming ``source`` when reading it failed for its
+    credentials; a URL no adapter recognised is asked once more, directly (the adapters'
+    guessers stay silent about why they could not look)."""
+    from omeconv.stores import is_url, remote_access_error
+
+    if not isinstance(source, str | os.PathLike) or not is_url(source):
+        return
+    error = remote_access_error(exc, [source])
+    if error is None and isinstance(exc, UnsupportedSourceError):
+        import fsspec
+
+        try:
+            fs, path = fsspec.core.url_to_fs(str(source), **(storage_options or {}))
+            fs.info(path)
+        except Exception as probe:  # noqa: BLE001  (only a credential failure is told)
+            error = remote_access_error(probe, [source])
+    if error is not None:
+        raise error from exc
 
 
 def read(source: Any, *, series: int | None = None, **metadata: Any) -> Image:

@@ -714,7 +714,7 @@ def _run(argv: list[str] | None) -> None:
     except Exception as exc:
         if debug:
             raise
-        error = _one_line_error(exc)
+        error = _one_line_error(exc, argv if argv is not None else sys.argv[1:])
         click.echo(f"omeconv: error: {error}", err=True)
         for detail in getattr(error, "details", []):
             click.echo(f"  - {detail}", err=True)
@@ -722,8 +722,14 @@ def _run(argv: list[str] | None) -> None:
         sys.exit(_interrupted(exc) if isinstance(exc, ConversionInterruptedError) else code)
 
 
-def _one_line_error(exc: Exception) -> OmeconvError | str:
-    """What to print after ``omeconv: error:`` for ``exc``."""
+def _one_line_error(exc: Exception, args: list[str] | None = None) -> OmeconvError | str:
+    """What to print after ``omeconv: error:`` for ``exc`` (a remote location's refused
+    credentials name the URL among ``args``)."""
+    from omeconv.stores import remote_access_error
+
+    access = remote_access_error(exc, args or ())
+    if access is not None:
+        return access
     if isinstance(exc, OmeconvError):
         return exc
     if isinstance(exc, OSError):
