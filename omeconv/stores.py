@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Destination",
+    "folder_stores",
     "is_url",
     "join_location",
     "open_store",
@@ -656,6 +657,30 @@ def series_folder(
         if kind is None and target.is_dir() and not any(target.iterdir()):
             target.rmdir()
         raise
+
+
+def folder_stores(location: str | os.PathLike[str]) -> list[str]:
+    """The stores a local folder holds (a per-series output), in series order; empty when
+    ``location`` is a store itself, a URL, or holds none."""
+    import re
+
+    target = _local_target(location)
+    if target is None or not target.is_dir() or _kind(target, str(location)) == "store":
+        return []
+    found = [
+        entry
+        for entry in target.iterdir()
+        if not entry.name.startswith(".")
+        and not entry.name.endswith(PARTIAL_SUFFIX)
+        and (entry.is_dir() or entry.name.endswith(".ozx"))
+        and _kind(entry, str(location)) == "store"
+    ]
+
+    def order(entry: Path) -> tuple[int, str]:
+        index = re.match(r"\d+", entry.name)
+        return (int(index[0]) if index else -1, entry.name)
+
+    return [os.path.join(str(location), entry.name) for entry in sorted(found, key=order)]
 
 
 def _not_a_folder(kind: str) -> str:

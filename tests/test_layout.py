@@ -186,3 +186,26 @@ def test_plate_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="a plate is written as one store"):
         convert(src, tmp_path / "wells", layout="per-series")
     assert not (tmp_path / "wells").exists()
+
+
+def test_info_and_validate_on_the_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, images = _multi(tmp_path)
+    folder = tmp_path / "series"
+    convert(src, folder, layout="per-series")
+    (folder / "notes.txt").write_text("not a store")
+    stores = [
+        str(folder / n) for n in ("0_cells_a.ome.zarr", "1_b_c.ome.zarr", "2_Image2.ome.zarr")
+    ]
+    summary = _info(folder, capsys)
+    assert summary["kind"] == "folder"
+    assert [s["path"] for s in summary["stores"]] == stores
+    shapes = [s["root"]["levels"][0]["array"]["shape"] for s in summary["stores"]]
+    assert shapes == [list(image.shape) for image in images]
+    main(["info", str(folder)])
+    text = capsys.readouterr().out
+    assert text.startswith(f"{folder}: a folder of 3 OME-Zarr stores\n")
+    assert all(f"\n{store}: OME-Zarr 0.5" in text for store in stores)
+    main(["validate", str(folder)])
+    assert capsys.readouterr().out.splitlines() == [f"{s}: valid OME-Zarr 0.5" for s in stores]
