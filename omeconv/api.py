@@ -344,9 +344,11 @@ def _series_collections(collection: Collection) -> list[Collection]:
     """One single-image collection per image, as ``series=<index>`` would open it: the
     file's OME-XML, the image's own nodes; nodes outside every image are left out (warned)."""
     paths = collection.image_paths or tuple(str(i) for i in range(len(collection.images)))
+    if collection.image_paths is None and collection.layout == "image" and len(paths) == 1:
+        paths = ("",)  # one image at the root: every node is its own
     out = []
     for path, image in zip(paths, collection.images, strict=True):
-        prefix = f"{path}/"
+        prefix = f"{path}/" if path else ""
         nodes = tuple(
             replace(node, path=node.path.removeprefix(prefix))
             for node in collection.extra_nodes
@@ -360,7 +362,7 @@ def _series_collections(collection: Collection) -> list[Collection]:
     left = [
         node.path
         for node in collection.extra_nodes
-        if not any(node.path.startswith(f"{p}/") for p in paths)
+        if not any(node.path.startswith(f"{p}/" if p else "") for p in paths)
     ]
     if left:
         warnings.warn(
