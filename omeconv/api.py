@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -324,6 +325,8 @@ def _write_per_series(
         )
     total = progress if isinstance(progress, Progress) else None
     names = series_store_names(collection)
+    if total is not None:
+        total.started = time.monotonic()  # the summary times the writing, as for one store
     with series_folder(dest, storage_options=storage_options):
         for name, part in zip(names, _series_collections(collection), strict=True):
             shown = Progress(mode=total.mode, desc=f"converting {name}") if total else progress
