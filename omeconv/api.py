@@ -235,6 +235,7 @@ def convert(
             inputs=inputs,
             resume=resume,
             downsample=downsample,
+            indices=None if picked is None else (str(picked),),
         )
     return emit(
         collection,
@@ -283,11 +284,14 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _NAME_CHARS = 80
 
 
-def series_store_names(collection: Collection) -> list[str]:
+def series_store_names(collection: Collection, indices: Sequence[str] | None = None) -> list[str]:
     """The store names of ``collection``'s images in the per-series layout, in order:
     ``<index>_<name>.ome.zarr`` (``<index>.ome.zarr`` for an image without a name), only
-    letters, digits, ``.``, ``_`` and ``-``, unique even where file names ignore case."""
-    paths = collection.image_paths or tuple(str(i) for i in range(len(collection.images)))
+    letters, digits, ``.``, ``_`` and ``-``, unique even where file names ignore case.
+    ``indices`` are the images' series (default: their paths in the collection)."""
+    paths = (
+        indices or collection.image_paths or tuple(str(i) for i in range(len(collection.images)))
+    )
     names: list[str] = []
     taken: set[str] = set()
     for path, image in zip(paths, collection.images, strict=True):
@@ -310,9 +314,11 @@ def _write_per_series(
     *,
     progress: bool | Progress,
     storage_options: dict[str, Any] | None,
+    indices: Sequence[str] | None = None,
     **options: Any,
 ) -> str:
-    """Write each image of ``collection`` as its own store in the folder ``dest``."""
+    """Write each image of ``collection`` (series ``indices``) as its own store in the
+    folder ``dest``."""
     from omeconv.emit import emit
     from omeconv.progress import Progress
     from omeconv.stores import join_location, series_folder
@@ -324,7 +330,7 @@ def _write_per_series(
             "a plate is written as one store; --layout per-series splits series", path=dest
         )
     total = progress if isinstance(progress, Progress) else None
-    names = series_store_names(collection)
+    names = series_store_names(collection, indices)
     if total is not None:
         total.started = time.monotonic()  # the summary times the writing, as for one store
     with series_folder(dest, storage_options=storage_options):

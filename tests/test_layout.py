@@ -81,9 +81,12 @@ def test_per_series_equals_series_option(tmp_path: Path) -> None:
     assert sorted(p.name for p in folder.iterdir()) == ["0_cells_a.ome.zarr", "2_Image2.ome.zarr"]
     one = tmp_path / "one.ome.zarr"
     convert(src, one, series=2)
-    assert (folder / "2_Image2.ome.zarr" / "zarr.json").read_bytes() == (
-        one / "zarr.json"
-    ).read_bytes()
+    expected = (one / "zarr.json").read_bytes()
+    assert (folder / "2_Image2.ome.zarr" / "zarr.json").read_bytes() == expected
+    picked = tmp_path / "picked"
+    convert(src, picked, layout="per-series", series=2)  # named by its series, not 0
+    assert [p.name for p in picked.iterdir()] == ["2_Image2.ome.zarr"]
+    assert (picked / "2_Image2.ome.zarr" / "zarr.json").read_bytes() == expected
 
 
 def test_per_series_overwrite_resume_and_refusals(
