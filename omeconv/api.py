@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from omeconv.converters import check_options, get_converter, guess_converter
-from omeconv.errors import OmeconvWarning, UsageError
+from omeconv.errors import OmeconvWarning, UnsupportedSourceError, UsageError
 from omeconv.model import Collection, Image
 
 if TYPE_CHECKING:
@@ -48,11 +49,36 @@ def open_source(
     options: dict[str, Any] = {k: v for k, v in metadata.items() if v is not None}
     if converter is None and "plate_pattern" in options:
         converter = "plate_folder"
-    adapter = get_converter(converter) if converter else guess_converter(source)
-    if series is not None:
-        options["series"] = series
-    check_options(adapter, source, options)
-    return adapter.open(source, **options)
+    try:
+        adapter = get_converter(converter) if converter else guess_converter(source)
+        if series is not None:
+            options["series"] = series
+        check_options(adapter, source, options)
+        return adapter.open(source, **options)
+    except Exception as exc:
+        _raise_remote_access(exc, source, options.get("storage_options"))
+        raise
+
+
+def _raise_remote_access(exc: Exception, source: Any, storage_options: Any) -> None:
+    """Raise the one-line error naming ``source`` when reading it failed for its
+    credentials; a URL no adapter recognised is asked once more, directly (the adapters'
+    guessers stay silent about why they could not look)."""
+    from omeconv.stores import is_url, remote_access_error
+
+    if not isinstance(source, str | os.PathLike) or not is_url(source):
+        return
+    error = remote_access_error(exc, [source])
+    if error is None and isinstance(exc, UnsupportedSourceError):
+        import fsspec
+
+        try:
+            fs, path = fsspec.core.url_to_fs(str(source), **(storage_options or {}))
+            fs.info(path)
+        except Exception as probe:  # noqa: BLE001  (only a credential failure is told)
+            error = remote_access_error(probe, [source])
+    if error is not None:
+        raise error from exc
 
 
 def read(source: Any, *, series: int | None = None, **metadata: Any) -> Image:
@@ -230,6 +256,7 @@ def convert(
             inputs=inputs,
             resume=resume,
             downsample=downsample,
+            indices=None if picked is None else (str(picked),),
         )
     return emit(
         collection,
@@ -279,11 +306,14 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _NAME_CHARS = 80
 
 
-def series_store_names(collection: Collection) -> list[str]:
+def series_store_names(collection: Collection, indices: Sequence[str] | None = None) -> list[str]:
     """The store names of ``collection``'s images in the per-series layout, in order:
     ``<index>_<name>.ome.zarr`` (``<index>.ome.zarr`` for an image without a name), only
-    letters, digits, ``.``, ``_`` and ``-``, unique even where file names ignore case."""
-    paths = collection.image_paths or tuple(str(i) for i in range(len(collection.images)))
+    letters, digits, ``.``, ``_`` and ``-``, unique even where file names ignore case.
+    ``indices`` are the images' series (default: their paths in the collection)."""
+    paths = (
+        indices or collection.image_paths or tuple(str(i) for i in range(len(collection.images)))
+    )
     names: list[str] = []
     taken: set[str] = set()
     for path, image in zip(paths, collection.images, strict=True):
@@ -308,10 +338,11 @@ def _write_per_series(
     storage_options: dict[str, Any] | None,
     rocrate: RoCrate | None = None,
     resume: bool = False,
+    indices: Sequence[str] | None = None,
     **options: Any,
 ) -> str:
-    """Write each image of ``collection`` as its own store in the folder ``dest``, each with
-    ``rocrate`` (when given) at its root."""
+    """Write each image of ``collection`` (series ``indices``) as its own store in the
+    folder ``dest``, each with ``rocrate`` (when given) at its root."""
     from omeconv.emit import emit
     from omeconv.progress import Progress
     from omeconv.rocrate import drop_staged_crate, with_rocrate
@@ -324,7 +355,9 @@ def _write_per_series(
             "a plate is written as one store; --layout per-series splits series", path=dest
         )
     total = progress if isinstance(progress, Progress) else None
-    names = series_store_names(collection)
+    names = series_store_names(collection, indices)
+    if total is not None:
+        total.started = time.monotonic()  # the summary times the writing, as for one store
     with series_folder(dest, storage_options=storage_options):
         for name, part in zip(names, _series_collections(collection), strict=True):
             shown = Progress(mode=total.mode, desc=f"converting {name}") if total else progress
@@ -350,9 +383,11 @@ def _series_collections(collection: Collection) -> list[Collection]:
     """One single-image collection per image, as ``series=<index>`` would open it: the
     file's OME-XML, the image's own nodes; nodes outside every image are left out (warned)."""
     paths = collection.image_paths or tuple(str(i) for i in range(len(collection.images)))
+    if collection.image_paths is None and collection.layout == "image" and len(paths) == 1:
+        paths = ("",)  # one image at the root: every node is its own
     out = []
     for path, image in zip(paths, collection.images, strict=True):
-        prefix = f"{path}/"
+        prefix = f"{path}/" if path else ""
         nodes = tuple(
             replace(node, path=node.path.removeprefix(prefix))
             for node in collection.extra_nodes
@@ -366,7 +401,7 @@ def _series_collections(collection: Collection) -> list[Collection]:
     left = [
         node.path
         for node in collection.extra_nodes
-        if not any(node.path.startswith(f"{p}/") for p in paths)
+        if not any(node.path.startswith(f"{p}/" if p else "") for p in paths)
     ]
     if left:
         warnings.warn(

@@ -564,8 +564,17 @@ def info(path: str, as_json: bool) -> None:
       omeconv info s3://bucket/plate.ome.zarr --json | jq '.root.wells | length'
     """
     from omeconv.info import describe, summarize
+    from omeconv.stores import folder_stores
 
-    click.echo(json.dumps(summarize(path), indent=2) if as_json else describe(path))
+    stores = folder_stores(path)  # a --layout per-series output: each of its stores
+    if stores and as_json:
+        every = {"kind": "folder", "path": path, "stores": [summarize(s) for s in stores]}
+        click.echo(json.dumps(every, indent=2))
+    elif stores:
+        head = f"{path}: a folder of {len(stores)} OME-Zarr store{'s' * (len(stores) != 1)}"
+        click.echo("\n\n".join([head, *(describe(s) for s in stores)]))
+    else:
+        click.echo(json.dumps(summarize(path), indent=2) if as_json else describe(path))
 
 
 @cli.command()
@@ -583,11 +592,13 @@ def validate(path: str, strict: bool) -> None:
     Exits 0 when valid; otherwise prints each reason and exits 1. SHOULD rules (names,
     label colours …) and missing chunks are warnings.
     """
+    from omeconv.stores import folder_stores
     from omeconv.validate import validate_path
 
     _refuse_non_json_file(path)
-    version = validate_path(path, strict=strict)
-    click.echo(f"{path}: valid OME-Zarr {version}")
+    for store in folder_stores(path) or [path]:  # each store of a --layout per-series output
+        version = validate_path(store, strict=strict)
+        click.echo(f"{store}: valid OME-Zarr {version}")
 
 
 def _refuse_non_json_file(path: str) -> None:
@@ -766,7 +777,7 @@ def _run(argv: list[str] | None) -> None:
     except Exception as exc:
         if debug:
             raise
-        error = _one_line_error(exc)
+        error = _one_line_error(exc, argv if argv is not None else sys.argv[1:])
         click.echo(f"omeconv: error: {error}", err=True)
         for detail in getattr(error, "details", []):
             click.echo(f"  - {detail}", err=True)
@@ -774,8 +785,14 @@ def _run(argv: list[str] | None) -> None:
         sys.exit(_interrupted(exc) if isinstance(exc, ConversionInterruptedError) else code)
 
 
-def _one_line_error(exc: Exception) -> OmeconvError | str:
-    """What to print after ``omeconv: error:`` for ``exc``."""
+def _one_line_error(exc: Exception, args: list[str] | None = None) -> OmeconvError | str:
+    """What to print after ``omeconv: error:`` for ``exc`` (a remote location's refused
+    credentials name the URL among ``args``)."""
+    from omeconv.stores import remote_access_error
+
+    access = remote_access_error(exc, args or ())
+    if access is not None:
+        return access
     if isinstance(exc, OmeconvError):
         return exc
     if isinstance(exc, OSError):

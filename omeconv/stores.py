@@ -33,12 +33,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omeconv.errors import (
+    AccessDeniedError,
     ConversionInterruptedError,
     DestinationError,
     DestinationExistsError,
     OmeconvError,
     StoreWriteError,
     UsageError,
+    credential_problem,
     describe_os_error,
     from_os_error,
 )
@@ -47,13 +49,15 @@ from omeconv.locks import exclusive_lock
 from omeconv.zarr_io import NODE_KEYS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
 __all__ = [
     "Destination",
+    "folder_stores",
     "is_url",
     "join_location",
     "open_store",
+    "remote_access_error",
     "series_folder",
     "staged_output",
     "staging_path",
@@ -156,8 +160,77 @@ def staged_output(
     an existing ``location`` unless ``overwrite``; with ``overwrite``, anything at
     ``location`` that is not a Zarr store or an empty folder; a second run writing the
     same local output. With ``resume``, an existing staging directory is kept and written
-    on; on Ctrl-C (or SIGTERM through the CLI) it is kept for a later ``resume``.
+    on; on Ctrl-C (or SIGTERM through the CLI) it is kept for a later ``resume``. A remote
+    OUTPUT or INPUT that refuses its credentials is an :class:`AccessDeniedError` naming it.
     """
+    try:
+        with _staged_output(
+            location,
+            overwrite=overwrite,
+            storage_options=storage_options,
+            inputs=inputs,
+            resume=resume,
+        ) as out:
+            yield out
+    except Exception as exc:
+        error = remote_access_error(exc, (location, *inputs))
+        if error is None:
+            raise
+        raise error from exc
+
+
+def remote_access_error(
+    exc: BaseException, locations: Sequence[str | os.PathLike[str]]
+) -> AccessDeniedError | None:
+    """The one-line error for ``exc`` when it says a remote location refused the
+    credentials (:func:`~omeconv.errors.credential_problem`), naming the URL of
+    ``locations`` it concerns: of the scheme the error belongs to, the one whose bucket or
+    host it mentions, else the first; None for any other error."""
+    import re
+
+    found = credential_problem(exc)
+    if found is None:
+        return None
+    schemes, problem = found
+    urls = [str(u) for u in locations if is_url(u)]
+    urls = [u for u in urls if u.lower().startswith(schemes)] or urls
+    if not urls:
+        return AccessDeniedError(problem)
+    said = " ".join(_said(e) for e in _chain(exc))
+
+    def mentioned(url: str) -> bool:
+        host = url.split("://", 1)[1].split("/", 1)[0]
+        return re.search(rf"(?<![\w.-]){re.escape(host)}(?![\w.-])", said) is not None
+
+    return AccessDeniedError(problem, path=([u for u in urls if mentioned(u)] or urls)[0])
+
+
+def _said(exc: BaseException) -> str:
+    """``str(exc)``, or nothing where that fails (aiohttp's errors without a request)."""
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - only read for a bucket or host name
+        return ""
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in out:
+        out.append(current)
+        current = current.__cause__ or current.__context__
+    return out
+
+
+@contextmanager
+def _staged_output(
+    location: str | os.PathLike[str],
+    *,
+    overwrite: bool,
+    storage_options: dict[str, Any] | None,
+    inputs: tuple[str | os.PathLike[str], ...],
+    resume: bool,
+) -> Iterator[Destination]:
     from omeconv.ozx import is_ozx
 
     final = str(location)
@@ -557,8 +630,14 @@ def series_folder(
     if target is None:
         import fsspec
 
-        fs, path = fsspec.core.url_to_fs(final, **(storage_options or {}))
-        kind = _remote_kind(fs, str(path).rstrip("/"))
+        try:
+            fs, path = fsspec.core.url_to_fs(final, **(storage_options or {}))
+            kind = _remote_kind(fs, str(path).rstrip("/"))
+        except Exception as exc:
+            error = remote_access_error(exc, [final])
+            if error is None:
+                raise
+            raise error from exc
         if kind not in (None, "a folder of other files"):
             raise DestinationExistsError(_not_a_folder(kind), path=final)
         yield
@@ -578,6 +657,30 @@ def series_folder(
         if kind is None and target.is_dir() and not any(target.iterdir()):
             target.rmdir()
         raise
+
+
+def folder_stores(location: str | os.PathLike[str]) -> list[str]:
+    """The stores a local folder holds (a per-series output), in series order; empty when
+    ``location`` is a store itself, a URL, or holds none."""
+    import re
+
+    target = _local_target(location)
+    if target is None or not target.is_dir() or _kind(target, str(location)) == "store":
+        return []
+    found = [
+        entry
+        for entry in target.iterdir()
+        if not entry.name.startswith(".")
+        and not entry.name.endswith(PARTIAL_SUFFIX)
+        and (entry.is_dir() or entry.name.endswith(".ozx"))
+        and _kind(entry, str(location)) == "store"
+    ]
+
+    def order(entry: Path) -> tuple[int, str]:
+        index = re.match(r"\d+", entry.name)
+        return (int(index[0]) if index else -1, entry.name)
+
+    return [os.path.join(str(location), entry.name) for entry in sorted(found, key=order)]
 
 
 def _not_a_folder(kind: str) -> str:

@@ -81,9 +81,12 @@ def test_per_series_equals_series_option(tmp_path: Path) -> None:
     assert sorted(p.name for p in folder.iterdir()) == ["0_cells_a.ome.zarr", "2_Image2.ome.zarr"]
     one = tmp_path / "one.ome.zarr"
     convert(src, one, series=2)
-    assert (folder / "2_Image2.ome.zarr" / "zarr.json").read_bytes() == (
-        one / "zarr.json"
-    ).read_bytes()
+    expected = (one / "zarr.json").read_bytes()
+    assert (folder / "2_Image2.ome.zarr" / "zarr.json").read_bytes() == expected
+    picked = tmp_path / "picked"
+    convert(src, picked, layout="per-series", series=2)  # named by its series, not 0
+    assert [p.name for p in picked.iterdir()] == ["2_Image2.ome.zarr"]
+    assert (picked / "2_Image2.ome.zarr" / "zarr.json").read_bytes() == expected
 
 
 def test_per_series_overwrite_resume_and_refusals(
@@ -186,3 +189,69 @@ def test_plate_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="a plate is written as one store"):
         convert(src, tmp_path / "wells", layout="per-series")
     assert not (tmp_path / "wells").exists()
+
+
+def test_info_and_validate_on_the_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, images = _multi(tmp_path)
+    folder = tmp_path / "series"
+    convert(src, folder, layout="per-series")
+    (folder / "notes.txt").write_text("not a store")
+    stores = [
+        str(folder / n) for n in ("0_cells_a.ome.zarr", "1_b_c.ome.zarr", "2_Image2.ome.zarr")
+    ]
+    summary = _info(folder, capsys)
+    assert summary["kind"] == "folder"
+    assert [s["path"] for s in summary["stores"]] == stores
+    shapes = [s["root"]["levels"][0]["array"]["shape"] for s in summary["stores"]]
+    assert shapes == [list(image.shape) for image in images]
+    main(["info", str(folder)])
+    text = capsys.readouterr().out
+    assert text.startswith(f"{folder}: a folder of 3 OME-Zarr stores\n")
+    assert all(f"\n{store}: OME-Zarr 0.5" in text for store in stores)
+    main(["validate", str(folder)])
+    assert capsys.readouterr().out.splitlines() == [f"{s}: valid OME-Zarr 0.5" for s in stores]
+
+
+def test_nodes_beside_the_image_go_with_it(tmp_path: Path) -> None:
+    """A store's groups that NGFF does not define (fractal's ``tables``) stay with their
+    image; with several images, those of no image are left out with a warning."""
+    import zarr
+
+    from omeconv.errors import OmeconvWarning
+
+    src, _ = _multi(tmp_path)
+    one = tmp_path / "one.ome.zarr"
+    convert(src, one, series=1)
+    zarr.open_group(str(one / "tables"), mode="w").attrs["lab"] = "root image"
+    folder = tmp_path / "series"
+    convert(one, folder, layout="per-series")
+    [store] = list(folder.iterdir())
+    assert dict(zarr.open_group(str(store / "tables"), mode="r").attrs) == {"lab": "root image"}
+
+    collection = tmp_path / "all.ome.zarr"
+    convert(src, collection)
+    zarr.open_group(str(collection / "1" / "tables"), mode="w").attrs["lab"] = "series 1"
+    zarr.open_group(str(collection / "notes"), mode="w").attrs["lab"] = "no series"
+    with pytest.warns(OmeconvWarning, match="notes belong.s. to no series; not written"):
+        convert(collection, tmp_path / "split", layout="per-series")
+    tables = zarr.open_group(str(tmp_path / "split" / "1_b_c.ome.zarr" / "tables"), mode="r")
+    assert dict(tables.attrs) == {"lab": "series 1"}
+    stores = list((tmp_path / "split").iterdir())
+    assert len(stores) == 3
+    assert not any((store / "notes").exists() for store in stores)
+
+
+def test_verify_is_refused_before_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, _ = _multi(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["convert", str(src), str(tmp_path / "s"), "--layout", "per-series", "--verify"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err == (
+        "omeconv: error: --verify checks one store: verify each with omeconv verify INPUT STORE"
+        " --series N\n"
+    )
+    assert not (tmp_path / "s").exists()
