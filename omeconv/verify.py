@@ -78,8 +78,7 @@ def verify(
     """
     from omeconv.api import open_source
     from omeconv.converters import guess_converter
-    from omeconv.emit import image_paths
-    from omeconv.emit import ngff_order
+    from omeconv.emit import image_paths, ngff_order
     from omeconv.errors import ValidationFailedError
     from omeconv.validate import validate_store
 
