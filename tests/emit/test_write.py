@@ -171,3 +171,55 @@ def test_v04_and_v05_same_pixels(tmp_path: Path) -> None:
     assert v5.metadata.zarr_format == 3
     for name in v5.array_keys():
         np.testing.assert_array_equal(v4[name][:], v5[name][:])
+
+
+@pytest.mark.parametrize(
+    ("shape", "unit", "limit", "expected"),
+    [
+        ((4, 64, 64), (1, 16, 16), 3, (1, 16, 48)),  # part of a row of units
+        ((4, 64, 64), (1, 16, 16), 8, (1, 32, 64)),  # whole rows
+        ((4, 64, 64), (1, 16, 16), 4096, (4, 64, 64)),  # the whole block
+        ((3, 70, 90), (2, 16, 16), 100, (3, 70, 90)),  # partial units at the edges
+        ((2, 5), (4, 4), 1, (2, 4)),  # one unit, cut by the block's edge
+    ],
+)
+def test_batch_shape_whole_units_within_limit(
+    shape: tuple[int, ...], unit: tuple[int, ...], limit: int, expected: tuple[int, ...]
+) -> None:
+    batch = write._batch_shape(shape, unit, limit)
+    assert batch == expected
+    units = [-(-b // u) for b, u in zip(batch, unit, strict=True)]
+    assert np.prod(units) <= limit
+    assert all(b % u == 0 or b == n for b, u, n in zip(batch, unit, shape, strict=True))
+
+
+class FailingStore(CountingStore):
+    """Fails one chunk write with ENOSPC; every other write is slow, then counted."""
+
+    async def set(self, key: str, value: Any) -> None:
+        import asyncio
+        import errno
+
+        if key == "0/c/0/0/0/1":
+            raise OSError(errno.ENOSPC, "No space left on device", key)
+        await asyncio.sleep(0.2)
+        await super().set(key, value)
+
+
+def test_failed_write_is_one_line_and_nothing_lands_after(tmp_path: Path) -> None:
+    """An OS error while writing chunks: StoreWriteError, once the writes in flight ended."""
+    import time
+
+    from omeconv.errors import StoreWriteError
+
+    data = np.random.default_rng(4).integers(0, 255, size=SHAPE, dtype=np.uint8)
+    store = FailingStore(tmp_path / "out.zarr")
+    targets = _create(store, Encoding(), data.dtype)
+    store.writes.clear()
+    with pytest.raises(StoreWriteError) as info:
+        fill_levels(data, targets, FACTORS, method="mean", channel_axis=0, runner=Runner())
+    assert str(info.value) == "writing 0 failed: no space left on device"
+    written = sum(store.writes.values())
+    assert written > 0
+    time.sleep(1)
+    assert sum(store.writes.values()) == written
