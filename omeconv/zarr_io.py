@@ -38,7 +38,6 @@ __all__ = [
     "read_bytes",
     "read_json",
     "run",
-    "settle",
     "stored_sizes",
     "write_bytes",
 ]
@@ -107,20 +106,3 @@ def stored_sizes(store: Store, prefix: str) -> list[tuple[str, int]]:
         return list(zip(keys, sizes, strict=True))
 
     return run(sizes())
-
-
-def settle() -> None:
-    """Wait until every task on zarr's event loop but this one has finished.
-
-    zarr's region assignment stores chunks concurrently and raises on the first failure
-    while the others go on; after a failed write, the caller waits here so that no chunk
-    lands after it has cleaned up.
-    """
-    import asyncio
-
-    async def others() -> None:
-        current = asyncio.current_task()
-        pending = [task for task in asyncio.all_tasks() if task is not current]
-        await asyncio.gather(*pending, return_exceptions=True)
-
-    run(others())

@@ -6,9 +6,9 @@ deepest level written (a small array) rather than from the source. Every region 
 whole chunks (or shards) at every level it writes, so no chunk is written twice and no
 task reads what another writes.
 
-Tasks write through zarr's public array API: region assignment of whole chunks (or
-shards), so zarr encodes and stores them without reading any back, for Zarr v2, v3 and v3
-shards alike. Tasks are picklable, so a ``distributed.Client`` can run them in worker
+Tasks write through zarr's public array API: each chunk (or shard) is assigned to its
+region, so zarr encodes and stores it without reading anything back, for Zarr v2, v3 and
+v3 shards alike. Tasks are picklable, so a ``distributed.Client`` can run them in worker
 processes. Memory is bounded by the region budget, never by the image size.
 """
 
@@ -564,21 +564,21 @@ class _RegionTask:
 
 @dataclass(frozen=True)
 class ChunkWriter:
-    """Writes blocks of whole write units of one level array by zarr region assignment.
+    """Writes blocks of whole write units of one level array through zarr's array API.
 
-    The array is reopened with ``write_empty_chunks`` so that every chunk is written, even
-    one that equals the fill value: a missing chunk in an omeconv store always means lost
-    data. Blocks start on write-unit (chunk or shard) boundaries and cover whole units, so
-    zarr never reads a chunk back to merge into it; they go in sub-blocks of at most
-    ``PUT_BATCH`` units, so what zarr plans per assignment stays small however tiny the
-    chunks. The codec pipeline is the one zarr is configured with (``zarr.config``).
+    Each write unit (a chunk, or a shard when the array is sharded) of a block is assigned
+    to its region of the array (``AsyncArray.setitem``), a batch of units concurrently; the
+    regions are whole units, so zarr encodes and stores them without reading anything back.
+    The array is reopened with ``write_empty_chunks``, so every chunk is written, even one
+    that equals the fill value: a missing chunk in an omeconv store always means lost data.
+    The codec pipeline is the one zarr is configured with (``zarr.config``).
     """
 
     array: zarr.Array[Any]
 
     @classmethod
     def for_array(cls, array: zarr.Array[Any]) -> ChunkWriter:
-        """The writer of ``array`` (any level array :func:`create_level_array` makes)."""
+        """The writer of ``array`` (a level array :func:`create_level_array` makes)."""
         return cls(array.with_config({"write_empty_chunks": True}))
 
     @property
@@ -588,40 +588,42 @@ class ChunkWriter:
     def write(self, region: tuple[slice, ...], block: np.ndarray) -> None:
         """Store ``block``, which starts on a write unit boundary at ``region``."""
         starts = [s.start or 0 for s in region]
-        batch = _batch_shape(block.shape, self.unit, PUT_BATCH)
-        for corner in product(*(range(0, n, b) for n, b in zip(block.shape, batch, strict=True))):
-            part = tuple(slice(c, c + b) for c, b in zip(corner, batch, strict=True))
-            piece = block[part]
-            self._put(
-                tuple(
-                    slice(s + c, s + c + n)
-                    for s, c, n in zip(starts, corner, piece.shape, strict=True)
-                ),
-                piece,
+        items: list[tuple[tuple[slice, ...], np.ndarray]] = []
+        for corner in product(
+            *(range(0, n, u) for n, u in zip(block.shape, self.unit, strict=True))
+        ):
+            part = block[tuple(slice(c, c + u) for c, u in zip(corner, self.unit, strict=True))]
+            where = tuple(
+                slice(s + c, s + c + n) for s, c, n in zip(starts, corner, part.shape, strict=True)
             )
+            items.append((where, part))
+            if len(items) == PUT_BATCH:  # bounded memory however small the chunks
+                self._put(items)
+                items = []
+        self._put(items)
 
-    def _put(self, region: tuple[slice, ...], block: np.ndarray) -> None:
-        from omeconv.zarr_io import settle
+    def _put(self, items: list[tuple[tuple[slice, ...], np.ndarray]]) -> None:
+        import asyncio
+
+        from omeconv.zarr_io import run
+
+        if not items:
+            return
+        array = self.array.async_array
+
+        async def put_all() -> None:
+            # Let every write finish before raising, so none lands after a cleanup.
+            results = await asyncio.gather(
+                *(array.setitem(where, part) for where, part in items), return_exceptions=True
+            )
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
 
         try:
-            self.array[region] = block
+            run(put_all())
         except OSError as exc:
-            settle()  # let the writes still in flight finish, so none lands after a cleanup
             problem = describe_os_error(exc)
             raise StoreWriteError(
                 f"writing {self.array.path or 'the array'} failed: {problem}"
             ) from exc
-
-
-def _batch_shape(shape: Sequence[int], unit: Sequence[int], limit: int) -> tuple[int, ...]:
-    """Sub-block shape of at most ``limit`` whole units of ``shape``, grown from the last axis."""
-    batch = list(unit)
-    count = 1
-    for axis in reversed(range(len(shape))):
-        units = -(-shape[axis] // unit[axis])
-        take = max(1, min(units, limit // count))
-        batch[axis] = take * unit[axis]
-        count *= take
-        if take < units:
-            break
-    return tuple(min(b, n) for b, n in zip(batch, shape, strict=True))

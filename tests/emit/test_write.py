@@ -173,26 +173,6 @@ def test_v04_and_v05_same_pixels(tmp_path: Path) -> None:
         np.testing.assert_array_equal(v4[name][:], v5[name][:])
 
 
-@pytest.mark.parametrize(
-    ("shape", "unit", "limit", "expected"),
-    [
-        ((4, 64, 64), (1, 16, 16), 3, (1, 16, 48)),  # part of a row of units
-        ((4, 64, 64), (1, 16, 16), 8, (1, 32, 64)),  # whole rows
-        ((4, 64, 64), (1, 16, 16), 4096, (4, 64, 64)),  # the whole block
-        ((3, 70, 90), (2, 16, 16), 100, (3, 70, 90)),  # partial units at the edges
-        ((2, 5), (4, 4), 1, (2, 4)),  # one unit, cut by the block's edge
-    ],
-)
-def test_batch_shape_whole_units_within_limit(
-    shape: tuple[int, ...], unit: tuple[int, ...], limit: int, expected: tuple[int, ...]
-) -> None:
-    batch = write._batch_shape(shape, unit, limit)
-    assert batch == expected
-    units = [-(-b // u) for b, u in zip(batch, unit, strict=True)]
-    assert np.prod(units) <= limit
-    assert all(b % u == 0 or b == n for b, u, n in zip(batch, unit, shape, strict=True))
-
-
 class FailingStore(CountingStore):
     """Fails one chunk write with ENOSPC; every other write is slow, then counted."""
 
