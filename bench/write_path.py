@@ -11,7 +11,9 @@ Variants, each a fresh ``omeconv -q tiff2zarr`` process (defaults: OME-Zarr 0.5)
 ``--config key=value`` sets a zarr configuration key (through zarr's ``ZARR_*`` environment
 variables) for the new variants, e.g. ``--config threading.max_workers=2``. Reports wall time,
 MB/s of uncompressed input, peak RSS and the ratios to ``old``; runs alternate between variants.
-Usage: ``python -m bench.write_path [--size 2048 --z 16 --repeat 2 --shards]``.
+Usage: ``python -m bench.write_path [--size 2048 --z 16 --repeat 2 --shards --ome-version 0.4]``.
+The ``new+zarrs`` row is for comparison only: zarrs 0.2.3 skips chunks equal to the fill
+value even with ``write_empty_chunks``, which omeconv's writer guarantees to write.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--shards", action="store_true", help="convert with --shards")
+    parser.add_argument("--ome-version", default="", help="convert with --ome-version")
     parser.add_argument("--config", action="append", default=[], help="zarr key=value")
     args = parser.parse_args(argv)
 
@@ -126,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             pass
     nbytes = 2 * math.prod(shape)
     extra = ["--overwrite", *(["--shards"] if args.shards else [])]
+    if args.ome_version:
+        extra += ["--ome-version", args.ome_version]
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     load = os.getloadavg()[0]
     runs: list[dict[str, Any]] = []
