@@ -123,33 +123,12 @@ def write(
     ``layout="per-series"``, which writes each image of a collection as its own store in the
     folder ``dest`` (see :func:`convert`).
     """
-    from omeconv.emit import emit
-    from omeconv.rocrate import with_rocrate
-
     collection = image if isinstance(image, Collection) else Collection(images=(image,))
-    if layout != "collection":
-        return _write_per_series(
-            collection,
-            dest,
-            layout,
-            rocrate=rocrate,
-            version=ome_version,
-            levels=levels,
-            chunks=chunks,
-            shards=shards,
-            compression=compression,
-            clevel=clevel,
-            shuffle=shuffle,
-            overwrite=overwrite,
-            workers=workers,
-            client=client,
-            progress=progress,
-            storage_options=storage_options,
-        )
-    collection = with_rocrate(collection, rocrate)
-    return emit(
+    return _write(
         collection,
         dest,
+        layout=layout,
+        rocrate=rocrate,
         version=ome_version,
         levels=levels,
         chunks=chunks,
@@ -212,9 +191,6 @@ def convert(
     >>> omeconv.convert("c.tif", "c.ome.zarr", labels={"nuclei": "mask.tif"})  # doctest: +SKIP
     >>> omeconv.convert("plate.czi", "wells", layout="per-series")  # doctest: +SKIP
     """
-    from omeconv.emit import emit
-    from omeconv.rocrate import drop_staged_crate, with_rocrate
-
     _check_downsample(downsample)
     picked = series if isinstance(series, int) else None
     collection = open_source(source, converter=converter, series=picked, **metadata)
@@ -228,39 +204,15 @@ def convert(
         from omeconv.labels import attach_labels
 
         collection = attach_labels(collection, labels)
-    if layout == "collection":
-        collection = with_rocrate(collection, rocrate)
-        if resume:
-            drop_staged_crate(collection, dest)
     inputs = tuple(
         path for path in (source, *(labels or {}).values()) if isinstance(path, str | os.PathLike)
     )
-    if layout != "collection":
-        return _write_per_series(
-            collection,
-            dest,
-            layout,
-            rocrate=rocrate,
-            version=ome_version,
-            levels=levels,
-            chunks=chunks,
-            shards=shards,
-            compression=compression,
-            clevel=clevel,
-            shuffle=shuffle,
-            overwrite=overwrite,
-            workers=workers,
-            client=client,
-            progress=progress,
-            storage_options=storage_options,
-            inputs=inputs,
-            resume=resume,
-            downsample=downsample,
-            indices=None if picked is None else (str(picked),),
-        )
-    return emit(
+    return _write(
         collection,
         dest,
+        layout=layout,
+        rocrate=rocrate,
+        indices=None if picked is None else (str(picked),),
         version=ome_version,
         levels=levels,
         chunks=chunks,
@@ -277,6 +229,31 @@ def convert(
         resume=resume,
         downsample=downsample,
     )
+
+
+def _write(
+    collection: Collection,
+    dest: str | os.PathLike[str],
+    *,
+    layout: Layout,
+    rocrate: RoCrate | None,
+    resume: bool = False,
+    indices: Sequence[str] | None = None,
+    **options: Any,
+) -> str:
+    """Write ``collection`` to ``dest`` in ``layout``, with ``rocrate`` at the root of each
+    store; ``options`` are :func:`omeconv.emit.emit`'s."""
+    from omeconv.emit import emit
+    from omeconv.rocrate import drop_staged_crate, with_rocrate
+
+    if layout != "collection":
+        return _write_per_series(
+            collection, dest, layout, rocrate=rocrate, resume=resume, indices=indices, **options
+        )
+    collection = with_rocrate(collection, rocrate)
+    if resume:
+        drop_staged_crate(collection, dest)
+    return emit(collection, dest, resume=resume, **options)
 
 
 def select_series(collection: Collection, series: Sequence[int]) -> Collection:
