@@ -22,11 +22,11 @@ v2 chunk keys move to the v3 default (``1.0.3`` or ``1/0/3`` to ``c/1/0/3``); v3
 from __future__ import annotations
 
 import errno
-import fcntl
 import hashlib
 import json
 import math
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -505,12 +505,19 @@ def _copy_file(source: str, target: str, refused: set[str]) -> os.stat_result:
 
 
 #: What a filesystem or kernel says when it cannot make that kind of copy.
-_CANNOT = frozenset({errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTTY})
+_CANNOT = frozenset(
+    {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTTY, errno.ENOTSOCK}
+)
 
 
 def _copy_fd(fd_in: int, fd_out: int, size: int, refused: set[str]) -> None:
     """``size`` bytes of ``fd_in`` into the empty ``fd_out``, by the fastest way that works;
     a way the filesystem refuses goes into ``refused`` and is not tried again."""
+    if "clone" not in refused:
+        try:
+            import fcntl  # POSIX only: not at import, so the package imports on Windows
+        except ImportError:
+            refused.add("clone")
     if "clone" not in refused:
         try:
             fcntl.ioctl(fd_out, _FICLONE, fd_in)
@@ -519,7 +526,7 @@ def _copy_fd(fd_in: int, fd_out: int, size: int, refused: set[str]) -> None:
             if exc.errno not in _CANNOT:
                 raise
             refused.add("clone")
-    for name, step in (("range", os.copy_file_range), ("sendfile", _sendfile)):
+    for name, step in _KERNEL_COPIES:
         if name in refused:
             continue
         done = 0
@@ -540,6 +547,18 @@ def _copy_fd(fd_in: int, fd_out: int, size: int, refused: set[str]) -> None:
 
 def _sendfile(fd_in: int, fd_out: int, count: int) -> int:
     return os.sendfile(fd_out, fd_in, None, count)
+
+
+#: The kernel's file-to-file copies this platform has, fastest first (Linux has both; macOS
+#: and Windows have neither for files, and copy through Python).
+_KERNEL_COPIES: tuple[tuple[str, Callable[[int, int, int], int]], ...] = tuple(
+    (name, step)
+    for name, step, needs in (
+        ("range", lambda i, o, n: os.copy_file_range(i, o, n), "copy_file_range"),
+        ("sendfile", _sendfile, "sendfile"),
+    )
+    if hasattr(os, needs) and sys.platform.startswith("linux")
+)
 
 
 #: ``FICLONE`` (``_IOW(0x94, 9, int)``): the Linux ioctl that makes ``fd_out`` share the
