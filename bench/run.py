@@ -130,6 +130,93 @@ def compression_limit(path: Path) -> float | None:
     return cpu
 
 
+#: Where a profile sample's CPU goes: the first step (in this order) one of whose frames is in
+#: the sample's stack; ``(step, function name, file, text of the line or "")``. Frames are
+#: py-spy's ``function (file:line)``; the line's source text tells steps of one function apart.
+STEPS: list[tuple[str, str, str, str]] = [
+    ("start-up: imports", "", "importlib._bootstrap", ""),
+    ("compress (Blosc encode)", "_chunk", "omeconv/emit/write.py", "encode("),
+    ("copies: chunk padding and contiguous copies", "_chunk", "omeconv/emit/write.py", ""),
+    ("copies: block made contiguous after reading", "_read", "omeconv/emit/write.py", "ascont"),
+    ("read: TIFF decode and dask assembly", "_read", "omeconv/emit/write.py", ""),
+    ("downsample", "", "omeconv/pyramid.py", ""),
+    ("statistics (channel windows)", "", "omeconv/emit/stats.py", ""),
+    ("write: store.set of encoded chunks", "_put", "omeconv/emit/write.py", ""),
+    ("Python per block (write path)", "", "omeconv/emit/write.py", ""),
+    ("dask scheduler", "", "dask/", ""),
+    ("thread pools and zarr's event loop", "", "concurrent/futures", ""),
+    ("thread pools and zarr's event loop", "", "threading.py", ""),
+    ("thread pools and zarr's event loop", "", "asyncio/", ""),
+    ("thread pools and zarr's event loop", "", "selectors.py", ""),
+]
+
+
+def profile_steps(raw: str, root: Path) -> dict[str, int]:
+    """Samples per step (:data:`STEPS`) of a py-spy ``raw`` profile (``stack count`` lines);
+    the frames' source lines are read below ``root`` (the repository)."""
+    import linecache
+    import re
+
+    pattern = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*):(?P<line>\d+)\)$")
+    out: dict[str, int] = {}
+    for entry in raw.splitlines():
+        stack, _, count = entry.rpartition(" ")
+        frames = [m for f in stack.split(";") if stack and (m := pattern.match(f))]
+        step = "other Python (setup, metadata)" if frames else "native threads, no Python frame"
+        for name, func, file, text in STEPS:
+            if any(
+                file in m["file"]
+                and m["func"].rpartition(".")[2].endswith(func)
+                and (
+                    not text or text in linecache.getline(_source(m["file"], root), int(m["line"]))
+                )
+                for m in frames
+            ):
+                step = name
+                break
+        out[step] = out.get(step, 0) + int(count)
+    return out
+
+
+def _source(file: str, root: Path) -> str:
+    path = root / file
+    return str(path if path.is_file() else file)
+
+
+def profile_run(tool: str, src: Path, out: Path, results: Path) -> str:
+    """Run ``tool`` once under py-spy (all threads, 100 Hz) and write ``profile.md``."""
+    spy = shutil.which("py-spy")
+    if spy is None:
+        raise SystemExit("--profile needs py-spy on PATH (pip install py-spy)")
+    raw = results / "profile.txt"
+    extra = {"omeconv": [], "omeconv-zstd5": ["--compression", "zstd", "--clevel", "5"]}[tool]
+    cmd = [sys.executable, "-m", "omeconv", "-q", "tiff2zarr", str(src), str(out), "--overwrite"]
+    subprocess.run(
+        [spy, "record", "-r", "100", "-f", "raw", "-o", str(raw), "--", *cmd, *extra],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    shutil.rmtree(out)
+    steps = profile_steps(raw.read_text(), REPO)
+    total = sum(steps.values())
+    lines = [
+        f"# Where the CPU of one `{tool}` run goes",
+        "",
+        f"py-spy samples of every non-idle thread, 100 Hz: {total} in all; input {src.name}.",
+        "",
+        "| step | samples | share |",
+        "|---|---:|---:|",
+    ]
+    lines += [
+        f"| {name} | {n} | {n / total:.0%} |"
+        for name, n in sorted(steps.items(), key=lambda kv: -kv[1])
+    ]
+    md = "\n".join(lines) + "\n"
+    (results / "profile.md").write_text(md)
+    return md
+
+
 def run_one(tool: str, src: Path, out: Path, timeout: float | None) -> dict[str, Any]:
     """Run one conversion in a subprocess, inspect and validate its output, then delete it."""
     if out.exists():
@@ -349,6 +436,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tools", default=",".join(TOOLS), help="comma list (default: all)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per tool, alternating")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per conversion")
+    parser.add_argument(
+        "--profile",
+        choices=["omeconv", "omeconv-zstd5"],
+        default=None,
+        help="only profile one run of this tool with py-spy (writes profile.md)",
+    )
     args = parser.parse_args(argv)
 
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
@@ -364,6 +457,10 @@ def main(argv: list[str] | None = None) -> int:
     nbytes = 2 * math.prod(shape)
 
     _warm(src)
+    if args.profile:
+        out = data / f"out-profile-{os.getpid()}.ome.zarr"
+        print(profile_run(args.profile, src, out, Path(args.results_dir)))
+        return 0
     runs: list[dict[str, Any]] = []
     load_before = os.getloadavg()[0]
     for rep in range(args.repeat):
