@@ -139,9 +139,12 @@ STEPS: list[tuple[str, str, str, str]] = [
     ("copies: chunk padding and contiguous copies", "_chunk", "omeconv/emit/write.py", ""),
     ("copies: block made contiguous after reading", "_read", "omeconv/emit/write.py", "ascont"),
     ("read: TIFF decode and dask assembly", "_read", "omeconv/emit/write.py", ""),
+    ("read: TIFF decode and dask assembly", "", "tifffile", ""),
+    ("read: TIFF decode and dask assembly", "", "zarr/core/codec_pipeline.py", ""),
     ("downsample", "", "omeconv/pyramid.py", ""),
     ("statistics (channel windows)", "", "omeconv/emit/stats.py", ""),
     ("write: store.set of encoded chunks", "_put", "omeconv/emit/write.py", ""),
+    ("write: store.set of encoded chunks", "", "zarr/storage", ""),
     ("Python per block (write path)", "", "omeconv/emit/write.py", ""),
     ("dask scheduler", "", "dask/", ""),
     ("thread pools and zarr's event loop", "", "concurrent/futures", ""),
@@ -149,6 +152,10 @@ STEPS: list[tuple[str, str, str, str]] = [
     ("thread pools and zarr's event loop", "", "asyncio/", ""),
     ("thread pools and zarr's event loop", "", "selectors.py", ""),
 ]
+
+
+#: Samples of threads waiting (for work, a lock, the event loop): no CPU, left out of shares.
+IDLE = "waiting (a lock, work, the event loop)"
 
 
 def profile_steps(raw: str, root: Path) -> dict[str, int]:
@@ -163,7 +170,14 @@ def profile_steps(raw: str, root: Path) -> dict[str, int]:
         stack, _, count = entry.rpartition(" ")
         frames = [m for f in stack.split(";") if stack and (m := pattern.match(f))]
         step = "other Python (setup, metadata)" if frames else "native threads, no Python frame"
-        for name, func, file, text in STEPS:
+        leaf = frames[-1] if frames else None
+        if leaf is not None and (
+            leaf["func"].endswith(("wait", "select", "join"))
+            or "get(block=True)"
+            in linecache.getline(_source(leaf["file"], root), int(leaf["line"]))
+        ):
+            step = IDLE
+        for name, func, file, text in [] if step == IDLE else STEPS:
             if any(
                 file in m["file"]
                 and m["func"].rpartition(".")[2].endswith(func)
@@ -199,11 +213,15 @@ def profile_run(tool: str, src: Path, out: Path, results: Path) -> str:
     )
     shutil.rmtree(out)
     steps = profile_steps(raw.read_text(), REPO)
+    idle = steps.pop(IDLE, 0)
     total = sum(steps.values())
     lines = [
         f"# Where the CPU of one `{tool}` run goes",
         "",
-        f"py-spy samples of every non-idle thread, 100 Hz: {total} in all; input {src.name}.",
+        (
+            f"py-spy samples of the threads at work, 100 Hz: {total} in all (and {idle} of"
+            f" threads waiting, left out); input {src.name}; load {os.getloadavg()[0]:.1f}."
+        ),
         "",
         "| step | samples | share |",
         "|---|---:|---:|",
