@@ -51,8 +51,9 @@ __all__ = [
     "v3_array_document",
 ]
 
-#: Threads copying chunk files (I/O bound).
-COPY_THREADS = 4
+#: Threads copying local chunk files. The kernel does the copying; on 2 shared cores more
+#: than 2 threads only cost more system time (ext4: 5.1 s against 3.3-3.8 s with 2 for 1.4 GB).
+COPY_THREADS = max(1, min(4, os.cpu_count() or 1))
 _CORE_COMPRESSORS = ("blosc", "zstd", "gzip")
 _SHUFFLE = {0: "noshuffle", 1: "shuffle", 2: "bitshuffle", -1: "shuffle"}
 #: v2 object codecs (the first filter of an object array) → Zarr v3 data type of that name.
