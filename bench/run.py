@@ -98,6 +98,7 @@ def compression_limit(path: Path) -> float | None:
     import numcodecs
     import numpy as np
     import zarr
+    from zarr.codecs import BloscCodec
 
     shuffles = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
     cpu = 0.0
@@ -108,12 +109,12 @@ def compression_limit(path: Path) -> float | None:
         codec = array.compressors[0]
         if isinstance(codec, numcodecs.Blosc):
             blosc = codec
-        elif type(codec).__name__ == "BloscCodec":
+        elif isinstance(codec, BloscCodec) and codec.shuffle is not None:
             blosc = numcodecs.Blosc(
-                cname=codec.cname.value,  # type: ignore[attr-defined]
-                clevel=codec.clevel,  # type: ignore[attr-defined]
-                shuffle=shuffles[codec.shuffle.value],  # type: ignore[attr-defined]
-                blocksize=codec.blocksize,  # type: ignore[attr-defined]
+                cname=codec.cname.value,
+                clevel=codec.clevel,
+                shuffle=shuffles[codec.shuffle.value],
+                blocksize=codec.blocksize,
             )
         else:
             return None
@@ -122,7 +123,7 @@ def compression_limit(path: Path) -> float | None:
         for corner in itertools.product(*grid):
             region = tuple(slice(o, o + c) for o, c in zip(corner, chunks, strict=True))
             block = np.zeros(chunks, dtype=array.dtype)  # edge chunks are stored whole
-            data = array[region]
+            data = np.asarray(array[region])
             block[tuple(slice(0, n) for n in data.shape)] = data
             start = time.process_time()
             blosc.encode(block)
@@ -271,7 +272,7 @@ def run_one(tool: str, src: Path, out: Path, timeout: float | None) -> dict[str,
 
 def summarize(runs: list[dict[str, Any]], tools: list[str], nbytes: int) -> list[dict[str, Any]]:
     """One row per tool: median wall time, max peak RSS, throughput and ratio to omeconv."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for tool in tools:
         mine = [r for r in runs if r["tool"] == tool]
         ok = [r for r in mine if "error" not in r]
