@@ -131,6 +131,47 @@ def _write_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def _rocrate_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--rocrate`` and what the crate says (:mod:`omeconv.rocrate`); any of them writes it."""
+    options = [
+        click.option(
+            "--rocrate",
+            is_flag=True,
+            default=False,
+            help="Write ro-crate-metadata.json at the root (as the 2024 OME-NGFF challenge did).",
+        ),
+        click.option("--rocrate-license", metavar="URL", help="Data licence (implies --rocrate)."),
+        click.option("--rocrate-name", metavar="TEXT", help="Dataset name (implies --rocrate)."),
+        click.option(
+            "--rocrate-description", metavar="TEXT", help="Description (implies --rocrate)."
+        ),
+        click.option(
+            "--rocrate-organism",
+            metavar="NCBI:txidN",
+            help="NCBI taxon of the specimen (implies --rocrate).",
+        ),
+        click.option(
+            "--rocrate-modality",
+            metavar="obo:FBbi_N",
+            help="FBbi term of the imaging method (implies --rocrate).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _rocrate(kw: dict[str, Any]) -> Any:
+    """The :class:`~omeconv.rocrate.RoCrate` of the ``--rocrate`` options (popped from
+    ``kw``), or None when none is given."""
+    from omeconv.rocrate import RoCrate
+
+    wanted = kw.pop("rocrate")
+    keys = ("license", "name", "description", "organism", "modality")
+    given = {k: v for k in keys if (v := kw.pop(f"rocrate_{k}")) is not None}
+    return RoCrate(**given) if wanted or given else None
+
+
 _LOG_LEVELS = ["debug", "info", "warning", "error"]
 
 
@@ -354,6 +395,18 @@ def _parse_series(value: str | None) -> int | list[int] | str | None:
 _SERIES_HELP = "Convert only this series (2), these (0,2) or all [default: all]."
 
 
+def _layout_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--layout``: several series as one collection, or one store each."""
+    return click.option(
+        "--layout",
+        type=click.Choice(["collection", "per-series"]),
+        default="collection",
+        show_default=True,
+        help="Several series: one bioformats2raw collection, or per-series: OUTPUT is a folder "
+        "of <index>_<name>.ome.zarr image stores.",
+    )(f)
+
+
 @contextmanager
 def _client(address: str | None) -> Iterator[Any]:
     """A ``distributed.Client`` connected to ``address`` for the block, or None."""
@@ -393,9 +446,16 @@ def _convert(
     if converter == "tiff" and os.path.isfile(source):
         _refuse_other_formats(source)
     verify = kw.pop("verify", False)
+    if verify and kw["layout"] != "collection":
+        from omeconv.errors import UsageError
+
+        raise UsageError(
+            "--verify checks one store: verify each with omeconv verify INPUT STORE --series N"
+        )
     chunks = _parse_chunks(kw.pop("chunks"))
     kw["series"] = _parse_series(kw.pop("series"))
     kw["overrides"] = _overrides(kw)
+    kw["rocrate"] = _rocrate(kw)
     progress = Progress(mode=pick_mode(quiet=quiet))
     with _client(kw.pop("scheduler", None)) as client:
         out = convert(
@@ -447,8 +507,10 @@ def _refuse_other_formats(source: str) -> None:
 @click.argument("input", type=click.Path())
 @click.argument("output", type=click.Path())
 @click.option("--series", default=None, metavar="N|N,M|all", help=_SERIES_HELP)
+@_layout_option
 @_write_options
 @_metadata_options
+@_rocrate_options
 @_safety_options
 @_source_options
 @click.pass_context
@@ -468,8 +530,10 @@ def tiff2zarr(ctx: click.Context, /, input: str, output: str, **kw: Any) -> None
 @click.argument("input", type=click.Path())
 @click.argument("output", type=click.Path())
 @click.option("--series", default=None, metavar="N|N,M|all", help=_SERIES_HELP)
+@_layout_option
 @_write_options
 @_metadata_options
+@_rocrate_options
 @_safety_options
 @_source_options
 @click.pass_context
@@ -500,8 +564,17 @@ def info(path: str, as_json: bool) -> None:
       omeconv info s3://bucket/plate.ome.zarr --json | jq '.root.wells | length'
     """
     from omeconv.info import describe, summarize
+    from omeconv.stores import folder_stores
 
-    click.echo(json.dumps(summarize(path), indent=2) if as_json else describe(path))
+    stores = folder_stores(path)  # a --layout per-series output: each of its stores
+    if stores and as_json:
+        every = {"kind": "folder", "path": path, "stores": [summarize(s) for s in stores]}
+        click.echo(json.dumps(every, indent=2))
+    elif stores:
+        head = f"{path}: a folder of {len(stores)} OME-Zarr store{'s' * (len(stores) != 1)}"
+        click.echo("\n\n".join([head, *(describe(s) for s in stores)]))
+    else:
+        click.echo(json.dumps(summarize(path), indent=2) if as_json else describe(path))
 
 
 @cli.command()
@@ -519,11 +592,13 @@ def validate(path: str, strict: bool) -> None:
     Exits 0 when valid; otherwise prints each reason and exits 1. SHOULD rules (names,
     label colours …) and missing chunks are warnings.
     """
+    from omeconv.stores import folder_stores
     from omeconv.validate import validate_path
 
     _refuse_non_json_file(path)
-    version = validate_path(path, strict=strict)
-    click.echo(f"{path}: valid OME-Zarr {version}")
+    for store in folder_stores(path) or [path]:  # each store of a --layout per-series output
+        version = validate_path(store, strict=strict)
+        click.echo(f"{store}: valid OME-Zarr {version}")
 
 
 def _refuse_non_json_file(path: str) -> None:
@@ -601,6 +676,7 @@ Examples:
 )
 @click.option("--clevel", type=click.IntRange(0, 9), default=5, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Threads to re-encode.")
+@_rocrate_options
 @click.pass_context
 @_sub_global_options
 def upgrade_command(
@@ -631,6 +707,7 @@ def upgrade_command(
         to_version=to_version,
         chunks=chunks,
         progress=progress,
+        rocrate=_rocrate(kw),
         **kw,
     )
     target = to_version.removeprefix("v")
@@ -700,7 +777,7 @@ def _run(argv: list[str] | None) -> None:
     except Exception as exc:
         if debug:
             raise
-        error = _one_line_error(exc)
+        error = _one_line_error(exc, argv if argv is not None else sys.argv[1:])
         click.echo(f"omeconv: error: {error}", err=True)
         for detail in getattr(error, "details", []):
             click.echo(f"  - {detail}", err=True)
@@ -708,8 +785,14 @@ def _run(argv: list[str] | None) -> None:
         sys.exit(_interrupted(exc) if isinstance(exc, ConversionInterruptedError) else code)
 
 
-def _one_line_error(exc: Exception) -> OmeconvError | str:
-    """What to print after ``omeconv: error:`` for ``exc``."""
+def _one_line_error(exc: Exception, args: list[str] | None = None) -> OmeconvError | str:
+    """What to print after ``omeconv: error:`` for ``exc`` (a remote location's refused
+    credentials name the URL among ``args``)."""
+    from omeconv.stores import remote_access_error
+
+    access = remote_access_error(exc, args or ())
+    if access is not None:
+        return access
     if isinstance(exc, OmeconvError):
         return exc
     if isinstance(exc, OSError):

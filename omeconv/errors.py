@@ -11,6 +11,7 @@ import errno
 from typing import Any
 
 __all__ = [
+    "AccessDeniedError",
     "ConversionInterruptedError",
     "CorruptSourceError",
     "DestinationError",
@@ -26,6 +27,7 @@ __all__ = [
     "UsageError",
     "ValidationFailedError",
     "VerificationFailedError",
+    "credential_problem",
     "describe_os_error",
     "from_os_error",
 ]
@@ -116,6 +118,13 @@ class DestinationExistsError(DestinationError, FileExistsError):
     exit_code = 2
 
 
+class AccessDeniedError(OmeconvError, PermissionError):
+    """A remote location (``s3://``, ``gs://``, ``https://``) refused access: credentials
+    missing, wrong or not allowed. Exit 2: the environment must change, not the data."""
+
+    exit_code = 2
+
+
 class StoreWriteError(DestinationError, OSError):
     """Writing to the output failed (read-only, full, unreachable)."""
 
@@ -167,3 +176,104 @@ def from_os_error(exc: OSError, *, path: Any = None, writing: bool = False) -> O
     if exc.errno in (errno.ENOENT, errno.EACCES, errno.EPERM, errno.ENAMETOOLONG, errno.ENOTDIR):
         return SourceNotFoundError(problem, path=where)
     return SourceError(f"cannot read: {problem}", path=where)
+
+
+_AWS_SET = "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
+_AWS_ANON = (
+    'for a public bucket set FSSPEC_S3=\'{"anon": true}\' or pass storage_options={"anon": True}'
+)
+_GCP_SET = "run gcloud auth application-default login or set GOOGLE_APPLICATION_CREDENTIALS"
+_GCP_ANON = (
+    'for a public bucket set FSSPEC_GCS=\'{"token": "anon"}\''
+    ' or pass storage_options={"token": "anon"}'
+)
+_HTTP_SET = (
+    'set FSSPEC_HTTPS=\'{"headers": {"Authorization": "..."}}\' (FSSPEC_HTTP for http://)'
+    ' or pass storage_options={"headers": {...}}'
+)
+#: What an S3 error code says about the credentials.
+_AWS_CODES = {
+    "InvalidAccessKeyId": f"the AWS access key is not known to the server ({_AWS_SET})",
+    "SignatureDoesNotMatch": "the AWS secret key does not match the access key (check"
+    " AWS_SECRET_ACCESS_KEY or the profile's)",
+    "ExpiredToken": "the AWS session token has expired (renew AWS_SESSION_TOKEN or log in again)",
+    "InvalidToken": "the AWS session token is not valid (check AWS_SESSION_TOKEN)",
+    "TokenRefreshRequired": "the AWS session token has expired (renew AWS_SESSION_TOKEN)",
+    "AccessDenied": "access denied: the AWS credentials in use are not allowed to do this"
+    f"; check AWS_PROFILE and the bucket's policy, or {_AWS_ANON}",
+    "AllAccessDisabled": "all access to this bucket has been disabled by its owner",
+    "AccountProblem": "the AWS account has a problem that prevents this request",
+}
+
+
+#: The URL schemes of each family of credential errors.
+_SCHEMES = {
+    "aws": ("s3://", "s3a://"),
+    "gcp": ("gs://", "gcs://"),
+    "http": ("http://", "https://"),
+}
+
+
+def credential_problem(exc: BaseException) -> tuple[tuple[str, ...], str] | None:
+    """What ``exc`` (or an exception it was raised from) says is wrong with the credentials
+    for a remote location: the URL schemes it concerns and one phrase; None when it is no
+    credential error.
+
+    Knows botocore's (S3), google-auth's and gcsfs's (GCS) and aiohttp's (HTTP) errors by
+    name, so none of those libraries needs to be installed to ask.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        found = _credential_problem(current)
+        if found is not None:
+            return _SCHEMES[found[0]], found[1]
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _credential_problem(exc: BaseException) -> tuple[str, str] | None:
+    name = type(exc).__name__
+    module = type(exc).__module__ or ""
+    if module.startswith("botocore"):
+        if name == "NoCredentialsError":
+            return "aws", f"no AWS credentials found: {_AWS_SET}, or {_AWS_ANON}"
+        if name == "PartialCredentialsError":
+            return "aws", f"incomplete AWS credentials: {exc} ({_AWS_SET})"
+        if name in ("NoAuthTokenError", "TokenRetrievalError", "SSOTokenLoadError"):
+            return "aws", f"the AWS login has expired or is missing: run aws sso login ({_AWS_SET})"
+        if name == "ClientError":
+            error = getattr(exc, "response", {}).get("Error", {})
+            code = str(error.get("Code", ""))
+            if code in _AWS_CODES:
+                return "aws", _AWS_CODES[code]
+            status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in ("403", "Forbidden") or status == 403:
+                return "aws", _AWS_CODES["AccessDenied"]
+        return None
+    if module.startswith("google.auth"):
+        if name == "DefaultCredentialsError":
+            return "gcp", f"no Google Cloud credentials found: {_GCP_SET}, or {_GCP_ANON}"
+        if name == "RefreshError":
+            return "gcp", f"the Google Cloud credentials could not be refreshed ({_GCP_SET})"
+        return None
+    status = getattr(exc, "code", None) if module.startswith("gcsfs") else None
+    if module.startswith("aiohttp") and name == "ClientResponseError":
+        status = getattr(exc, "status", None)
+        if status == 401:
+            return "http", f"HTTP 401: the server asks for credentials ({_HTTP_SET})"
+        if status == 403:
+            return "http", (
+                "HTTP 403: the server refuses access, credentials missing or not allowed"
+                f" ({_HTTP_SET})"
+            )
+        return None
+    if status == 401:
+        return "gcp", f"Google Cloud credentials missing or not valid: {_GCP_SET}, or {_GCP_ANON}"
+    if status == 403:
+        return "gcp", (
+            "access denied: the Google Cloud credentials in use are not allowed to do this"
+            f" ({_GCP_SET})"
+        )
+    return None

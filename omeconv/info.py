@@ -1,9 +1,12 @@
 """What ``omeconv info`` reports: a summary of an OME-Zarr store or of a source file.
 
 :func:`summarize` returns the summary as plain JSON-ready data (``omeconv info --json``);
-:func:`describe` renders the same summary as text. Stores are read through zarr's store
-layer, so local paths and URLs (``s3://`` …) are summarised alike, from their metadata
-documents only: no chunk is read.
+:func:`describe` renders the same summary as text. Stores are read through
+:class:`omeconv.hierarchy.Hierarchy`, the reader the OME-Zarr adapter uses, so local paths,
+``.ozx`` files and URLs (``s3://`` …) are summarised alike, from their metadata documents
+only (no chunk is read), and a store the adapter would refuse says why in its words
+(``refused``). Each level shows its scale and translation, and an image the transforms of
+its whole multiscale, where the store has them.
 """
 
 from __future__ import annotations
@@ -12,9 +15,15 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omeconv.errors import CorruptSourceError, MetadataError, SourceNotFoundError
+from omeconv.errors import (
+    CorruptSourceError,
+    MetadataError,
+    SourceNotFoundError,
+    UnsupportedSourceError,
+)
+from omeconv.hierarchy import Hierarchy, first_multiscale, well_metadata
 from omeconv.ozx import is_ozx
-from omeconv.zarr_io import METADATA_KEYS, exists, list_dir, read_json, stored_sizes
+from omeconv.zarr_io import METADATA_KEYS, join, stored_sizes
 
 if TYPE_CHECKING:
     import os
@@ -34,7 +43,11 @@ def summarize(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise SourceNotFoundError("no such file or directory", path=text)
     if "://" in text or Path(text).is_dir() or is_ozx(text):
         docs = _Documents(text)
-        if docs.zarr_format("") is not None:
+        try:
+            root = docs.hierarchy.node("")
+        except CorruptSourceError as exc:
+            raise exc.at(text) from exc.__cause__
+        if root is not None:
             return _summarize_store(docs)
     from omeconv.api import open_source
 
@@ -50,38 +63,47 @@ def describe(path: str | os.PathLike[str]) -> str:
         f"{summary['path']}: OME-Zarr {summary['ome_version'] or '?'} (Zarr v{summary['zarr_format']})"
     ]
     lines += _render_node(summary["root"], "  ")
+    if summary["refused"]:
+        lines.append(f"  omeconv cannot convert it: {summary['refused']}")
     return "\n".join(lines)
 
 
 class _Documents:
-    """The JSON metadata documents of one store, read through zarr's store layer."""
+    """What ``info`` reads of one store: the nodes of its :class:`Hierarchy`, each group's NGFF
+    metadata as the OME-Zarr adapter reads it, and the first reason the adapter would refuse
+    the store (:attr:`refused`), in the adapter's own words."""
 
     def __init__(self, location: str) -> None:
-        from omeconv.stores import open_store
-
+        self.hierarchy = Hierarchy(location)
         self.location = location
-        self.store = open_store(location, mode="r")
+        self.refused: str | None = None
 
-    def get(self, key: str) -> dict[str, Any] | None:
+    def attrs(self, path: str) -> dict[str, Any]:
+        """The group attributes at ``path``, NGFF keys unwrapped from ``ome`` for Zarr v3 (0.6
+        in 0.5's shape where 0.5 can say it, else as stored)."""
+        h = self.hierarchy
         try:
-            return read_json(self.store, key)
+            attrs = h.attributes(path)
+            if h.zarr_format == 2:
+                return attrs
+            if h.kind(path) != "group":
+                return {}
+            return {**attrs, **h.ngff(path)}
+        except (MetadataError, UnsupportedSourceError) as exc:
+            self.refused = self.refused or str(exc)
+            ome = attrs.get("ome")
+            return {**attrs, **(ome if isinstance(ome, dict) else {})}
         except CorruptSourceError as exc:
             raise exc.at(self.location) from exc.__cause__
 
-    def zarr_format(self, path: str) -> int | None:
-        if self.get(_join(path, "zarr.json")) is not None:
-            return 3
-        if any(self.get(_join(path, name)) is not None for name in (".zgroup", ".zattrs")):
-            return 2
-        return None
-
-    def attrs(self, path: str) -> dict[str, Any]:
-        """The group attributes at ``path``, NGFF keys unwrapped from ``ome`` for Zarr v3."""
-        doc = self.get(_join(path, "zarr.json"))
-        if doc is not None:
-            attrs = doc.get("attributes", {}) if doc.get("node_type") == "group" else {}
-            return {**attrs, **_ome_as_v05(attrs)}
-        return self.get(_join(path, ".zattrs")) or {}
+    def multiscale(self, path: str, attrs: dict[str, Any]) -> dict[str, Any] | None:
+        """The first multiscale of the image group at ``path`` (None, the refusal noted, when
+        the adapter would refuse it)."""
+        try:
+            return first_multiscale(attrs, self.hierarchy.where(path))
+        except MetadataError as exc:
+            self.refused = self.refused or str(exc)
+            return None
 
     def array(self, path: str) -> dict[str, Any] | None:
         """Shape, dtype, chunks, shards, codecs and sizes of the array at ``path``; None if absent.
@@ -90,68 +112,56 @@ class _Documents:
         on disk (chunks and metadata), and how many of its chunks (shards) are present;
         absent ones read as the fill value.
         """
-        meta = self.get(_join(path, "zarr.json"))
-        if meta is not None and meta.get("node_type") == "array":
-            grid = meta.get("chunk_grid", {}).get("configuration", {}).get("chunk_shape")
-            chunks, shards, codecs = grid, None, meta.get("codecs", [])
-            names = [c.get("name") for c in codecs]
-            if "sharding_indexed" in names:
-                inner = codecs[names.index("sharding_indexed")].get("configuration", {})
-                shards, chunks = grid, inner.get("chunk_shape")
-                codecs = inner.get("codecs", [])
-            dtype = _dtype_name(meta.get("data_type"))
-        else:
-            meta = self.get(_join(path, ".zarray"))
-            if meta is None:
-                return None
-            chunks, shards, grid = meta.get("chunks"), None, meta.get("chunks")
-            codecs = [
-                {"name": c.get("id"), "configuration": {k: v for k, v in c.items() if k != "id"}}
-                for c in [*(meta.get("filters") or ()), meta.get("compressor")]
-                if isinstance(c, dict)
-            ]
-            dtype = _dtype_name(meta.get("dtype"))
-        shape = [int(n) for n in meta.get("shape") or ()]
-        codecs = [c for c in codecs if isinstance(c, dict) and c.get("name") != "bytes"]
+        node = self.hierarchy.node(path)
+        if node is None or node.array is None:
+            try:  # to say why the adapter would refuse it, in its words
+                self.hierarchy.open_array(path)
+            except CorruptSourceError as exc:
+                self.refused = self.refused or str(exc)
+            return None
+        meta = node.array
+        codecs = [dict(c) for c in meta.codecs]
         stored, present = self._stored(path)
-        itemsize = _itemsize(dtype)
+        itemsize = _itemsize(meta.dtype)
+        grid = meta.grid or meta.shape
         return {
-            "shape": shape,
-            "dtype": dtype,
-            "chunks": chunks,
-            "shards": shards,
+            "shape": list(meta.shape),
+            "dtype": meta.dtype,
+            "chunks": None if meta.chunks is None else list(meta.chunks),
+            "shards": None if meta.shards is None else list(meta.shards),
             "codecs": codecs,
             "codec": _codec_text(codecs),
-            "nbytes": None if itemsize is None else math.prod(shape) * itemsize,
+            "nbytes": None if itemsize is None else math.prod(meta.shape) * itemsize,
             "stored_bytes": stored,
             "chunks_total": math.prod(
-                -(-n // max(1, int(c))) for n, c in zip(shape, grid or shape, strict=False)
+                -(-n // max(1, c)) for n, c in zip(meta.shape, grid, strict=False)
             ),
             "chunks_present": present,
         }
 
     def _stored(self, path: str) -> tuple[int, int]:
         """Bytes stored under the array at ``path`` and how many of its keys are chunks."""
-        listed = stored_sizes(self.store, f"{path}/" if path else "")
+        listed = stored_sizes(self.hierarchy.store, f"{path}/" if path else "")
         chunks = [k for k, _ in listed if k.rpartition("/")[2] not in METADATA_KEYS]
         return sum(size for _, size in listed), len(chunks)
 
-    def numbered_children(self, path: str) -> list[str]:
-        return sorted((n for n in list_dir(self.store, path) if n.isdigit()), key=int)
+    def series(self, path: str) -> list[str]:
+        """The series of the bioformats2raw collection at ``path`` (none, the refusal noted,
+        when the adapter would find none)."""
+        try:
+            return self.hierarchy.series(path)
+        except (MetadataError, UnsupportedSourceError) as exc:
+            self.refused = self.refused or str(exc)
+            return []
 
-
-def _join(*parts: str) -> str:
-    return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
-
-
-def _dtype_name(dtype: Any) -> str:
-    """One spelling of a data type for every version: numpy's name (``<u2`` -> ``uint16``)."""
-    import numpy as np
-
-    try:
-        return str(np.dtype(dtype).name)
-    except TypeError:
-        return str(dtype)
+    def well(self, path: str) -> dict[str, Any]:
+        """The ``well`` metadata of the well group at ``path`` (empty, the refusal noted,
+        when the adapter would refuse it)."""
+        try:
+            return well_metadata(self.attrs(path), self.hierarchy.where(path))
+        except MetadataError as exc:
+            self.refused = self.refused or str(exc)
+            return {}
 
 
 def _itemsize(dtype: str) -> int | None:
@@ -184,89 +194,60 @@ def _codec_text(codecs: list[dict[str, Any]]) -> str:
 # -- stores -----------------------------------------------------------------------------------
 
 
-def _ome_as_v05(attrs: dict[str, Any]) -> dict[str, Any]:
-    """The ``ome`` object of v3 ``attrs``; 0.6 read in 0.5's shape (its version kept) where
-    0.5 can say it, else as stored."""
-    from omeconv.ngff06 import is_v06
-    from omeconv.ngff06.moves import to_v05
-
-    ome = attrs.get("ome", {})
-    if not (isinstance(ome, dict) and is_v06(ome.get("version"))):
-        return ome if isinstance(ome, dict) else {}
-    try:
-        return {**to_v05(attrs)["ome"], "version": ome["version"]}
-    except MetadataError:
-        return ome
-
-
 def _summarize_store(docs: _Documents) -> dict[str, Any]:
     attrs = docs.attrs("")
     root = _node(docs, "", attrs)
-    version = _version(attrs)
-    if version is None and root["kind"] == "bioformats2raw" and root["series"]:
-        version = _version(docs.attrs(root["series"][0]["path"]))
+    h = docs.hierarchy
+    version = h.store_version("")
+    if root["kind"] == "group" and not any("multiscales" in docs.attrs(p) for p in h.groups("")):
+        docs.refused = docs.refused or str(h.not_ngff())
     return {
         "kind": "store",
         "path": docs.location,
-        "zarr_format": docs.zarr_format(""),
+        "zarr_format": h.zarr_format,
         "ome_version": version,
+        "refused": docs.refused,
         "root": root,
     }
 
 
-def _version(attrs: dict[str, Any]) -> str | None:
-    if "version" in attrs:
-        return str(attrs["version"])
-    for key in ("multiscales", "plate", "well"):
-        value = attrs.get(key)
-        if isinstance(value, list) and value and "version" in value[0]:
-            return str(value[0]["version"])
-        if isinstance(value, dict) and "version" in value:
-            return str(value["version"])
-    return None
-
-
 def _node(docs: _Documents, path: str, attrs: dict[str, Any]) -> dict[str, Any]:
     """The summary of the NGFF group at ``path``: an image, a plate or a collection."""
-    if "multiscales" in attrs:
+    if "multiscales" in attrs and docs.multiscale(path, attrs) is not None:
         node = _image_node(docs, path, attrs)
     elif isinstance(attrs.get("plate"), dict):
         node = _plate_node(docs, path, attrs["plate"])
     elif "bioformats2raw.layout" in attrs:
-        series = [str(s) for s in docs.attrs(_join(path, "OME")).get("series") or ()]
-        series = series or docs.numbered_children(path)
+        series = docs.series(path)
         node = {
             "kind": "bioformats2raw",
             "path": path,
-            "series": [_node(docs, _join(path, s), docs.attrs(_join(path, s))) for s in series],
-            "open": [docs.location.rstrip("/") + "/" + _join(path, s) for s in series],
+            "series": [_node(docs, join(path, s), docs.attrs(join(path, s))) for s in series],
+            "open": [docs.location.rstrip("/") + "/" + join(path, s) for s in series],
         }
     else:
         node = {"kind": "group", "path": path}
-    xml = _join(path, "OME", "METADATA.ome.xml")
-    node["ome_xml"] = xml if exists(docs.store, xml) else None
+    xml = join(path, "OME", "METADATA.ome.xml")
+    node["ome_xml"] = xml if docs.hierarchy.exists(xml) else None
     return node
 
 
 def _image_node(docs: _Documents, path: str, attrs: dict[str, Any]) -> dict[str, Any]:
-    ms = attrs["multiscales"][0]
+    ms = attrs["multiscales"][0]  # checked by docs.multiscale
     axes = [
         {"name": a.get("name"), "type": a.get("type"), "unit": a.get("unit")}
         if isinstance(a, dict)
         else {"name": str(a), "type": None, "unit": None}
         for a in ms.get("axes", [])
     ]
-    levels = []
-    for ds in ms.get("datasets", []):
-        transforms = {t.get("type"): t for t in ds.get("coordinateTransformations", [])}
-        levels.append(
-            {
-                "path": ds.get("path"),
-                "array": docs.array(_join(path, str(ds.get("path")))),
-                "scale": transforms.get("scale", {}).get("scale"),
-                "translation": transforms.get("translation", {}).get("translation"),
-            }
-        )
+    levels = [
+        {
+            "path": ds.get("path"),
+            "array": docs.array(join(path, str(ds.get("path")))),
+            **_transforms(ds),
+        }
+        for ds in ms.get("datasets", [])
+    ]
     channels = [
         {
             "label": ch.get("label"),
@@ -275,24 +256,43 @@ def _image_node(docs: _Documents, path: str, attrs: dict[str, Any]) -> dict[str,
         }
         for ch in (attrs.get("omero") or {}).get("channels", [])
     ]
-    labels_path = _join(path, "labels")
-    labels = docs.attrs(labels_path).get("labels") if docs.zarr_format(labels_path) else None
+    labels_path = join(path, "labels")
+    labels = (
+        docs.attrs(labels_path).get("labels")
+        if docs.hierarchy.node(labels_path) is not None
+        else None
+    )
     node = {
         "kind": "image",
         "path": path,
         "name": ms.get("name"),
         "axes": axes,
         "levels": levels,
+        "transform": _transforms(ms),
         "channels": channels,
         "labels": labels,
         "label_images": [
-            _image_node(docs, _join(labels_path, str(name)), attrs)
+            _image_node(docs, join(labels_path, str(name)), attrs)
             for name in labels or ()
-            if "multiscales" in (attrs := docs.attrs(_join(labels_path, str(name))))
+            if docs.multiscale(
+                join(labels_path, str(name)), attrs := docs.attrs(join(labels_path, str(name)))
+            )
+            is not None
         ],
     }
     node.update(_totals([level["array"] for level in levels]))
     return node
+
+
+def _transforms(obj: dict[str, Any]) -> dict[str, Any]:
+    """The ``scale`` and ``translation`` of ``obj``'s ``coordinateTransformations`` as stored
+    (None where it has none)."""
+    transforms = obj.get("coordinateTransformations")
+    found = {t.get("type"): t for t in transforms or () if isinstance(t, dict)}
+    return {
+        "scale": found.get("scale", {}).get("scale"),
+        "translation": found.get("translation", {}).get("translation"),
+    }
 
 
 def _totals(arrays: list[dict[str, Any] | None]) -> dict[str, Any]:
@@ -311,13 +311,11 @@ def _totals(arrays: list[dict[str, Any] | None]) -> dict[str, Any]:
 def _plate_node(docs: _Documents, path: str, plate: dict[str, Any]) -> dict[str, Any]:
     wells = []
     for i, well in enumerate(plate.get("wells", [])):
-        well_path = _join(path, str(well.get("path")))
-        fields = [
-            str(f.get("path")) for f in docs.attrs(well_path).get("well", {}).get("images", [])
-        ]
+        well_path = join(path, str(well.get("path")))
+        fields = [str(f.get("path")) for f in docs.well(well_path).get("images", [])]
         entry: dict[str, Any] = {"path": well.get("path"), "fields": fields}
         if i < _WELLS_SHOWN and fields:
-            first = _join(well_path, fields[0])
+            first = join(well_path, fields[0])
             entry["first_field"] = _node(docs, first, docs.attrs(first))
         wells.append(entry)
     return {
@@ -370,9 +368,11 @@ def _render_image(node: dict[str, Any], indent: str) -> list[str]:
         lines.append(f"{indent}units: " + ", ".join(f"{k}={v}" for k, v in units.items()))
     lines += [
         f"{indent}  level {level['path']}: {_render_array(level['array'])}"
-        f" scale {_fmt(level['scale'])}"
+        f"{_render_transforms(level)}"
         for level in node["levels"]
     ]
+    if any(v is not None for v in node["transform"].values()):
+        lines.append(f"{indent}  multiscale transform:{_render_transforms(node['transform'])}")
     lines.append(f"{indent}{_render_sizes(node)}")
     for i, ch in enumerate(node["channels"]):
         window = ch["window"] or {}
@@ -389,6 +389,14 @@ def _render_image(node: dict[str, Any], indent: str) -> list[str]:
             for level in label["levels"]
         ]
     return lines
+
+
+def _render_transforms(transforms: dict[str, Any]) -> str:
+    """`` scale (…) translation (…)``, the translation only where there is one."""
+    text = f" scale {_fmt(transforms['scale'])}"
+    if transforms["translation"] is not None:
+        text += f" translation {_fmt(transforms['translation'])}"
+    return text
 
 
 def _render_sizes(node: dict[str, Any]) -> str:

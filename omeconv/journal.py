@@ -20,8 +20,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omeconv.emit.stats import Stats
 from omeconv.errors import CorruptSourceError, StoreWriteError, UsageError
+from omeconv.stats import Stats
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

@@ -3,23 +3,27 @@
 What the command line (or the API) says replaces what the file says, for every input format
 alike: pixel sizes, units, translation, image name, channel names, colours and windows. A
 given value that disagrees with one the file states is used, with a warning naming both. An
-image whose metadata was moved from a source store (``source_attrs``) gets its metadata
-derived anew once anything is overridden.
+image read from an OME-Zarr store keeps its stored attributes (``source_attrs``): only the
+values given are patched into them (its labels' scales, translations and units follow the
+image's), so unknown keys, key order and JSON types arrive as stored.
 """
 
 from __future__ import annotations
 
 import re
 import warnings
+from copy import deepcopy
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from omeconv.errors import OmeconvWarning, UsageError
+from omeconv.model import SourceAttrs
+from omeconv.ngff06 import is_v06
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from omeconv.model import Axis, Channel, Collection, Image, Level
+    from omeconv.model import Axis, Channel, Collection, Image, Label, Level
 
 __all__ = ["Overrides", "apply_overrides", "parse_axis_values", "parse_units", "parse_windows"]
 
@@ -131,7 +135,8 @@ def _image(image: Image, o: Overrides) -> Image:
     levels = _levels(image, o.scale, o.translation, where)
     name = image.name if o.name is None else o.name  # often just the file's name: no warning
     channels = _channels(image, o, where)
-    return replace(image, name=name, axes=axes, levels=levels, channels=channels, source_attrs=None)
+    new = replace(image, name=name, axes=axes, levels=levels, channels=channels)
+    return new if image.source_attrs is None else _patch_stored(image, new, o, where)
 
 
 def _disagree(where: str, what: str, old: object, new: object) -> None:
@@ -297,3 +302,178 @@ def _color(text: str) -> str:
     if match is None:
         raise UsageError(f"--channel-colors {text!r}: give six hex digits, e.g. FF0000")
     return match[1].upper()
+
+
+# -- images read from a store: patch the stored attributes -------------------------------------
+
+#: Per axis name, the change of world coordinates ``w -> r * w + c`` the overrides make.
+_Affine = dict[str, tuple[float, float]]
+
+
+def _patch_stored(old: Image, new: Image, o: Overrides, where: str) -> Image:
+    """``new`` (``old`` overridden) carrying ``old``'s stored attributes with the given
+    values patched in; its stored labels follow the image's scales and units."""
+    if old.source_attrs is None:
+        raise AssertionError("only for images read from a store")
+    version, attrs = _editable(old.source_attrs)
+    doc = attrs if version == "0.4" else attrs["ome"]
+    ms = doc["multiscales"][0]
+    if o.name is not None:
+        _disagree(where, "name", ms.get("name"), o.name)
+        ms["name"] = o.name
+    affine = _affine(old.levels[0], new.levels[0], [a.name for a in old.axes])
+    _refit(ms, old.levels, [a.name for a in old.axes], affine)
+    if o.units is not None:
+        _set_units(ms, new.axes)
+    if o.channel_names is not None or o.channel_colors is not None or o.channel_windows:
+        _set_omero(doc, old, new, o)
+    units = new.axes if o.units is not None else ()
+    labels = tuple(_patch_label(label, affine, units) for label in new.labels)
+    return replace(new, labels=labels, source_attrs=SourceAttrs(version, attrs))
+
+
+def _editable(source: SourceAttrs) -> tuple[str, dict[str, Any]]:
+    """A copy of stored attributes to patch, and their version (0.6 read as 0.5: the
+    emitter moves 0.5 attributes to any output version)."""
+    attrs = deepcopy(source.attrs)
+    if is_v06(source.version):
+        from omeconv.ngff06.moves import to_v05
+
+        return "0.5", to_v05(attrs)
+    return source.version, attrs
+
+
+def _affine(old: Level, new: Level, names: Sequence[str]) -> _Affine:
+    """Per axis name ``(r, c)`` with ``new = r * old + c`` for level 0's pixel centres."""
+    zeros = (0.0,) * len(names)
+    out = {}
+    for n, s0, s1, t0, t1 in zip(
+        names, old.scale, new.scale, old.translation or zeros, new.translation or zeros, strict=True
+    ):
+        r = s1 / s0 if s0 else 1.0
+        out[n] = (r, t1 - r * t0)
+    return out
+
+
+def _refit(
+    ms: dict[str, Any], levels: Sequence[Level], names: Sequence[str], affine: _Affine
+) -> None:
+    """Patch each dataset's transforms (in the frame of the multiscale-wide transform) so
+    its level lands where ``affine`` moves it; axes it does not move keep their values."""
+    changed = [i for i, n in enumerate(names) if affine.get(n, (1.0, 0.0)) != (1.0, 0.0)]
+    if not changed:
+        return
+    ndim = len(names)
+    outer_s, outer_t = _stored_transforms(ms.get("coordinateTransformations"), ndim)
+    for ds, level in zip(ms["datasets"], levels, strict=True):
+        transforms = ds.setdefault("coordinateTransformations", [])
+        scale = _transform(transforms, "scale", ndim, 0)
+        shift = next((t for t in transforms if t.get("type") == "translation"), None)
+        old_t = level.translation or (0.0,) * ndim
+        for i in changed:
+            r, c = affine[names[i]]
+            scale[i] = level.scale[i] * r / outer_s[i]
+            t = (r * old_t[i] + c - outer_t[i]) / outer_s[i]
+            if shift is None and t != 0.0:
+                shift = {"type": "translation", "translation": [0.0] * ndim}
+                transforms.append(shift)
+            if shift is not None:
+                shift["translation"][i] = t
+
+
+def _transform(transforms: list[dict[str, Any]], kind: str, ndim: int, at: int) -> list[Any]:
+    """The values of the ``kind`` transform in ``transforms`` (inserted at ``at`` if none)."""
+    found = next((t for t in transforms if t.get("type") == kind and kind in t), None)
+    if found is None:
+        found = {"type": kind, kind: [1.0] * ndim}
+        transforms.insert(at, found)
+    values: list[Any] = found[kind]
+    return values
+
+
+def _stored_transforms(transforms: Any, ndim: int) -> tuple[list[float], list[float]]:
+    scale, shift = [1.0] * ndim, [0.0] * ndim
+    for t in transforms or ():
+        if t.get("type") == "scale" and "scale" in t:
+            scale = [float(v) for v in t["scale"]]
+        elif t.get("type") == "translation" and "translation" in t:
+            shift = [float(v) for v in t["translation"]]
+    return scale, shift
+
+
+def _set_units(ms: dict[str, Any], axes: Sequence[Axis]) -> None:
+    """The stored axes' units where ``axes`` (matched by name) say another."""
+    wanted = {a.name: a.unit for a in axes}
+    for j, entry in enumerate(ms.get("axes") or ()):
+        name = str(entry.get("name") if isinstance(entry, dict) else entry)
+        unit = wanted.get(name)
+        if unit is None:
+            continue
+        if not isinstance(entry, dict):  # 0.3's names only
+            axis = next(a for a in axes if a.name == name)
+            ms["axes"][j] = entry = {"name": name, "type": axis.type}
+        if entry.get("unit") != unit:
+            entry["unit"] = unit
+
+
+def _set_omero(doc: dict[str, Any], old: Image, new: Image, o: Overrides) -> None:
+    """The given channel names, colours and windows in the stored ``omero`` (channels the
+    store describes not are added with the emitter's defaults and the data's range)."""
+    from omeconv.emit.ngff import DEFAULT_COLORS
+
+    count = new.nchannels
+    omero = doc.setdefault("omero", {})
+    entries = omero.setdefault("channels", [])
+    if len(entries) < count:
+        ranges = _percentile_windows(old, Percentiles(0.0, 100.0))
+        for i in range(len(entries), count):
+            lo, hi = ranges[i]
+            color = "FFFFFF" if count == 1 else DEFAULT_COLORS[i % len(DEFAULT_COLORS)]
+            entries.append(
+                {
+                    "color": color,
+                    "window": {"min": lo, "max": hi, "start": lo, "end": hi},
+                    "active": True,
+                    "coefficient": 1.0,
+                    "family": "linear",
+                    "inverted": False,
+                }
+            )
+    for entry, ch in zip(entries, new.channels[:count], strict=False):
+        if o.channel_names is not None:
+            entry["label"] = ch.label
+        if o.channel_colors is not None:
+            entry["color"] = ch.color
+        if o.channel_windows is not None and ch.window is not None:
+            window = entry.setdefault("window", {})
+            for key, value in zip(("min", "max", "start", "end"), ch.window, strict=True):
+                if window.get(key) != value and abs(value) != float("inf"):
+                    window[key] = value
+
+
+def _patch_label(label: Label, affine: _Affine, axes: Sequence[Axis]) -> Label:
+    """A label moved with its image: levels, transforms and the units of ``axes`` (the
+    image's, when units were given) by axis name."""
+    names = [a.name for a in label.axes]
+    units = {a.name: a.unit for a in axes}
+    new_axes = tuple(replace(a, unit=units.get(a.name, a.unit)) for a in label.axes)
+    levels = tuple(_moved_level(lv, names, affine) for lv in label.levels)
+    if label.source_attrs is None:
+        return replace(label, axes=new_axes, levels=levels)
+    version, attrs = _editable(label.source_attrs)
+    ms = (attrs if version == "0.4" else attrs["ome"])["multiscales"][0]
+    _refit(ms, label.levels, names, affine)
+    if axes:
+        _set_units(ms, new_axes)
+    source = SourceAttrs(version, attrs)
+    return replace(label, axes=new_axes, levels=levels, source_attrs=source)
+
+
+def _moved_level(level: Level, names: Sequence[str], affine: _Affine) -> Level:
+    moves = [affine.get(n, (1.0, 0.0)) for n in names]
+    scale = tuple(s * r for s, (r, _) in zip(level.scale, moves, strict=True))
+    if level.translation is None and all(c == 0.0 for _, c in moves):
+        return replace(level, scale=scale)
+    old = level.translation or (0.0,) * len(names)
+    shift = tuple(r * t + c for t, (r, c) in zip(old, moves, strict=True))
+    return replace(level, scale=scale, translation=shift)

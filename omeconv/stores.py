@@ -33,12 +33,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omeconv.errors import (
+    AccessDeniedError,
     ConversionInterruptedError,
     DestinationError,
     DestinationExistsError,
     OmeconvError,
     StoreWriteError,
     UsageError,
+    credential_problem,
     describe_os_error,
     from_os_error,
 )
@@ -47,9 +49,19 @@ from omeconv.locks import exclusive_lock
 from omeconv.zarr_io import NODE_KEYS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
-__all__ = ["Destination", "is_url", "open_store", "staged_output", "staging_path"]
+__all__ = [
+    "Destination",
+    "folder_stores",
+    "is_url",
+    "join_location",
+    "open_store",
+    "remote_access_error",
+    "series_folder",
+    "staged_output",
+    "staging_path",
+]
 
 PARTIAL_SUFFIX = ".partial"
 #: Longest file name most file systems take, in bytes.
@@ -148,8 +160,77 @@ def staged_output(
     an existing ``location`` unless ``overwrite``; with ``overwrite``, anything at
     ``location`` that is not a Zarr store or an empty folder; a second run writing the
     same local output. With ``resume``, an existing staging directory is kept and written
-    on; on Ctrl-C (or SIGTERM through the CLI) it is kept for a later ``resume``.
+    on; on Ctrl-C (or SIGTERM through the CLI) it is kept for a later ``resume``. A remote
+    OUTPUT or INPUT that refuses its credentials is an :class:`AccessDeniedError` naming it.
     """
+    try:
+        with _staged_output(
+            location,
+            overwrite=overwrite,
+            storage_options=storage_options,
+            inputs=inputs,
+            resume=resume,
+        ) as out:
+            yield out
+    except Exception as exc:
+        error = remote_access_error(exc, (location, *inputs))
+        if error is None:
+            raise
+        raise error from exc
+
+
+def remote_access_error(
+    exc: BaseException, locations: Sequence[str | os.PathLike[str]]
+) -> AccessDeniedError | None:
+    """The one-line error for ``exc`` when it says a remote location refused the
+    credentials (:func:`~omeconv.errors.credential_problem`), naming the URL of
+    ``locations`` it concerns: of the scheme the error belongs to, the one whose bucket or
+    host it mentions, else the first; None for any other error."""
+    import re
+
+    found = credential_problem(exc)
+    if found is None:
+        return None
+    schemes, problem = found
+    urls = [str(u) for u in locations if is_url(u)]
+    urls = [u for u in urls if u.lower().startswith(schemes)] or urls
+    if not urls:
+        return AccessDeniedError(problem)
+    said = " ".join(_said(e) for e in _chain(exc))
+
+    def mentioned(url: str) -> bool:
+        host = url.split("://", 1)[1].split("/", 1)[0]
+        return re.search(rf"(?<![\w.-]){re.escape(host)}(?![\w.-])", said) is not None
+
+    return AccessDeniedError(problem, path=([u for u in urls if mentioned(u)] or urls)[0])
+
+
+def _said(exc: BaseException) -> str:
+    """``str(exc)``, or nothing where that fails (aiohttp's errors without a request)."""
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - only read for a bucket or host name
+        return ""
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in out:
+        out.append(current)
+        current = current.__cause__ or current.__context__
+    return out
+
+
+@contextmanager
+def _staged_output(
+    location: str | os.PathLike[str],
+    *,
+    overwrite: bool,
+    storage_options: dict[str, Any] | None,
+    inputs: tuple[str | os.PathLike[str], ...],
+    resume: bool,
+) -> Iterator[Destination]:
     from omeconv.ozx import is_ozx
 
     final = str(location)
@@ -521,3 +602,90 @@ def _remote_replace(fs: Any, staging: str, path: str) -> None:
         if batch:
             fs.mv(batch, [path + p[len(staging) :] for p in batch])
     _remote_remove(fs, staging)
+
+
+# -- per-series outputs -----------------------------------------------------------------------
+
+
+def join_location(folder: str | os.PathLike[str], name: str) -> str:
+    """``name`` inside the local folder or URL ``folder``."""
+    text = str(folder)
+    if is_url(text):
+        return f"{text.rstrip('/')}/{name}"
+    return os.path.join(text, name)
+
+
+@contextmanager
+def series_folder(
+    location: str | os.PathLike[str], *, storage_options: dict[str, Any] | None = None
+) -> Iterator[None]:
+    """The folder a per-series output writes its stores into, created if missing.
+
+    Refused, touching nothing: a file, or a Zarr store (a folder of stores must not hide
+    inside another store, nor replace one). A folder this block created and left empty
+    (the first store failed) is removed again.
+    """
+    final = str(location)
+    target = _local_target(final)
+    if target is None:
+        import fsspec
+
+        try:
+            fs, path = fsspec.core.url_to_fs(final, **(storage_options or {}))
+            kind = _remote_kind(fs, str(path).rstrip("/"))
+        except Exception as exc:
+            error = remote_access_error(exc, [final])
+            if error is None:
+                raise
+            raise error from exc
+        if kind not in (None, "a folder of other files"):
+            raise DestinationExistsError(_not_a_folder(kind), path=final)
+        yield
+        return
+    kind = _kind(target, final)
+    if kind not in (None, "empty", "a folder of other files"):
+        raise DestinationExistsError(_not_a_folder(kind), path=final)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreWriteError(
+            f"cannot create output: {describe_os_error(exc)}", path=final
+        ) from exc
+    try:
+        yield
+    except BaseException:
+        if kind is None and target.is_dir() and not any(target.iterdir()):
+            target.rmdir()
+        raise
+
+
+def folder_stores(location: str | os.PathLike[str]) -> list[str]:
+    """The stores a local folder holds (a per-series output), in series order; empty when
+    ``location`` is a store itself, a URL, or holds none."""
+    import re
+
+    target = _local_target(location)
+    if target is None or not target.is_dir() or _kind(target, str(location)) == "store":
+        return []
+    found = [
+        entry
+        for entry in target.iterdir()
+        if not entry.name.startswith(".")
+        and not entry.name.endswith(PARTIAL_SUFFIX)
+        and (entry.is_dir() or entry.name.endswith(".ozx"))
+        and _kind(entry, str(location)) == "store"
+    ]
+
+    def order(entry: Path) -> tuple[int, str]:
+        index = re.match(r"\d+", entry.name)
+        return (int(index[0]) if index else -1, entry.name)
+
+    return [os.path.join(str(location), entry.name) for entry in sorted(found, key=order)]
+
+
+def _not_a_folder(kind: str) -> str:
+    what = "a Zarr store" if kind == "store" else kind
+    return (
+        f"output exists and is {what}; --layout per-series writes a folder of stores: "
+        "choose another OUTPUT"
+    )

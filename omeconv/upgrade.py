@@ -28,8 +28,10 @@ from omeconv.errors import (
     UpgradeError,
     UsageError,
 )
+from omeconv.hierarchy import Hierarchy
 from omeconv.ngff06 import is_v06
 from omeconv.ozx import is_ozx
+from omeconv.zarr_io import join
 
 if TYPE_CHECKING:
     import os
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 
     from omeconv.model import Collection, SourceAttrs
     from omeconv.progress import Progress
+    from omeconv.rocrate import RoCrate
 
 __all__ = ["JOURNAL", "LOCK", "UPGRADES", "UpgradePlan", "plan_upgrade", "upgrade"]
 
@@ -65,6 +68,7 @@ def upgrade(
     clevel: int = 5,
     workers: int | None = None,
     progress: bool | Progress = False,
+    rocrate: RoCrate | None = None,
 ) -> str:
     """Upgrade the OME-Zarr ``from_version`` store ``source`` to ``to_version``, at ``dest`` or
     ``in_place``.
@@ -92,6 +96,9 @@ def upgrade(
     workers, progress
         Threads for re-encoding; a progress bar (or a :class:`~omeconv.progress.Progress`)
         for the copy or re-encode.
+    rocrate
+        Write ``ro-crate-metadata.json`` at the root of the copy (:mod:`omeconv.rocrate`), in
+        place of the source's.
 
     Returns
     -------
@@ -111,6 +118,8 @@ def upgrade(
         raise UsageError("give OUTPUT, or --in-place to upgrade INPUT itself")
     if in_place and reencode:
         raise UsageError("--in-place rewrites metadata only; re-encoding needs an OUTPUT")
+    if in_place and rocrate is not None:
+        raise UsageError("--in-place rewrites NGFF metadata only; --rocrate needs an OUTPUT")
     if in_place and is_ozx(source):
         raise UsageError("a .ozx file is not upgraded in place; give OUTPUT", path=source)
     if in_place:
@@ -123,9 +132,13 @@ def upgrade(
     if dry_run:
         return plan.describe(dest=str(dest))
     from omeconv.emit import emit
+    from omeconv.rocrate import drop_staged_crate, with_rocrate
 
+    collection = with_rocrate(plan.collection, rocrate)
+    if resume and dest is not None:
+        drop_staged_crate(collection, dest)
     return emit(
-        plan.collection,
+        collection,
         str(dest),
         version=to_version,
         levels=1,
@@ -206,12 +219,13 @@ def plan_upgrade(
     root = Path(location)
     if not root.exists():
         raise SourceNotFoundError("no such file or directory", path=location)
-    v3 = is_ozx(root) or (root / "zarr.json").is_file()
+    hierarchy = Hierarchy(location)
+    v3 = hierarchy.zarr_format == 3
     if from_version == "0.4" and v3:
         raise UpgradeError(
             "already Zarr v3 (OME-Zarr 0.5 or later); nothing to upgrade from 0.4", path=location
         )
-    if from_version == "0.4" and not any((root / n).is_file() for n in (".zgroup", ".zattrs")):
+    if from_version == "0.4" and hierarchy.kind("") != "group":
         raise UpgradeError("not a Zarr v2 store (no .zgroup or .zattrs)", path=location)
     if from_version == "0.5" and not v3:
         raise UpgradeError("not a Zarr v3 store (no zarr.json); upgrade it from 0.4", path=location)
@@ -284,18 +298,14 @@ def _arrays(collection: Collection) -> Iterator[tuple[str, Any, list[str] | None
     for base, image in zip(paths, collection.images, strict=True):
         names = [a.name for a in image.axes]
         for i, lv in enumerate(image.levels):
-            yield _join(base, lv.path or str(i)), lv.source, names
+            yield join(base, lv.path or str(i)), lv.source, names
         for label in image.labels:
             names = [a.name for a in label.axes]
             for i, lv in enumerate(label.levels):
-                yield _join(base, "labels", label.name, lv.path or str(i)), lv.source, names
+                yield join(base, "labels", label.name, lv.path or str(i)), lv.source, names
     for node in collection.extra_nodes:
         if node.kind == "array":
             yield node.path, node.source, None
-
-
-def _join(*parts: str) -> str:
-    return "/".join(p for p in parts if p)
 
 
 # -- in place ---------------------------------------------------------------------------------

@@ -19,11 +19,14 @@ from typing import Any
 from fsspec import FSMap
 
 from omeconv.errors import (
+    CorruptSourceError,
+    OmeconvError,
     OmeconvWarning,
     SourceNotFoundError,
     UnsupportedSourceError,
     ValidationFailedError,
 )
+from omeconv.hierarchy import Hierarchy, Node
 from omeconv.ngff06 import VERSIONS as V06_VERSIONS
 from omeconv.ngff06 import is_v06
 from omeconv.ozx import is_ozx
@@ -111,17 +114,18 @@ def validate_store(location: str, *, strict: bool = False) -> str:
         _check_json_files(Path(location))
     try:
         group = _open_group(location)
-        version = group.ome_version()
+        hierarchy = Hierarchy(location)
+        version = hierarchy.store_version()
     except (ValueError, OSError, KeyError) as exc:
         raise ValidationFailedError(f"not a Zarr group: {_first(exc)}", path=location) from exc
     if not version:
         raise ValidationFailedError("not an OME-Zarr store (no NGFF metadata)", path=location)
     _check_supported(str(version), location)
     if is_v06(version):  # the 0.6 schemas and rules (yaozarrs has no 0.6 models)
-        must, should = v06_store_problems(location)
+        must, should = v06_store_problems(hierarchy)
         _verdict(location, f"invalid OME-Zarr {version}", must, should, strict=strict)
-        for array_path, missing, total in missing_chunks(location):
-            _warn_missing(f"{location}/{array_path}", missing, total)
+        for array_path, missing, total in _missing_chunks(hierarchy):
+            _warn_missing(hierarchy.where(array_path), missing, total)
         return str(version)
     try:
         with warnings.catch_warnings():
@@ -138,10 +142,10 @@ def validate_store(location: str, *, strict: bool = False) -> str:
         ) from exc
     except (ValueError, NotImplementedError, OSError) as exc:
         raise ValidationFailedError(_first(exc), path=location) from exc
-    reasons, should = _store_problems(location, str(version))
+    reasons, should = _store_problems(hierarchy, str(version))
     _verdict(location, f"invalid OME-Zarr {version}", reasons, should, strict=strict)
-    for array_path, missing, total in missing_chunks(location):
-        _warn_missing(f"{location}/{array_path}", missing, total)
+    for array_path, missing, total in _missing_chunks(hierarchy):
+        _warn_missing(hierarchy.where(array_path), missing, total)
     return str(version)
 
 
@@ -241,28 +245,27 @@ def _warn_missing(where: str, missing: int, total: int) -> None:
 
 def missing_chunks(location: str) -> list[tuple[str, int, int]]:
     """``(array path, chunks missing, chunks in all)`` for each array of a store that has gaps."""
-    import zarr
-
-    from omeconv.stores import open_store
-
-    out: list[tuple[str, int, int]] = []
     try:
-        root = zarr.open_group(open_store(location, mode="r"), mode="r")
-        groups = _groups(root)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # zarr on non-zarr files such as the OME-XML
-            arrays = [
-                (f"{path}/{name}" if path else name, array)
-                for path, group in groups
-                for name, array in group.arrays()
-            ]
-    except (OSError, ValueError, KeyError, LookupError):
+        return _missing_chunks(Hierarchy(location))
+    except (OmeconvError, OSError):
+        return []
+
+
+def _missing_chunks(hierarchy: Hierarchy) -> list[tuple[str, int, int]]:
+    """:func:`missing_chunks` of the arrays below the root group of ``hierarchy``."""
+    out: list[tuple[str, int, int]] = []
+    if hierarchy.kind("") != "group":
         return out
-    for path, array in arrays:
-        total = array.nchunks
-        written = array.nchunks_initialized
+    for node in hierarchy.walk():
+        if node.kind != "array":
+            continue
+        try:
+            array = hierarchy.open_array(node.path)
+            total, written = array.nchunks, array.nchunks_initialized
+        except (OmeconvError, OSError):
+            continue
         if written < total:
-            out.append((path, total - written, total))
+            out.append((node.path, total - written, total))
     return out
 
 
@@ -440,34 +443,28 @@ def _check_zipped_json_files(path: Path) -> None:
         raise ValidationFailedError(f"not a readable zip file: {exc}", path=path) from exc
 
 
-def _store_problems(location: str, version: str) -> tuple[list[str], list[str]]:
+def _store_problems(hierarchy: Hierarchy, version: str) -> tuple[list[str], list[str]]:
     """Spec and strict problems of every group's NGFF attributes in a store."""
-    import zarr
-
-    from omeconv.stores import open_store
-
     reasons: list[str] = []
     should: list[str] = []
-    try:
-        root = zarr.open_group(open_store(location, mode="r"), mode="r")
-    except (OSError, ValueError, KeyError, LookupError):
-        return reasons, should
-    for path, group in _groups(root):
-        attrs, _ = _ngff_attrs(dict(group.attrs))
-        prefix = f"{path}: " if path else ""
+    for node in _groups(hierarchy):
+        attrs, _ = _ngff_attrs(node.attributes)
+        prefix = f"{node.path}: " if node.path else ""
         reasons += [prefix + p for p in spec_problems(attrs, version)]
         should += [prefix + p for p in strict_problems(attrs, version)]
     return reasons, should
 
 
-def _groups(root: Any) -> list[tuple[str, Any]]:
-    """``(path, group)`` of ``root`` and every group below it."""
-    found = [("", root)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # zarr on non-zarr files such as the OME-XML
-        for path, group in found:
-            found.extend((f"{path}/{name}" if path else name, sub) for name, sub in group.groups())
-    return found
+def _groups(hierarchy: Hierarchy) -> list[Node]:
+    """The root group of ``hierarchy`` and every group below it (none if the root is none)."""
+    try:
+        if hierarchy.kind("") != "group":
+            return []
+        return [node for node in hierarchy.walk() if node.kind == "group"]
+    except CorruptSourceError as exc:
+        raise ValidationFailedError(
+            f"corrupt metadata: {exc.message}", path=hierarchy.location
+        ) from exc
 
 
 def _pydantic_reasons(exc: object) -> list[str]:

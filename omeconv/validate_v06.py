@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from omeconv.errors import OmeconvError
+from omeconv.hierarchy import ArrayMetadata, Hierarchy, Node
 from omeconv.ngff06.schema import fragment_errors, schema_errors
+from omeconv.zarr_io import join
 
 __all__ = ["v06_problems", "v06_store_problems", "validate_v06"]
 
@@ -329,61 +331,83 @@ def _unique(values: list[Any], where: str, key: str) -> list[str]:
 # --- whole stores ---------------------------------------------------------------------------
 
 
-def v06_store_problems(location: str) -> tuple[list[str], list[str]]:
-    """``(MUST reasons, SHOULD reasons)`` of a whole 0.6 hierarchy, prefixed by group path."""
-    import zarr
-
-    from omeconv.stores import open_store
-
+def v06_store_problems(store: str | Hierarchy) -> tuple[list[str], list[str]]:
+    """``(MUST reasons, SHOULD reasons)`` of a whole 0.6 hierarchy (a location or one opened),
+    prefixed by group path."""
     try:
-        root = zarr.open_group(open_store(location, mode="r"), mode="r")
-    except (OSError, ValueError, KeyError, LookupError) as exc:
+        hierarchy = Hierarchy(store) if isinstance(store, str) else store
+        groups = [node for node in hierarchy.walk() if node.kind == "group"]
+    except (OmeconvError, OSError) as exc:
         return [f"(store): not a Zarr group: {exc}"], []
-    groups = _groups(root)
+    if not groups or groups[0].path:
+        return ["(store): not a Zarr group"], []
     must: list[str] = []
     should: list[str] = []
-    version = _ome(root).get("version")
-    for path, group in groups:
+    version = _ome(groups[0]).get("version")
+    for group in groups:
         ome = _ome(group)
         if not ome:
             continue
-        prefix = f"{path}: " if path else ""
-        if group.metadata.zarr_format != 3:
-            must.append(f"{prefix}a Zarr v{group.metadata.zarr_format} group (0.6 is Zarr v3)")
+        prefix = f"{group.path}: " if group.path else ""
+        if group.zarr_format != 3:
+            must.append(f"{prefix}a Zarr v{group.zarr_format} group (0.6 is Zarr v3)")
         if ome.get("version") != version:
             must.append(
                 f"{prefix}ome.version: {ome.get('version')!r} is not the root's {version!r}"
             )
-        m, s = v06_problems(dict(group.attrs))
+        m, s = v06_problems(group.attributes)
         must += [prefix + p for p in m]
         should += [prefix + p for p in s]
         if not m:
-            must += [prefix + p for p in _group_structure(group, ome)]
+            must += [prefix + p for p in _group_structure(hierarchy, group, ome)]
     return must, should
 
 
-def _group_structure(group: Any, ome: JSON) -> list[str]:
+def _group_structure(hierarchy: Hierarchy, group: Node, ome: JSON) -> list[str]:
     problems: list[str] = []
+    children = _Children(hierarchy, group.path)
     for i, multiscale in enumerate(ome.get("multiscales", [])):
-        problems += _levels(group, multiscale, f"ome.multiscales.{i}", "image-label" in ome)
+        problems += _levels(children, multiscale, f"ome.multiscales.{i}", "image-label" in ome)
         for j, t in enumerate(multiscale.get("coordinateTransformations", [])):
-            problems += _linked(group, t, f"ome.multiscales.{i}.coordinateTransformations.{j}")
+            problems += _linked(children, t, f"ome.multiscales.{i}.coordinateTransformations.{j}")
     for i, path in enumerate(ome.get("labels", [])):
-        label = _child(group, path)
+        label = children.group(path)
         if label is None or "multiscales" not in _ome(label):
             problems.append(f"ome.labels.{i}: {path!r} is not a label image in this group")
     if ome.get("multiscales"):
-        problems += _label_levels(group, len(ome["multiscales"][0]["datasets"]))
+        problems += _label_levels(children, len(ome["multiscales"][0]["datasets"]))
     for i, well in enumerate(ome.get("plate", {}).get("wells", [])):
-        if _child(group, well["path"]) is None:
+        if children.group(well["path"]) is None:
             problems.append(f"ome.plate.wells.{i}: no group at {well['path']!r}")
     for i, image in enumerate(ome.get("well", {}).get("images", [])):
-        if _child(group, image["path"]) is None:
+        if children.group(image["path"]) is None:
             problems.append(f"ome.well.images.{i}: no group at {image['path']!r}")
     return problems
 
 
-def _levels(group: Any, multiscale: JSON, where: str, is_label: bool) -> list[str]:
+@dataclass(frozen=True)
+class _Children:
+    """The nodes below the group at ``path`` of a hierarchy, by relative path."""
+
+    hierarchy: Hierarchy
+    path: str
+
+    def node(self, relative: str, kind: str) -> Node | None:
+        node = self.hierarchy.node(join(self.path, relative))
+        return node if node is not None and node.kind == kind else None
+
+    def group(self, relative: str) -> Node | None:
+        return self.node(relative, "group")
+
+    def array(self, relative: str) -> ArrayMetadata | None:
+        node = self.node(relative, "array")
+        return None if node is None else node.array
+
+    def below(self, relative: str) -> _Children:
+        return _Children(self.hierarchy, join(self.path, relative))
+
+
+def _levels(group: _Children, multiscale: JSON, where: str, is_label: bool) -> list[str]:
     """Levels exist, have the axes' dimensionality and names, one dtype and shrinking shapes."""
     datasets = multiscale["datasets"]
     intrinsic = datasets[0]["coordinateTransformations"][0]["output"]["name"]
@@ -393,38 +417,36 @@ def _levels(group: Any, multiscale: JSON, where: str, is_label: bool) -> list[st
     arrays = []
     for i, dataset in enumerate(datasets):
         at = f"{where}.datasets.{i}"
-        array = _child(group, dataset["path"], array=True)
+        array = group.array(dataset["path"])
         if array is None:
             problems.append(f"{at}: no array at {dataset['path']!r}")
             continue
         arrays.append(array)
-        if array.ndim != len(names):
-            problems.append(f"{at}: a {array.ndim}-dimensional array for axes {names}")
-        dimension_names = getattr(array.metadata, "dimension_names", None)
+        if len(array.shape) != len(names):
+            problems.append(f"{at}: a {len(array.shape)}-dimensional array for axes {names}")
+        dimension_names = array.dimension_names
         if dimension_names is not None and list(dimension_names) != names:
             problems.append(
                 f"{at}: dimension_names {list(dimension_names)} are not the axes {names}"
             )
-    if len({str(a.dtype) for a in arrays}) > 1:
-        problems.append(
-            f"{where}.datasets: levels of different dtypes {[str(a.dtype) for a in arrays]}"
-        )
+    if len({a.dtype for a in arrays}) > 1:
+        problems.append(f"{where}.datasets: levels of different dtypes {[a.dtype for a in arrays]}")
     for i, (upper, lower) in enumerate(itertools.pairwise(arrays)):
         if len(upper.shape) == len(lower.shape) and any(
             b > a for a, b in zip(upper.shape, lower.shape, strict=True)
         ):
             problems.append(f"{where}.datasets.{i + 1}: shape {lower.shape} exceeds {upper.shape}")
-    if is_label and arrays and str(arrays[0].dtype) not in _INTEGER_DTYPES:
+    if is_label and arrays and arrays[0].dtype not in _INTEGER_DTYPES:
         problems.append(f"{where}: label pixels are {arrays[0].dtype}, not an integer type")
     return problems
 
 
-def _label_levels(image: Any, levels: int) -> list[str]:
+def _label_levels(image: _Children, levels: int) -> list[str]:
     """Each label image of ``image`` has as many levels as it."""
-    labels = _child(image, "labels")
+    labels = image.group("labels")
     problems = []
     for path in _ome(labels).get("labels", []) if labels is not None else []:
-        label = _child(labels, path) if isinstance(path, str) else None
+        label = image.below("labels").group(path) if isinstance(path, str) else None
         multiscales = _ome(label).get("multiscales") if label is not None else None
         if isinstance(multiscales, list) and multiscales and isinstance(multiscales[0], dict):
             count = len(multiscales[0].get("datasets", []))
@@ -433,12 +455,12 @@ def _label_levels(image: Any, levels: int) -> list[str]:
     return problems
 
 
-def _linked(group: Any, transform: JSON, where: str) -> list[str]:
+def _linked(group: _Children, transform: JSON, where: str) -> list[str]:
     """A multiscale transformation into a label image names a system that image has."""
     for key in ("input", "output"):
         end = transform[key]
         if end.get("path"):
-            child = _child(group, end["path"])
+            child = group.group(end["path"])
             systems = [
                 s["name"]
                 for m in (_ome(child).get("multiscales", []) if child is not None else [])
@@ -449,28 +471,6 @@ def _linked(group: Any, transform: JSON, where: str) -> list[str]:
     return []
 
 
-def _ome(group: Any) -> JSON:
-    attrs = dict(group.attrs)
-    ome = attrs.get("ome")
+def _ome(node: Node) -> JSON:
+    ome = node.attributes.get("ome")
     return ome if isinstance(ome, dict) else {}
-
-
-def _child(group: Any, path: str, *, array: bool = False) -> Any:
-    import zarr
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            node = group[path]
-    except (KeyError, ValueError, OSError, LookupError):
-        return None
-    return node if isinstance(node, zarr.Array) == array else None
-
-
-def _groups(root: Any) -> list[tuple[str, Any]]:
-    found = [("", root)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for path, group in found:
-            found.extend((f"{path}/{name}" if path else name, sub) for name, sub in group.groups())
-    return found

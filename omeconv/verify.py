@@ -18,11 +18,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from omeconv.errors import (
+    CorruptSourceError,
+    MetadataError,
     OmeconvWarning,
     SourceError,
     VerificationFailedError,
     describe_os_error,
 )
+from omeconv.hierarchy import Hierarchy
+from omeconv.zarr_io import join
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -72,13 +76,10 @@ def verify(
     VerificationFailedError
         At the first array or chunk that differs, or when the metadata is invalid.
     """
-    import zarr
-
     from omeconv.api import open_source
     from omeconv.converters import guess_converter
-    from omeconv.emit import _image_paths, ngff_order
+    from omeconv.emit import image_paths, ngff_order
     from omeconv.errors import ValidationFailedError
-    from omeconv.stores import open_store
     from omeconv.validate import validate_store
 
     out = str(output)
@@ -91,19 +92,22 @@ def verify(
     except SourceError as exc:
         raise _source_differs(exc, source) from exc
     try:
-        root = zarr.open_group(open_store(out, mode="r"), mode="r")
+        root = Hierarchy(out)
+        kind = root.kind("")
     except OSError as exc:
         raise VerificationFailedError(
             f"cannot open the output: {describe_os_error(exc)}", path=out
         ) from exc
-    except (ValueError, KeyError, LookupError) as exc:
-        raise VerificationFailedError(f"cannot open the output: {exc}", path=out) from exc
+    except CorruptSourceError as exc:
+        raise VerificationFailedError(f"cannot open the output: {exc.message}", path=out) from exc
+    if kind != "group":
+        raise VerificationFailedError("cannot open the output: no Zarr group there", path=out)
     pairs: list[tuple[str, Any]] = []
-    for path, image in zip(_image_paths(collection), collection.images, strict=True):
+    for path, image in zip(image_paths(collection), collection.images, strict=True):
         image = ngff_order(image)
         pairs.append((path, image.levels[0].data))
         pairs.extend(
-            (_join(path, "labels", label.name), label.levels[0].data) for label in image.labels
+            (join(path, "labels", label.name), label.levels[0].data) for label in image.labels
         )
     chunks = 0
     for path, data in pairs:
@@ -129,20 +133,22 @@ def _source_differs(exc: SourceError, source: Any) -> VerificationFailedError:
     )
 
 
-def _compare(root: Any, group_path: str, data: Any, out: str) -> int:
+def _compare(root: Hierarchy, group_path: str, data: Any, out: str) -> int:
     """Compare the level-0 array of the multiscale at ``group_path`` with ``data``."""
     from dask.local import get_sync
 
-    where = _join(out, group_path)
     try:
-        group = root[group_path] if group_path else root
-        dataset = _level0_path(dict(group.attrs))
-        array = group[dataset]
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        dataset = str(root.ome(group_path)["multiscales"][0]["datasets"][0]["path"])
+        array = root.open_array(join(group_path, dataset))
+    except (KeyError, IndexError, TypeError) as exc:
         raise VerificationFailedError(
             f"no level-0 array for {group_path or 'the image'}: {exc}", path=out
         ) from exc
-    where = _join(where, dataset)
+    except (CorruptSourceError, MetadataError) as exc:
+        raise VerificationFailedError(
+            f"no level-0 array for {group_path or 'the image'}: {exc.message}", path=out
+        ) from exc
+    where = root.where(join(group_path, dataset))
     if tuple(array.shape) != tuple(data.shape):
         raise VerificationFailedError(
             f"shape {tuple(array.shape)} differs from the source's {tuple(data.shape)}", path=where
@@ -180,16 +186,7 @@ def _equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.asarray(a == b)
 
 
-def _level0_path(attrs: dict[str, Any]) -> str:
-    ome = attrs.get("ome", attrs)
-    return str(ome["multiscales"][0]["datasets"][0]["path"])
-
-
 def _chunk_regions(shape: Sequence[int], chunks: Sequence[int]) -> Iterator[tuple[slice, ...]]:
     starts = [range(0, n, c) for n, c in zip(shape, chunks, strict=True)]
     for corner in product(*starts):
         yield tuple(slice(s, min(s + c, n)) for s, c, n in zip(corner, chunks, shape, strict=True))
-
-
-def _join(*parts: str) -> str:
-    return "/".join(p.rstrip("/") for p in parts if p)

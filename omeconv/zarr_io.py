@@ -34,13 +34,20 @@ __all__ = [
     "METADATA_KEYS",
     "NODE_KEYS",
     "exists",
+    "join",
     "list_dir",
     "read_bytes",
     "read_json",
+    "read_jsons",
     "run",
     "stored_sizes",
     "write_bytes",
 ]
+
+
+def join(*parts: str) -> str:
+    """The store path of ``parts`` joined by ``/`` (empty parts and outer slashes dropped)."""
+    return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
 
 
 def run(coroutine: Coroutine[Any, Any, _T]) -> _T:
@@ -60,7 +67,26 @@ def read_bytes(store: Store, key: str) -> bytes | None:
 
 def read_json(store: Store, key: str) -> dict[str, Any] | None:
     """The JSON object at ``key``, None when absent; :class:`CorruptSourceError` if not one."""
-    raw = read_bytes(store, key)
+    return _json_object(key, read_bytes(store, key))
+
+
+def read_jsons(store: Store, keys: list[str]) -> list[dict[str, Any] | None]:
+    """:func:`read_json` of each of ``keys``, asked concurrently."""
+    from zarr.buffer import default_buffer_prototype
+
+    async def values() -> list[Any]:
+        import asyncio
+
+        prototype = default_buffer_prototype()
+        return list(await asyncio.gather(*(store.get(k, prototype=prototype) for k in keys)))
+
+    return [
+        _json_object(key, None if buffer is None else bytes(buffer.to_bytes()))
+        for key, buffer in zip(keys, run(values()), strict=True)
+    ]
+
+
+def _json_object(key: str, raw: bytes | None) -> dict[str, Any] | None:
     if raw is None:
         return None
     try:

@@ -210,3 +210,165 @@ def test_global_options_after_the_subcommand(tmp_path: Path) -> None:
     assert logging.getLogger().level == logging.INFO
     main(["--log-level", "error", "info", str(tmp_path / "o.zarr")])
     assert logging.getLogger().level == logging.ERROR
+
+
+def test_gaussian_without_scipy_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """scipy is the ``gaussian`` extra: without it, one line before anything is written."""
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "scipy" else find_spec(name, *a),
+    )
+    src = _npy(tmp_path)
+    out = tmp_path / "out.ome.zarr"
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "convert", str(src), str(out), "--downsample", "gaussian"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "omeconv: error: --downsample gaussian needs scipy: "
+        "pip install 'omeconv[gaussian]' (or scipy)\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stack.npy"]
+
+
+def _stored(path: Path) -> dict[str, Any]:
+    """A group's attributes exactly as stored (v2 ``.zattrs`` or v3 ``attributes``)."""
+    if (path / "zarr.json").exists():
+        return dict(json.loads((path / "zarr.json").read_text())["attributes"])
+    return dict(json.loads((path / ".zattrs").read_text()))
+
+
+def _write_stored(path: Path, attrs: dict[str, Any]) -> None:
+    if (path / "zarr.json").exists():
+        doc = json.loads((path / "zarr.json").read_text())
+        doc["attributes"] = attrs
+        (path / "zarr.json").write_text(json.dumps(doc))
+    else:
+        (path / ".zattrs").write_text(json.dumps(attrs))
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_overrides_patch_a_store_keeping_what_they_do_not_name(
+    tmp_path: Path, version: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Converting an OME-Zarr store with metadata options patches its attributes: unknown
+    keys, order and JSON types arrive as stored; the label follows the image's scale."""
+    npy = _npy(tmp_path)
+    mask = tmp_path / "mask.npy"
+    np.save(mask, (np.arange(3 * 32 * 40).reshape(3, 32, 40) % 5).astype("uint8"))
+    src = tmp_path / "src.ome.zarr"
+    main(["convert", str(npy), str(src), "--axes", "czyx", "--ome-version", version,
+          "--scale", "z=2,y=0.5,x=0.5", "--units", "micrometer", "--levels", "2",
+          "--labels", f"cells={mask}"])  # fmt: skip
+    attrs = _stored(src)
+    doc = attrs if version == "0.4" else attrs["ome"]
+    doc["multiscales"][0]["lab:kept"] = {"n": 1}
+    doc["multiscales"][0]["datasets"][0]["lab:note"] = "level zero"
+    doc["omero"]["channels"][1]["lab:laser"] = 488
+    doc["omero"]["lab:id"] = 7
+    attrs = {"lab:first": [1, 2], **attrs, "lab:last": None}
+    _write_stored(src, attrs)
+    label_before = _stored(src / "labels" / "cells")
+    capsys.readouterr()
+
+    out = tmp_path / "out.ome.zarr"
+    main(["convert", str(src), str(out), "--ome-version", version, "--scale", "z=4",
+          "--translation", "y=10", "--units", "z=nm", "--name", "renamed",
+          "--channel-names", "dapi,gfp", "--channel-colors", "0000FF,00FF00",
+          "--channel-windows", "5:100,0:200"])  # fmt: skip
+    expected = json.loads(json.dumps(attrs))
+    ms = (expected if version == "0.4" else expected["ome"])["multiscales"][0]
+    ms["name"] = "renamed"
+    for ds in ms["datasets"]:
+        scale = ds["coordinateTransformations"][0]["scale"]
+        scale[1] *= 2  # z: 2 -> 4 at level 0, the pyramid's ratios kept
+        ds["coordinateTransformations"].append(
+            {"type": "translation", "translation": [0.0, 0.0, 10.0, 0.0]}
+        )
+    ms["axes"][1]["unit"] = "nanometer"
+    channels = (expected if version == "0.4" else expected["ome"])["omero"]["channels"]
+    for ch, label, color, (start, end) in zip(
+        channels, ["dapi", "gfp"], ["0000FF", "00FF00"], [(5, 100), (0, 200)], strict=True
+    ):
+        ch["label"], ch["color"] = label, color
+        ch["window"]["start"], ch["window"]["end"] = float(start), float(end)
+        ch["window"]["min"] = min(ch["window"]["min"], float(start))
+        ch["window"]["max"] = max(ch["window"]["max"], float(end))
+    got = _stored(out)
+    assert got == expected
+    assert list(got) == list(expected)
+    prefix = "omeconv: warning: stack: "
+    err = capsys.readouterr().err.splitlines()
+    assert [line.removeprefix(prefix) for line in err if "warning" in line] == [
+        "unit of z 'nanometer' given replaces the file's 'micrometer'",
+        "scale of z 4.0 given replaces the file's 2.0",
+        "channel 0 colour '0000FF' given replaces the file's 'FF0000'",
+        "channel 0 window (5.0, 100.0) given replaces the file's (0.0, 3839.0)",
+        "channel 1 window (0.0, 200.0) given replaces the file's (3840.0, 7679.0)",
+        "name 'renamed' given replaces the file's 'stack'",
+    ]
+    # the label moves with the image: the same scale and translation, its other keys kept
+    label = _stored(out / "labels" / "cells")
+    lms = (label if version == "0.4" else label["ome"])["multiscales"][0]
+    bms = (label_before if version == "0.4" else label_before["ome"])["multiscales"][0]
+    assert lms["datasets"][0]["coordinateTransformations"] == [
+        {"type": "scale", "scale": [1.0, 4.0, 0.5, 0.5]},
+        {"type": "translation", "translation": [0.0, 0.0, 10.0, 0.0]},
+    ]
+    assert {k: v for k, v in lms.items() if k not in ("datasets", "axes")} == {
+        k: v for k, v in bms.items() if k not in ("datasets", "axes")
+    }
+    assert lms["axes"][1]["unit"] == "nanometer"
+    from omeconv.validate import validate_path
+
+    assert validate_path(str(out)) == version
+    np.testing.assert_array_equal(read_level(out / "0"), read_level(src / "0"))
+
+
+@pytest.mark.parametrize("version", ["0.5", "0.6"])
+def test_overrides_on_a_store_with_outer_transform_and_no_omero(
+    tmp_path: Path, version: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A multiscale-wide scale stays; each dataset's own scale absorbs the change. Channel
+    names on a store without ``omero`` add one with viewable windows."""
+    npy = _npy(tmp_path)
+    src = tmp_path / "src.ome.zarr"
+    main(["-q", "convert", str(npy), str(src), "--axes", "czyx", "--levels", "1"])
+    attrs = _stored(src)
+    ms = attrs["ome"]["multiscales"][0]
+    ms["coordinateTransformations"] = [{"type": "scale", "scale": [1, 2, 1, 1]}]
+    del attrs["ome"]["omero"]
+    attrs["lab:kept"] = True
+    _write_stored(src, attrs)
+    if version == "0.6":
+        moved = tmp_path / "v06.ome.zarr"
+        main(["-q", "upgrade", "0.5", "0.6", str(src), str(moved)])
+        src = moved
+    out = tmp_path / "out.ome.zarr"
+    main(["-q", "convert", str(src), str(out), "--ome-version", "0.5", "--scale", "z=8",
+          "--channel-names", "a,b"])  # fmt: skip
+    got = _stored(out)
+    assert got["lab:kept"] is True
+    gms = got["ome"]["multiscales"][0]
+    assert gms["coordinateTransformations"] == [{"type": "scale", "scale": [1, 2, 1, 1]}]
+    assert gms["datasets"][0]["coordinateTransformations"] == [
+        {"type": "scale", "scale": [1.0, 4.0, 1.0, 1.0]}
+    ]
+    channels = got["ome"]["omero"]["channels"]
+    assert [c["label"] for c in channels] == ["a", "b"]
+    assert [c["color"] for c in channels] == ["FF0000", "00FF00"]
+    data = np.load(npy)
+    for c, channel in enumerate(channels):
+        lo, hi = float(data[c].min()), float(data[c].max())
+        assert channel["window"] == {"min": lo, "max": hi, "start": lo, "end": hi}
+    from omeconv.validate import validate_path
+
+    assert validate_path(str(out)) == "0.5"
+    info = _info(out, capsys)
+    assert [c["label"] for c in info["root"]["channels"]] == ["a", "b"]

@@ -390,3 +390,25 @@ def _move_store_and_back(store: Path) -> None:
     assert must == []
     for meta, attrs in originals.items():
         assert to_v05(json.loads(meta.read_text())["attributes"]) == attrs
+
+
+def test_read_as_v05_leaves_out_what_v05_cannot_say() -> None:
+    """The model's view of a rotated image: the levels' axes and scale, no rotation."""
+    from omeconv.ngff06.moves import read_as_v05
+
+    if not V06.is_dir():
+        pytest.skip("corpus not found")
+    v06 = load(V06 / "spec-transforms" / "rotation.json")
+    multiscale = read_as_v05(v06)["multiscales"][0]
+    assert multiscale["axes"] == v06["ome"]["multiscales"][0]["coordinateSystems"][1]["axes"]
+    assert multiscale["datasets"] == [
+        {
+            "path": "array",
+            "coordinateTransformations": [
+                {"type": "scale", "scale": [1, 1], "name": "array to physical"}
+            ],
+        }
+    ]
+    assert "coordinateTransformations" not in multiscale
+    plain = load(V06 / "strict-image" / "image.json")
+    assert read_as_v05(plain) == to_v05(plain)["ome"]

@@ -225,7 +225,7 @@ def test_interrupted_write_leaves_no_ozx_and_resumes(
         calls.append(1)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("omeconv.emit.fill_levels", interrupted)
+    monkeypatch.setattr("omeconv.emit.writer.fill_levels", interrupted)
     code, _ = run(["tiff2zarr", str(src), str(out)], capsys)
     assert code == 130
     assert calls

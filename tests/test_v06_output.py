@@ -4,6 +4,7 @@ and holds the 0.5 metadata of the same conversion moved to 0.6 (one emitter, a l
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from omeconv.api import convert, write
 from omeconv.cli import main
 from omeconv.converters.numpy_ import image_from_array
 from omeconv.emit.v06 import from_v05
+from omeconv.errors import OmeconvWarning
 from omeconv.model import Label, Level
 from omeconv.ngff06 import VERSION
 from omeconv.validate import validate_path
@@ -249,3 +251,177 @@ def test_info_reads_v06_as_it_reads_v05(tmp_path: Path) -> None:
         summary.pop("path")
         summary.pop("ome_version")
     assert json.dumps(v06) == json.dumps(v05).replace(str(out05), str(out06))
+
+
+# --- 0.6 -> 0.6: what 0.5 cannot say is carried verbatim -------------------------------------
+
+
+def _image_store(root: Path, attrs: dict[str, Any]) -> None:
+    """A Zarr v3 store whose root holds ``attrs`` and, at each level's path, a small array
+    with as many dimensions as the system the level maps to (zarr's API, not omeconv's)."""
+    import zarr
+
+    zarr.open_group(str(root), mode="w", attributes=attrs)
+    multiscale = attrs["ome"]["multiscales"][0]
+    systems = {s["name"]: s["axes"] for s in multiscale["coordinateSystems"]}
+    for dataset in multiscale["datasets"]:
+        axes = systems[dataset["coordinateTransformations"][0]["output"]["name"]]
+        shape = (3,) * len(axes)
+        array = zarr.create_array(str(root), name=dataset["path"], shape=shape, dtype="uint8")
+        array[...] = np.arange(np.prod(shape), dtype="uint8").reshape(shape)
+
+
+_YX = [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}]
+
+
+def _small_image(name: str, axes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The attributes of a small 0.6 image with one level ``0`` mapped to the system ``name``."""
+    level = {"type": "scale", "scale": [1.0] * len(axes), "input": {"path": "0"}}
+    multiscale = {
+        "coordinateSystems": [{"name": name, "axes": axes}],
+        "datasets": [
+            {"path": "0", "coordinateTransformations": [{**level, "output": {"name": name}}]}
+        ],
+    }
+    return {"ome": {"version": VERSION, "multiscales": [multiscale]}}
+
+
+def _scene_store(root: Path, attrs: dict[str, Any]) -> None:
+    """A Zarr v3 store whose root holds the scene ``attrs`` and, at each image path the scene
+    links, a small 0.6 image whose system (named as the link names it) has the axes of the
+    scene's first coordinate system in NGFF order (``yx`` when it defines none)."""
+    import zarr
+
+    zarr.open_group(str(root), mode="w", attributes=attrs)
+    scene = attrs["ome"]["scene"]
+    axes = scene.get("coordinateSystems", [{"axes": _YX}])[0]["axes"]
+    axes = sorted(axes, key=lambda axis: "tczyx".find(axis["name"]))
+    links = [t[k] for t in scene["coordinateTransformations"] for k in ("input", "output")]
+    for link in links:
+        if "path" in link:
+            _image_store(root / link["path"], _small_image(link.get("name", "physical"), axes))
+
+
+def _well_store(root: Path, attrs: dict[str, Any]) -> None:
+    """A Zarr v3 store of a one-well plate whose well ``A/1`` holds the well ``attrs`` and a
+    small image at each field path."""
+    import zarr
+
+    wells = [{"path": "A/1", "rowIndex": 0, "columnIndex": 0}]
+    layout = {"rows": [{"name": "A"}], "columns": [{"name": "1"}], "wells": wells}
+    zarr.open_group(str(root), mode="w", attributes={"ome": {"version": VERSION, "plate": layout}})
+    zarr.open_group(str(root / "A"), mode="w")
+    zarr.open_group(str(root / "A" / "1"), mode="w", attributes=attrs)
+    for field in attrs["ome"]["well"]["images"]:
+        _image_store(root / "A" / "1" / field["path"], _small_image("physical", _YX))
+
+
+def _v06_sources() -> list[str]:
+    from tests.test_ngff06 import INEXPRESSIBLE, V06
+
+    return [p for p in INEXPRESSIBLE if (V06 / p).is_file()]
+
+
+@pytest.mark.parametrize("example", _v06_sources())
+def test_what_only_v06_says_is_carried_to_v06_verbatim(
+    example: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The corpus's 0.6 examples that 0.5 cannot express, as stores: converted to 0.6 (a
+    directory and a .ozx), every group's attributes equal the source's (keys, order, JSON
+    types), the pixels are equal and the output validates as the source does; converted to
+    0.5 or 0.4, refused in one line."""
+    import zipfile
+
+    from tests.test_ngff06 import V06, load
+
+    attrs = load(V06 / example)
+    src, out, ozx = (tmp_path / n for n in ("in.ome.zarr", "out.ome.zarr", "out.ozx"))
+    ome = attrs["ome"]
+    build = _scene_store if "scene" in ome else _well_store if "well" in ome else _image_store
+    build(src, attrs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OmeconvWarning)  # a few examples break a SHOULD
+        convert(src, out, ome_version="0.6")
+        convert(src, ozx, ome_version="0.6")
+    assert json.dumps(groups(out)) == json.dumps(groups(src))
+    with zipfile.ZipFile(ozx) as zf:
+        root = json.loads(zf.read("zarr.json"))["attributes"]
+    assert json.dumps(root) == json.dumps(groups(src)[""])
+    # ``validate`` judges the output as it judges the source; ``info`` reads it.
+    verdicts = [run(["validate", str(p)], capsys)[0] for p in (src, out)]
+    assert verdicts[1] == verdicts[0]
+    assert run(["info", str(out)], capsys)[0] == 0
+    pixels = arrays(src)
+    assert list(arrays(out)) == list(pixels)
+    for path, expected in arrays(out).items():
+        np.testing.assert_array_equal(expected, pixels[path])
+    for version in ("0.5", "0.4"):
+        dest = tmp_path / f"out{version}.ome.zarr"
+        code, lines = run(["convert", str(src), str(dest), "--ome-version", version], capsys)
+        assert code == 1
+        assert len(lines) == 1
+        assert lines[0].startswith(f"omeconv: error: {src}: OME-Zarr {VERSION}: ")
+        assert "OME-Zarr 0.5 cannot express" in lines[0]
+        assert not dest.exists()
+
+
+@pytest.mark.parametrize("sequence", [False, True], ids=["scale", "scale+translation"])
+def test_v06_only_input_gains_levels_in_its_own_shape(tmp_path: Path, sequence: bool) -> None:
+    """Levels computed below a 0.6 image whose metadata 0.5 cannot express (an affine from
+    its intrinsic system to another) are added as the last dataset's transformation is shaped,
+    to the same system; everything the source says stays as stored."""
+    import zarr
+
+    axes = [{"name": n, "type": "space", "unit": "micrometer"} for n in "yx"]
+    scale = {"type": "scale", "scale": [0.5, 0.25]}
+    step = (
+        {
+            "type": "sequence",
+            "transformations": [scale, {"type": "translation", "translation": [10.0, 20.0]}],
+        }
+        if sequence
+        else scale
+    )
+    level0 = {**step, "input": {"path": "s0"}, "output": {"name": "intrinsic"}}
+    affine = [[0.0, -1.0, 5.0], [1.0, 0.0, 0.0]]
+    multiscale = {
+        "coordinateSystems": [
+            {"name": "physical", "axes": axes},
+            {"name": "intrinsic", "axes": axes},
+        ],
+        "datasets": [{"path": "s0", "coordinateTransformations": [level0]}],
+        "coordinateTransformations": [
+            {
+                "type": "affine",
+                "affine": affine,
+                "input": {"name": "intrinsic"},
+                "output": {"name": "physical"},
+            }
+        ],
+        "name": "rotated",
+    }
+    attrs = {"ome": {"version": VERSION, "multiscales": [multiscale]}}
+    src, out = tmp_path / "in.ome.zarr", tmp_path / "out.ome.zarr"
+    zarr.open_group(str(src), mode="w", attributes=attrs)
+    data = random_array((64, 64), "uint16")
+    zarr.create_array(str(src), name="s0", shape=data.shape, dtype=data.dtype)[...] = data
+    convert(src, out, ome_version="0.6", levels=3, chunks=(16, 16))
+    assert validate_path(out) == VERSION
+    written = groups(out)[""]["ome"]["multiscales"][0]
+    assert written["datasets"][0] == multiscale["datasets"][0]
+    assert written["coordinateTransformations"] == multiscale["coordinateTransformations"]
+    assert written["coordinateSystems"] == multiscale["coordinateSystems"]
+    assert [d["path"] for d in written["datasets"]] == ["s0", "1", "2"]
+    for n, dataset in enumerate(written["datasets"][1:], start=1):
+        (level,) = dataset["coordinateTransformations"]
+        assert level["input"] == {"path": dataset["path"]}
+        assert level["output"] == {"name": "intrinsic"}
+        steps = level["transformations"] if sequence else [level]
+        assert steps[0]["scale"] == [0.5 * 2**n, 0.25 * 2**n]
+        if sequence:
+            # Pixel centres move by half the growth of the pixel.
+            shift = [10.0 + (0.5 * 2**n - 0.5) / 2, 20.0 + (0.25 * 2**n - 0.25) / 2]
+            assert steps[1] == {"type": "translation", "translation": shift}
+    assert written["type"] == "mean"
+    np.testing.assert_array_equal(read_level(out / "s0"), data)
+    assert read_level(out / "2").shape == (16, 16)

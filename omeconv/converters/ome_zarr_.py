@@ -7,10 +7,11 @@ chunks. Per-level scales and translations, ``omero``, labels, plate and well met
 ``OME/METADATA.ome.xml`` document are carried; group attributes NGFF does not define are kept
 in ``extra_attrs``. Nothing here writes.
 
-Only :class:`_Reader` knows the format: v2 NGFF metadata sits at the top of ``.zattrs``, v3
-under ``attributes["ome"]`` of ``zarr.json`` (whose ``version`` must be 0.5 or 0.6; 0.6 is
-read in 0.5's shape and its attributes are kept as stored, tagged 0.6); everything else reads
-all alike. The kind of the root is found by an ordered list of probes (plate,
+The store is read through :class:`omeconv.hierarchy.Hierarchy`, the one reader ``info``,
+``validate``, ``verify`` and ``upgrade`` share, and only it knows the format: v2 NGFF metadata
+sits at the top of ``.zattrs``, v3 under ``attributes["ome"]`` of ``zarr.json`` (whose
+``version`` must be 0.5 or 0.6; 0.6 is read in 0.5's shape and its attributes are kept as
+stored, tagged 0.6); everything else reads all alike. The kind of the root is found by an ordered list of probes (plate,
 bioformats2raw, image, plain group of images); each returns ``None`` to pass. Then the whole
 hierarchy is walked: every group or array the NGFF structure does not hold (fractal's
 ``tables/``, unlisted labels, a user's arrays) rides along in :attr:`Collection.extra_nodes`.
@@ -23,15 +24,14 @@ import os
 import warnings
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from omeconv.errors import (
-    CorruptSourceError,
     MetadataError,
     OmeconvWarning,
     SourceNotFoundError,
-    UnsupportedSourceError,
 )
+from omeconv.hierarchy import Hierarchy, first_multiscale, well_metadata
 from omeconv.model import (
     Axis,
     Channel,
@@ -48,12 +48,12 @@ from omeconv.model import (
     WellField,
 )
 from omeconv.ngff06 import is_v06
-from omeconv.zarr_io import METADATA_KEYS, NODE_KEYS, exists, list_dir, read_bytes, read_json
+from omeconv.zarr_io import NODE_KEYS, join
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["OmeZarrConverter", "read_attrs", "read_node"]
+__all__ = ["OmeZarrConverter"]
 
 logger = logging.getLogger(__name__)
 
@@ -91,182 +91,52 @@ class OmeZarrConverter:
             collection = probe(reader)
             if collection is not None:
                 return replace(collection, extra_nodes=_extra_nodes(reader, collection))
-        raise UnsupportedSourceError(
-            f"not an OME-Zarr {reader.version} store (no NGFF metadata)", path=source
-        )
+        raise reader.not_ngff()
 
 
-class _Reader:
-    """Raw access to the documents and arrays of one store, Zarr v2 or v3.
-
-    The format is the root's: ``zarr.json`` makes a v3 store (OME-Zarr 0.5), else v2
-    (OME-Zarr 0.4). Each node is seen through two views: :meth:`stored` (its attributes as
-    stored, with the version they follow) and :meth:`ngff` (its NGFF metadata: the v2
-    attributes, or v3 ``attributes["ome"]``). Only this class knows the format.
-    """
+class _Reader(Hierarchy):
+    """The store seen by the adapter: :class:`~omeconv.hierarchy.Hierarchy` plus the
+    source-attribute view the model carries (:meth:`stored`) and the adapter's own errors."""
 
     def __init__(self, source: Any, storage_options: dict[str, Any] | None) -> None:
         from omeconv.ozx import is_ozx
-        from omeconv.stores import is_url, open_store
+        from omeconv.stores import is_url
 
         local = Path(str(source))
         if not is_url(source) and not (local.is_file() if is_ozx(local) else local.is_dir()):
             raise SourceNotFoundError(
                 f"no such {'file' if is_ozx(local) else 'directory'}", path=source
             )
-        self.location = str(source)
-        self.store = open_store(source, mode="r", storage_options=storage_options)
-        self.zarr_format: Literal[2, 3] = 3 if self.exists("zarr.json") else 2
-        self.version = "0.5" if self.zarr_format == 3 else "0.4"
-        self._nodes: dict[str, tuple[str | None, dict[str, Any]]] = {}
+        super().__init__(source, storage_options=storage_options)
         self.root = self.ngff("")
-
-    def node(self, path: str) -> tuple[str | None, dict[str, Any]]:
-        """``(kind, attributes)`` of the node at ``path``; kind is None where there is none."""
-        if path not in self._nodes:
-            try:
-                self._nodes[path] = (
-                    read_node(self.store, path) if self.zarr_format == 3 else self._v2_node(path)
-                )
-            except CorruptSourceError as exc:
-                raise exc.at(self.location) from exc.__cause__
-        return self._nodes[path]
-
-    def _v2_node(self, path: str) -> tuple[str | None, dict[str, Any]]:
-        if self.exists(_join(path, ".zarray")):
-            kind: str | None = "array"
-        elif self.exists(_join(path, ".zgroup")) or self.exists(_join(path, ".zattrs")):
-            kind = "group"
-        else:
-            kind = None
-        return kind, read_attrs(self.store, path) if kind else {}
-
-    def kind(self, path: str) -> str | None:
-        """``"array"``, ``"group"`` or None for no node of the store's format."""
-        return self.node(path)[0]
-
-    def attrs(self, path: str) -> dict[str, Any]:
-        """The node's attributes as stored (empty when absent)."""
-        return self.node(path)[1]
-
-    def ngff(self, path: str) -> dict[str, Any]:
-        """The node's NGFF metadata; a v3 ``ome.version`` other than 0.5 or 0.6 is refused.
-
-        0.6 metadata is read in 0.5's shape (:func:`omeconv.emit.v06.to_v05`): what 0.5
-        cannot say (more coordinate systems, scenes …) is refused in one line.
-        """
-        attrs = self.attrs(path)
-        if self.zarr_format == 2:
-            return attrs
-        ome = attrs.get("ome", {})
-        if not isinstance(ome, dict):
-            raise self.fail(path, "'ome' attribute is not a JSON object")
-        version = ome.get("version")
-        if is_v06(version):
-            from omeconv.ngff06.moves import to_v05
-
-            try:
-                return to_v05(attrs)["ome"]  # type: ignore[no-any-return]
-            except MetadataError as exc:
-                raise self.fail(path, f"OME-Zarr {version}: {exc.message}") from exc
-        if version is not None and str(version).split("-")[0] != "0.5":
-            raise UnsupportedSourceError(
-                f"OME-Zarr {version} is not supported (omeconv reads 0.4, 0.5 and 0.6)",
-                path=self.where(path),
-            )
-        return ome
 
     def stored(self, path: str) -> SourceAttrs:
         """The node's attributes as stored (empty when there is no node) and their version
         (a v3 node's own ``ome.version`` when that is 0.6)."""
-        attrs = self.attrs(path)
-        ome = attrs.get("ome") if self.zarr_format == 3 else None
-        version = ome.get("version") if isinstance(ome, dict) else None
-        return SourceAttrs(str(version) if is_v06(version) else self.version, attrs)
+        node = self.node(path)
+        version = None if node is None else node.ome_version
+        return SourceAttrs(
+            version if version is not None and is_v06(version) else self.version,
+            self.attributes(path),
+        )
 
     def stored_group(self, path: str) -> SourceAttrs | None:
         """:meth:`stored` of the group at ``path``; None when there is no group there."""
         return self.stored(path) if self.kind(path) == "group" else None
 
-    def exists(self, key: str) -> bool:
-        return exists(self.store, key)
-
-    def text(self, key: str) -> str | None:
-        raw = read_bytes(self.store, key)
-        return None if raw is None else raw.decode("utf-8")
-
     def array(self, path: str) -> Any:
-        import zarr
-
-        try:
-            with warnings.catch_warnings():
-                # Old writers' ``"filters": []`` reads as no filters; zarr's notice is noise.
-                warnings.filterwarnings("ignore", message="Found an empty list of filters")
-                array = zarr.open_array(
-                    self.store, path=path, mode="r", zarr_format=self.zarr_format
-                )
-        except (FileNotFoundError, KeyError, ValueError, TypeError) as exc:
-            raise CorruptSourceError(
-                f"cannot open array {path!r}: {exc}", path=self.location
-            ) from exc
-        if any(int(c) < 1 for c in array.chunks):
-            raise CorruptSourceError(
-                f"array {path!r}: chunk shape {list(array.chunks)} has a size below 1",
-                path=self.location,
-            )
-        return array
-
-    def entries(self, path: str) -> list[str]:
-        """Names directly below ``path`` (files and directories), zarr metadata and omeconv's
-        own upgrade files left out."""
-        return [
-            n
-            for n in list_dir(self.store, path)
-            if n not in METADATA_KEYS and not n.startswith(".omeconv-")
-        ]
+        return self.open_array(path)
 
     def reader_of(self, key: str) -> Callable[[], bytes]:
         """A callable returning the bytes of the file ``key``."""
 
         def read() -> bytes:
-            return read_bytes(self.store, key) or b""
+            return self.read(key) or b""
 
         return read
 
-    def children(self, path: str) -> list[str]:
-        """Names of the sub-groups of ``path``."""
-        return [n for n in self.entries(path) if self.kind(_join(path, n)) == "group"]
-
-    def where(self, path: str) -> str:
-        """``path`` inside the store, for messages."""
-        return f"{self.location}/{path}" if path else self.location
-
     def fail(self, path: str, message: str) -> MetadataError:
         return MetadataError(message, path=self.where(path))
-
-
-def read_attrs(store: Any, path: str) -> dict[str, Any]:
-    """The ``.zattrs`` document of the v2 node at ``path`` (empty when absent)."""
-    return read_json(store, _join(path, ".zattrs")) or {}
-
-
-def read_node(store: Any, path: str) -> tuple[str | None, dict[str, Any]]:
-    """``(node_type, attributes)`` of the v3 node at ``path`` (``(None, {})`` when absent)."""
-    key = _join(path, "zarr.json")
-    doc = read_json(store, key)
-    if doc is None:
-        return None, {}
-    kind = doc.get("node_type")
-    if doc.get("zarr_format") != 3 or kind not in ("array", "group"):
-        raise CorruptSourceError(f"{key} is not Zarr v3 metadata (zarr_format 3, node_type)")
-    attrs = doc.get("attributes", {})
-    if not isinstance(attrs, dict):
-        raise CorruptSourceError(f"{key}: 'attributes' is not a JSON object")
-    return kind, attrs
-
-
-def _join(*parts: str) -> str:
-    return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
 
 
 # -- probes -----------------------------------------------------------------------------------
@@ -282,7 +152,7 @@ def _probe_plate(reader: _Reader) -> Collection | None:
     for well in plate.wells:
         for f in well.fields:
             images.append(f.image)
-            paths.append(_join(well.path, f.path))
+            paths.append(join(well.path, f.path))
     if "bioformats2raw.layout" in reader.root:
         logger.info("%s: plate with bioformats2raw layout; written as a plate", reader.location)
     return Collection(
@@ -299,15 +169,7 @@ def _probe_plate(reader: _Reader) -> Collection | None:
 def _probe_bf2raw(reader: _Reader) -> Collection | None:
     if "bioformats2raw.layout" not in reader.root:
         return None
-    series = reader.ngff("OME").get("series")
-    if isinstance(series, list) and series:
-        paths = [str(p) for p in series]
-    else:
-        paths = []
-        while reader.kind(str(len(paths))) == "group":
-            paths.append(str(len(paths)))
-    if not paths:
-        raise reader.fail("", "bioformats2raw layout without any series")
+    paths = reader.series()
     images = tuple(_image(reader, p) for p in paths)
     return Collection(
         images=images,
@@ -329,7 +191,7 @@ def _probe_groups(reader: _Reader) -> Collection | None:
     """A plain group whose children are images."""
     if reader.kind("") != "group":
         return None
-    paths = [p for p in reader.children("") if "multiscales" in reader.ngff(p)]
+    paths = [p for p in reader.groups("") if "multiscales" in reader.ngff(p)]
     if not paths:
         return None
     images = tuple(_image(reader, p) for p in paths)
@@ -345,18 +207,13 @@ def _ome_group(reader: _Reader) -> SourceAttrs | None:
 
 
 def _multiscale(reader: _Reader, path: str, attrs: dict[str, Any]) -> dict[str, Any]:
-    multiscales = attrs.get("multiscales")
-    if not isinstance(multiscales, list) or not multiscales:
-        raise reader.fail(path, "'multiscales' must be a non-empty list")
-    if len(multiscales) > 1:
+    ms = first_multiscale(attrs, reader.where(path))
+    if len(attrs["multiscales"]) > 1:
         warnings.warn(
-            f"{reader.where(path)}: {len(multiscales)} multiscales; only the first is kept",
+            f"{reader.where(path)}: {len(attrs['multiscales'])} multiscales; only the first is kept",
             OmeconvWarning,
             stacklevel=4,
         )
-    ms = multiscales[0]
-    if not isinstance(ms, dict) or not ms.get("datasets"):
-        raise reader.fail(path, "a multiscale needs 'datasets'")
     return ms
 
 
@@ -401,7 +258,7 @@ def _levels(reader: _Reader, path: str, ms: dict[str, Any]) -> tuple[Level, ...]
     for ds in ms["datasets"]:
         if not isinstance(ds, dict) or "path" not in ds:
             raise reader.fail(path, f"dataset without a path: {ds!r}")
-        arrays.append((ds, reader.array(_join(path, str(ds["path"])))))
+        arrays.append((ds, reader.array(join(path, str(ds["path"])))))
     ndim = arrays[0][1].ndim
     # A multiscale-wide transform applies after each dataset's own: fold it in.
     outer_scale, outer_shift = _transforms(ms.get("coordinateTransformations"), ndim)
@@ -418,7 +275,7 @@ def _levels(reader: _Reader, path: str, ms: dict[str, Any]) -> tuple[Level, ...]
             shift = tuple(s * t + o for s, t, o in zip(outer_scale, inner, outer, strict=True))
         scale = tuple(s * o for s, o in zip(scale, outer_scale, strict=True))
         data = da.from_zarr(array)
-        warn_missing_chunks(array, reader.where(_join(path, str(ds["path"]))))
+        warn_missing_chunks(array, reader.where(join(path, str(ds["path"]))))
         levels.append(
             Level(data=data, scale=scale, translation=shift, path=str(ds["path"]), source=array)
         )
@@ -457,7 +314,7 @@ def _image(reader: _Reader, path: str) -> Image:
     axes = _axes(reader, path, ms, levels[0].data.ndim)
     labels = tuple(_labels(reader, path))
     omero = attrs.get("omero")
-    labels_group = _join(path, "labels")
+    labels_group = join(path, "labels")
     has_labels = "labels" in reader.ngff(labels_group)
     return Image(
         name=ms.get("name"),
@@ -473,11 +330,11 @@ def _image(reader: _Reader, path: str) -> Image:
 
 
 def _labels(reader: _Reader, path: str) -> list[Label]:
-    group = _join(path, "labels")
+    group = join(path, "labels")
     names = reader.ngff(group).get("labels")
     if not names:
         return []
-    return [_label(reader, _join(group, str(name)), str(name)) for name in names]
+    return [_label(reader, join(group, str(name)), str(name)) for name in names]
 
 
 def _label(reader: _Reader, path: str, name: str) -> Label:
@@ -534,13 +391,11 @@ _ACQUISITION_KEYS = ("id", "name", "description", "maximumfieldcount", "starttim
 
 
 def _well(reader: _Reader, path: str, row: str, column: str) -> Well:
-    doc = reader.ngff(path).get("well")
-    if not isinstance(doc, dict):
-        raise reader.fail(path, "well group without 'well' metadata")
+    doc = well_metadata(reader.ngff(path), reader.where(path))
     fields = tuple(
         WellField(
             path=str(f["path"]),
-            image=_image(reader, _join(path, str(f["path"]))),
+            image=_image(reader, join(path, str(f["path"]))),
             acquisition=f.get("acquisition"),
         )
         for f in doc.get("images") or ()
@@ -564,7 +419,7 @@ def _extra_nodes(reader: _Reader, collection: Collection) -> tuple[ExtraNode, ..
 
     def visit(path: str) -> None:
         for name in reader.entries(path):
-            sub = _join(path, name)
+            sub = join(path, name)
             if sub in arrays:
                 continue
             kind = reader.kind(sub)
@@ -596,13 +451,13 @@ def _ngff_nodes(collection: Collection) -> tuple[set[str], set[str]]:
     arrays: set[str] = set()
     for base, image in zip(collection.image_paths or (), collection.images, strict=True):
         groups.add(base)
-        arrays.update(_join(base, lv.path or "") for lv in image.levels)
+        arrays.update(join(base, lv.path or "") for lv in image.levels)
         if image.labels or image.labels_source_attrs is not None:
-            groups.add(_join(base, "labels"))
+            groups.add(join(base, "labels"))
         for label in image.labels:
-            path = _join(base, "labels", label.name)
+            path = join(base, "labels", label.name)
             groups.add(path)
-            arrays.update(_join(path, lv.path or "") for lv in label.levels)
+            arrays.update(join(path, lv.path or "") for lv in label.levels)
     return groups, arrays
 
 

@@ -144,7 +144,7 @@ class SequenceConverter:
             raise CorruptSourceError(f"not a file sequence: {exc}", path=text) from exc
         if len(seq) == 0:
             raise SourceNotFoundError("no file name matches the pattern's fields", path=text)
-        from omeconv.converters.tiff_damage import check_file
+        from omeconv.converters.tiff.damage import check_file
 
         for name in seq:
             check_file(Path(name))

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from yaozarrs import v05 as NS
 
 from omeconv.emit.ngff import NGFF_V04_KEYS, unversioned
-from omeconv.errors import MetadataError
+from omeconv.errors import MetadataError, SourceError
 from omeconv.ngff06 import is_v06
 
 __all__ = ["NS", "VERSION", "ZARR_FORMAT", "group_attrs", "move"]
@@ -25,8 +25,9 @@ def move(attrs: dict[str, Any], from_version: str) -> dict[str, Any]:
     """Attributes ``attrs`` of a ``from_version`` group, moved to 0.5; nothing else changes.
 
     From 0.5 they are the same; from 0.6 they are :func:`omeconv.emit.v06.to_v05`'s (what
-    0.5 cannot say is refused). From 0.4 the NGFF keys go, in their order, into one ``ome``
-    object that starts with ``"version": "0.5"`` and stands where the first NGFF key stood;
+    0.5 cannot say is refused as a :class:`SourceError`, which names the source). From 0.4
+    the NGFF keys go, in their order, into one ``ome`` object that starts with
+    ``"version": "0.5"`` and stands where the first NGFF key stood;
     the per-object ``version`` keys (each multiscale's, ``plate``'s, ``well``'s,
     ``image-label``'s, a top-level one) are dropped. Values keep their JSON types; every
     other key stays at the top level as it is. A group without NGFF keys is unchanged.
@@ -34,7 +35,12 @@ def move(attrs: dict[str, Any], from_version: str) -> dict[str, Any]:
     if is_v06(from_version):
         from omeconv.ngff06.moves import to_v05
 
-        return to_v05(attrs) if isinstance(attrs.get("ome"), dict) else dict(attrs)
+        if not isinstance(attrs.get("ome"), dict):
+            return dict(attrs)
+        try:
+            return to_v05(attrs)
+        except MetadataError as exc:
+            raise SourceError(f"OME-Zarr {from_version}: {exc.message}") from exc
     if from_version == VERSION or not any(k in NGFF_V04_KEYS for k in attrs):
         return dict(attrs)
     if "ome" in attrs:

@@ -6,10 +6,10 @@ deepest level written (a small array) rather than from the source. Every region 
 whole chunks (or shards) at every level it writes, so no chunk is written twice and no
 task reads what another writes.
 
-Tasks encode their chunks themselves (numcodecs Blosc/zlib, which release the GIL, so
-threads use every core) and hand the bytes to the zarr store in one batch, for Zarr v2,
-v3 and v3 shards alike. Tasks are picklable, so a ``distributed.Client`` can run them in
-worker processes. Memory is bounded by the region budget, never by the image size.
+Tasks write through zarr's public array API: each chunk (or shard) is assigned to its
+region, so zarr encodes and stores it without reading anything back, for Zarr v2, v3 and
+v3 shards alike. Tasks are picklable, so a ``distributed.Client`` can run them in worker
+processes. Memory is bounded by the region budget, never by the image size.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from omeconv.emit.stats import Stats
 from omeconv.errors import (
     CorruptSourceError,
     OmeconvError,
@@ -32,6 +31,7 @@ from omeconv.errors import (
     describe_os_error,
 )
 from omeconv.pyramid import Method, downsample
+from omeconv.stats import Stats
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -564,119 +564,57 @@ class _RegionTask:
 
 @dataclass(frozen=True)
 class ChunkWriter:
-    """Encodes blocks of whole write units of one array and stores their bytes.
+    """Writes blocks of whole write units of one level array through zarr's array API.
 
-    Chunks are compressed here (Blosc and zlib release the GIL) and written with one
-    batch of ``store.set`` calls per block, for Zarr v2 and v3 alike; a sharded array's
-    write unit is a shard, built as the sharding codec lays it out (chunks, then an index
-    of ``(offset, nbytes)`` pairs and its CRC32C). Every chunk is written, even one that
-    equals the fill value, so a missing chunk in an omeconv store always means lost data.
+    Each write unit (a chunk, or a shard when the array is sharded) of a block is assigned
+    to its region of the array (``AsyncArray.setitem``), a batch of units concurrently; the
+    regions are whole units, so zarr encodes and stores them without reading anything back.
+    The array is reopened with ``write_empty_chunks``, so every chunk is written, even one
+    that equals the fill value: a missing chunk in an omeconv store always means lost data.
+    The codec pipeline is the one zarr is configured with (``zarr.config``).
     """
 
-    store: Any
-    path: str
-    metadata: Any
-    chunks: tuple[int, ...]
-    shards: tuple[int, ...] | None
-    dtype: np.dtype
-    fill_value: Any
-    compressor: Any
+    array: zarr.Array[Any]
 
     @classmethod
     def for_array(cls, array: zarr.Array[Any]) -> ChunkWriter:
-        """The writer of ``array``, whose codecs must be those :func:`create_level_array` makes."""
-        meta = array.metadata
-        dtype = np.dtype(array.dtype).newbyteorder("<")
-        if meta.zarr_format == 2:
-            if meta.filters or meta.order != "C":
-                raise ValueError(f"array {array.path!r}: filters or F order are not supported")
-            compressor = meta.compressor
-        else:
-            compressor = _v3_compressor(meta.codecs, array.path)
-        return cls(
-            store=array.store_path.store,
-            path=array.store_path.path,
-            metadata=meta,
-            chunks=tuple(array.chunks),
-            shards=tuple(array.shards) if array.shards else None,
-            dtype=dtype,
-            fill_value=np.array(array.fill_value, dtype=dtype),
-            compressor=compressor,
-        )
+        """The writer of ``array`` (a level array :func:`create_level_array` makes)."""
+        return cls(array.with_config({"write_empty_chunks": True}))
 
     @property
     def unit(self) -> tuple[int, ...]:
-        return self.shards or self.chunks
+        return _unit(self.array)
 
     def write(self, region: tuple[slice, ...], block: np.ndarray) -> None:
         """Store ``block``, which starts on a write unit boundary at ``region``."""
-        if block.dtype != self.dtype:
-            block = block.astype(self.dtype)
         starts = [s.start or 0 for s in region]
-        items = []
+        items: list[tuple[tuple[slice, ...], np.ndarray]] = []
         for corner in product(
             *(range(0, n, u) for n, u in zip(block.shape, self.unit, strict=True))
         ):
             part = block[tuple(slice(c, c + u) for c, u in zip(corner, self.unit, strict=True))]
-            coords = tuple((s + c) // u for s, c, u in zip(starts, corner, self.unit, strict=True))
-            data = self._shard(part) if self.shards else self._chunk(part)
-            items.append((self.metadata.encode_chunk_key(coords), data))
+            where = tuple(
+                slice(s + c, s + c + n) for s, c, n in zip(starts, corner, part.shape, strict=True)
+            )
+            items.append((where, part))
             if len(items) == PUT_BATCH:  # bounded memory however small the chunks
                 self._put(items)
                 items = []
         self._put(items)
 
-    def _chunk(self, part: np.ndarray) -> bytes:
-        """One encoded chunk, padded with the fill value."""
-        if part.shape != self.chunks:
-            full = np.full(self.chunks, self.fill_value, dtype=self.dtype)
-            full[tuple(slice(0, n) for n in part.shape)] = part
-            part = full
-        data = np.ascontiguousarray(part)
-        if self.compressor is None:
-            return data.tobytes()
-        return bytes(self.compressor.encode(data))
-
-    def _shard(self, part: np.ndarray) -> bytes:
-        """One shard: its chunks, then their index and its CRC32C (``index_location`` end)."""
-        import google_crc32c
-
-        assert self.shards is not None
-        grid = tuple(s // c for s, c in zip(self.shards, self.chunks, strict=True))
-        index = np.full((*grid, 2), 2**64 - 1, dtype="<u8")
-        pieces: list[bytes] = []
-        offset = 0
-        for pos in np.ndindex(*grid):
-            lo = [p * c for p, c in zip(pos, self.chunks, strict=True)]
-            if any(s >= n for s, n in zip(lo, part.shape, strict=True)):
-                continue
-            data = self._chunk(
-                part[tuple(slice(s, s + c) for s, c in zip(lo, self.chunks, strict=True))]
-            )
-            index[pos] = (offset, len(data))
-            pieces.append(data)
-            offset += len(data)
-        raw = index.tobytes()
-        pieces += [raw, google_crc32c.value(raw).to_bytes(4, "little")]
-        return b"".join(pieces)
-
-    def _put(self, items: list[tuple[str, bytes]]) -> None:
+    def _put(self, items: list[tuple[tuple[slice, ...], np.ndarray]]) -> None:
         import asyncio
-
-        from zarr.buffer import default_buffer_prototype
 
         from omeconv.zarr_io import run
 
         if not items:
             return
-        buffer = default_buffer_prototype().buffer
-        prefix = f"{self.path}/" if self.path else ""
+        array = self.array.async_array
 
         async def put_all() -> None:
             # Let every write finish before raising, so none lands after a cleanup.
             results = await asyncio.gather(
-                *(self.store.set(prefix + key, buffer.from_bytes(data)) for key, data in items),
-                return_exceptions=True,
+                *(array.setitem(where, part) for where, part in items), return_exceptions=True
             )
             for result in results:
                 if isinstance(result, BaseException):
@@ -686,38 +624,6 @@ class ChunkWriter:
             run(put_all())
         except OSError as exc:
             problem = describe_os_error(exc)
-            raise StoreWriteError(f"writing {self.path or 'the array'} failed: {problem}") from exc
-
-
-def _v3_compressor(codecs: Sequence[Any], path: str) -> Any:
-    """The numcodecs compressor of a v3 codec chain ``bytes [, blosc | gzip]``, maybe sharded."""
-    import numcodecs
-    from zarr.codecs import BloscCodec, BytesCodec, Crc32cCodec, GzipCodec, ShardingCodec
-
-    if len(codecs) == 1 and isinstance(codecs[0], ShardingCodec):
-        sharding = codecs[0]
-        index = sharding.index_codecs
-        if (
-            sharding.index_location.value != "end"
-            or len(index) != 2
-            or not isinstance(index[0], BytesCodec)
-            or not isinstance(index[1], Crc32cCodec)
-        ):
-            raise ValueError(f"array {path!r}: unsupported shard index layout")
-        codecs = sharding.codecs
-    if not codecs or not isinstance(codecs[0], BytesCodec) or len(codecs) > 2:
-        raise ValueError(f"array {path!r}: unsupported codecs {codecs}")
-    if len(codecs) == 1:
-        return None
-    codec = codecs[1]
-    if isinstance(codec, BloscCodec):
-        return numcodecs.Blosc(
-            cname=codec.cname.value,
-            clevel=codec.clevel,
-            shuffle={"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}[codec.shuffle.value],
-            blocksize=codec.blocksize,
-            typesize=codec.typesize,
-        )
-    if isinstance(codec, GzipCodec):
-        return numcodecs.GZip(level=codec.level)
-    raise ValueError(f"array {path!r}: unsupported codec {codec}")
+            raise StoreWriteError(
+                f"writing {self.array.path or 'the array'} failed: {problem}"
+            ) from exc

@@ -17,7 +17,9 @@ attributes between the two rather than rebuilding them (pure functions on JSON o
 
 :func:`to_v05` is the inverse. 0.6 can say what 0.5 cannot: more coordinate systems, other
 transformations, links to label images, scenes, well field paths with ``_.-``. Those are
-refused with a one-line :class:`MetadataError` naming them, never dropped. Where 0.6 has
+refused with a one-line :class:`MetadataError` naming them, never dropped; a reader that only
+needs the model (axes, level scales) sees them through :func:`read_as_v05`, and the stored
+attributes go to a 0.6 output as they are. Where 0.6 has
 several spellings of one 0.5 document, :func:`to_v05` reads them all and :func:`from_v05`
 writes the one above: the coordinate systems' names are not kept, and an ``identity`` level
 transformation reads as a scale of ones.
@@ -30,7 +32,7 @@ from typing import Any
 from omeconv.errors import MetadataError
 from omeconv.ngff06 import INTRINSIC, VERSION, WORLD, is_v06
 
-__all__ = ["from_v05", "to_v05"]
+__all__ = ["from_v05", "read_as_v05", "to_v05"]
 
 _IO = ("input", "output")
 
@@ -74,6 +76,34 @@ def to_v05(attrs: JSON) -> JSON:
         else:
             moved[key] = value
     return _with_ome(attrs, moved)
+
+
+def read_as_v05(attrs: JSON) -> JSON:
+    """The NGFF metadata (``ome`` object) of 0.6 ``attrs`` as a reader of 0.5 sees it.
+
+    :func:`to_v05`'s where 0.5 can say it all. Otherwise what 0.5 can say is read and the rest
+    left out: the axes of the system the levels map to, each level's scale (and
+    translation) where it is one, the multiscale transformation where 0.5 has it. The
+    attributes themselves stay 0.6 and are carried as stored to a 0.6 output; a 0.5 or
+    0.4 output refuses them (:func:`to_v05`). Still raises :class:`MetadataError` when the
+    levels map to no one defined coordinate system.
+    """
+    try:
+        return to_v05(attrs)["ome"]  # type: ignore[no-any-return]
+    except MetadataError:
+        pass
+    ome = _ome(attrs, "0.6")
+    read: JSON = {}
+    for key, value in ome.items():
+        if key == "version":
+            read[key] = "0.5"
+        elif key == "multiscales":
+            read[key] = [_multiscale_read(m, f"multiscales.{i}") for i, m in enumerate(value)]
+        elif key == "image-label":
+            read[key] = _relabelled(value, "0.5")
+        else:
+            read[key] = value
+    return read
 
 
 def _ome(attrs: JSON, version: str) -> JSON:
@@ -197,6 +227,49 @@ def _multiscale_to_v05(multiscale: JSON, where: str) -> JSON:
         else:
             moved[key] = value
     return moved
+
+
+def _multiscale_read(multiscale: JSON, where: str) -> JSON:
+    """:func:`_multiscale_to_v05` without refusals: what 0.5 cannot say is left out."""
+    try:
+        return _multiscale_to_v05(multiscale, where)
+    except MetadataError:
+        pass
+    datasets = _list(multiscale.get("datasets"))
+    levels = [_level(d, f"{where}.datasets.{i}") for i, d in enumerate(datasets)]
+    names = {name for _, name in levels}
+    systems = {s.get("name"): s for s in _list(multiscale.get("coordinateSystems"))}
+    if len(names) != 1 or not names <= systems.keys():
+        raise MetadataError(f"{where}.datasets: the levels map to no one defined system")
+    intrinsic = names.pop()
+    ndim = len(_list(systems[intrinsic].get("axes")))
+    try:
+        top = _top_to_v05(multiscale.get("coordinateTransformations"), intrinsic, ndim, where)
+    except MetadataError:
+        top = None
+    read: JSON = {}
+    for key, value in multiscale.items():
+        if key == "coordinateSystems":
+            read["axes"] = systems[intrinsic].get("axes")
+        elif key == "datasets":
+            read[key] = [
+                {**d, "coordinateTransformations": _plain_or_none(t, ndim)}
+                for d, (t, _) in zip(value, levels, strict=True)
+            ]
+        elif key == "coordinateTransformations":
+            if top is not None:
+                read[key] = top[0]
+        else:
+            read[key] = value
+    return read
+
+
+def _plain_or_none(transform: JSON, ndim: int) -> list[JSON]:
+    """:func:`_plain`'s list, or none where 0.5 has no such transformation."""
+    try:
+        return _plain(transform, ndim, "")
+    except MetadataError:
+        return []
 
 
 def _level(dataset: Any, where: str) -> tuple[JSON, str]:

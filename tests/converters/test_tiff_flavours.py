@@ -186,7 +186,7 @@ def test_ndpi_strips_are_decoded_once_for_many_small_regions(
 ) -> None:
     """Regions of 64 x 64 of each channel of the NDPI's 608 x 496 level: its 76 JPEG strips
     are read as one block, decoded once, not once per region."""
-    from omeconv.converters import tiff
+    from omeconv.converters.tiff import levels
 
     path = corpus / "vendor" / FILES[2]
     if not path.exists():
@@ -194,15 +194,15 @@ def test_ndpi_strips_are_decoded_once_for_many_small_regions(
     data = open_source(path).images[0].levels[-1].data
     assert data.shape == (3, 608, 496)
     stored: list[tuple[int, ...]] = []
-    put = tiff._BlockCache.put
+    put = levels._BlockCache.put
 
     def counted(self: Any, index: tuple[int, ...], block: Any) -> None:
         stored.append(index)
         put(self, index, block)
 
-    monkeypatch.setattr(tiff._BlockCache, "put", counted)
+    monkeypatch.setattr(levels._BlockCache, "put", counted)
     whole = data.compute()
-    monkeypatch.setattr(tiff, "_BLOCKS", tiff._BlockCache(tiff._CACHE_BYTES))  # none kept yet
+    monkeypatch.setattr(levels, "_BLOCKS", levels._BlockCache(levels._CACHE_BYTES))  # none kept yet
     stored.clear()
     for c in range(3):
         for y in range(0, 608, 64):
@@ -213,7 +213,7 @@ def test_ndpi_strips_are_decoded_once_for_many_small_regions(
 
 
 def test_block_cache_keeps_the_last_blocks_within_its_bytes() -> None:
-    from omeconv.converters.tiff import _BlockCache
+    from omeconv.converters.tiff.levels import _BlockCache
 
     cache = _BlockCache(limit=3 * 1000)
     for k in range(5):

@@ -171,3 +171,72 @@ def test_v04_and_v05_same_pixels(tmp_path: Path) -> None:
     assert v5.metadata.zarr_format == 3
     for name in v5.array_keys():
         np.testing.assert_array_equal(v4[name][:], v5[name][:])
+
+
+class FailingStore(CountingStore):
+    """Fails one chunk write with ENOSPC; every other write is slow, then counted."""
+
+    async def set(self, key: str, value: Any) -> None:
+        import asyncio
+        import errno
+
+        if key == "0/c/0/0/0/1":
+            raise OSError(errno.ENOSPC, "No space left on device", key)
+        await asyncio.sleep(0.2)
+        await super().set(key, value)
+
+
+def test_failed_write_is_one_line_and_nothing_lands_after(tmp_path: Path) -> None:
+    """An OS error while writing chunks: StoreWriteError, once the writes in flight ended."""
+    import time
+
+    from omeconv.errors import StoreWriteError
+
+    data = np.random.default_rng(4).integers(0, 255, size=SHAPE, dtype=np.uint8)
+    store = FailingStore(tmp_path / "out.zarr")
+    targets = _create(store, Encoding(), data.dtype)
+    store.writes.clear()
+    with pytest.raises(StoreWriteError) as info:
+        fill_levels(data, targets, FACTORS, method="mean", channel_axis=0, runner=Runner())
+    assert str(info.value) == "writing 0 failed: no space left on device"
+    written = sum(store.writes.values())
+    assert written > 0
+    time.sleep(1)
+    assert sum(store.writes.values()) == written
+
+
+class ReadCountingStore(LocalStore):
+    """A local store that records the chunk keys read back with a value."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.reads: list[str] = []
+
+    async def get(self, key: str, *args: Any, **kwargs: Any) -> Any:
+        value = await super().get(key, *args, **kwargs)
+        if value is not None and not key.endswith((".json", ".zarray", ".zattrs")):
+            self.reads.append(key)
+        return value
+
+
+@pytest.mark.parametrize(
+    ("zarr_format", "shards"), [(3, False), (3, True), (2, False)], ids=["v3", "v3-shards", "v2"]
+)
+def test_levels_are_written_without_reading_chunks_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, zarr_format: int, shards: bool
+) -> None:
+    """Whole chunks or shards are assigned, so zarr reads nothing back to merge into, even
+    over stored chunks (a rewrite, as ``--resume`` does). zarr's sharding codec looks for a
+    stored shard to merge into whatever the selection, so shards are checked fresh only."""
+    monkeypatch.setattr(write, "SHARD_TARGET", 2**15)
+    data = np.random.default_rng(5).integers(0, 255, size=SHAPE, dtype=np.uint8)
+    store = ReadCountingStore(tmp_path / "out.zarr")
+    encoding = Encoding(shards=shards, zarr_format=zarr_format)  # type: ignore[arg-type]
+    targets = _create(store, encoding, data.dtype)
+    fill_levels(data, targets, FACTORS, method="mean", channel_axis=0, runner=Runner())
+    assert store.reads == []
+    if not shards:
+        fill_levels(data, targets, FACTORS, method="mean", channel_axis=0, runner=Runner())
+        assert store.reads == []
+    for target, expected in zip(targets, _levels(data), strict=True):
+        np.testing.assert_array_equal(target[:], expected)

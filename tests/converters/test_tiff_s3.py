@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from omeconv.api import convert, read
+from tests.converters.test_tiff_vendor import check_ome_output, ome_tiff
 from tests.test_remote import monkeypatch_module, s3  # noqa: F401  (the moto S3 fixture)
-from tests.test_vendor_tiff import check_ome_output, ome_tiff
 
 if TYPE_CHECKING:
     from pathlib import Path

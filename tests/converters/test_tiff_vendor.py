@@ -16,7 +16,7 @@ import tifffile
 
 from omeconv.api import convert, read
 from omeconv.cli import main
-from omeconv.converters.tiff_vendor import micromanager, nih, stk
+from omeconv.converters.tiff.vendor import micromanager, nih, stk
 from omeconv.validate import validate_store
 from tests import vendor_tiff
 from tests.factories import group_attrs, random_array, read_level

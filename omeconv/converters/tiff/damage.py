@@ -29,6 +29,7 @@ __all__ = [
     "check_file",
     "check_series_data",
     "clean_log",
+    "damage_error",
     "raise_logged_damage",
     "reason",
     "tifffile_log",
@@ -72,6 +73,15 @@ def raise_logged_damage(log: list[str], path: Path) -> None:
             raise CorruptSourceError(f"damaged TIFF: {text}", path=path)
 
 
+def damage_error(
+    log: list[str], path: Path, exc: BaseException, what: str = "not a readable TIFF"
+) -> CorruptSourceError:
+    """The error for ``exc``, raised while reading ``path``: the structural damage tifffile
+    logged (raised here), else ``what`` with the exception's reason."""
+    raise_logged_damage(log, path)
+    return CorruptSourceError(f"{what}: {reason(exc)}", path=path)
+
+
 def clean_log(message: str) -> str:
     """A tifffile log message without its object reprs, in words a user can act on."""
     text = re.sub(r"<TiffTag\.fromfile> raised TiffFileError\('(.*)'\)$", r"\1", message)
@@ -112,8 +122,7 @@ def check_file(path: Path) -> None:
         except OmeconvError:
             raise
         except Exception as exc:  # tifffile raises many kinds on fuzzed files
-            raise_logged_damage(log, path)
-            raise CorruptSourceError(f"not a readable TIFF: {reason(exc)}", path=path) from exc
+            raise damage_error(log, path, exc) from exc
 
 
 def check_series_data(series: tifffile.TiffPageSeries, path: Path) -> None:
