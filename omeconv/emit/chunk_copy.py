@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hashlib
 import json
 import math
@@ -534,14 +533,22 @@ def _copy_fd(fd_in: int, fd_out: int, size: int, refused: set[str]) -> None:
     a way the filesystem refuses goes into ``refused`` and is not tried again."""
     if "clone" not in refused:
         try:
+            import fcntl
+
             fcntl.ioctl(fd_out, _FICLONE, fd_in)
             return
+        except ImportError:  # no fcntl (Windows)
+            refused.add("clone")
         except OSError as exc:
             if exc.errno not in _CANNOT:
                 raise
             refused.add("clone")
-    for name, step in (("range", os.copy_file_range), ("sendfile", _sendfile)):
-        if name in refused:
+    ways = (
+        ("range", getattr(os, "copy_file_range", None)),  # Linux only
+        ("sendfile", _sendfile if hasattr(os, "sendfile") else None),  # not on Windows
+    )
+    for name, step in ways:
+        if name in refused or step is None:
             continue
         done = 0
         try:
