@@ -98,6 +98,7 @@ def compression_limit(path: Path) -> float | None:
     import numcodecs
     import numpy as np
     import zarr
+    from zarr.codecs import BloscCodec
 
     shuffles = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
     cpu = 0.0
@@ -108,12 +109,12 @@ def compression_limit(path: Path) -> float | None:
         codec = array.compressors[0]
         if isinstance(codec, numcodecs.Blosc):
             blosc = codec
-        elif type(codec).__name__ == "BloscCodec":
+        elif isinstance(codec, BloscCodec) and codec.shuffle is not None:
             blosc = numcodecs.Blosc(
-                cname=codec.cname.value,  # type: ignore[attr-defined]
-                clevel=codec.clevel,  # type: ignore[attr-defined]
-                shuffle=shuffles[codec.shuffle.value],  # type: ignore[attr-defined]
-                blocksize=codec.blocksize,  # type: ignore[attr-defined]
+                cname=codec.cname.value,
+                clevel=codec.clevel,
+                shuffle=shuffles[codec.shuffle.value],
+                blocksize=codec.blocksize,
             )
         else:
             return None
@@ -122,12 +123,120 @@ def compression_limit(path: Path) -> float | None:
         for corner in itertools.product(*grid):
             region = tuple(slice(o, o + c) for o, c in zip(corner, chunks, strict=True))
             block = np.zeros(chunks, dtype=array.dtype)  # edge chunks are stored whole
-            data = array[region]
+            data = np.asarray(array[region])
             block[tuple(slice(0, n) for n in data.shape)] = data
             start = time.process_time()
             blosc.encode(block)
             cpu += time.process_time() - start
     return cpu
+
+
+#: Where a profile sample's CPU goes: the first step (in this order) one of whose frames is in
+#: the sample's stack; ``(step, function name, file, text of the line or "")``. Frames are
+#: py-spy's ``function (file:line)``; the line's source text tells steps of one function apart.
+STEPS: list[tuple[str, str, str, str]] = [
+    ("start-up: imports", "", "importlib._bootstrap", ""),
+    ("compress (Blosc encode)", "_chunk", "omeconv/emit/write.py", "encode("),
+    ("compress (Blosc encode)", "encode_single", "zarr/codecs/", ""),
+    ("copies: chunk padding and contiguous copies", "_chunk", "omeconv/emit/write.py", ""),
+    ("copies: chunk padding and contiguous copies", "_merge_chunk_array", "zarr/", ""),
+    ("copies: block made contiguous after reading", "_read", "omeconv/emit/write.py", "ascont"),
+    ("read: TIFF decode and dask assembly", "_read", "omeconv/emit/write.py", ""),
+    ("read: TIFF decode and dask assembly", "", "tifffile", ""),
+    ("read: TIFF decode and dask assembly", "read_batch", "zarr/core/codec_pipeline.py", ""),
+    ("downsample", "", "omeconv/pyramid.py", ""),
+    ("statistics (channel windows)", "", "omeconv/emit/stats.py", ""),
+    ("statistics (channel windows)", "", "omeconv/stats.py", ""),
+    ("write: store.set of encoded chunks", "_put", "omeconv/emit/write.py", ""),
+    ("write: store.set of encoded chunks", "", "zarr/storage", ""),
+    ("Python per block (write path)", "", "omeconv/emit/write.py", ""),
+    ("dask scheduler", "", "dask/", ""),
+    ("thread pools and zarr's event loop", "", "concurrent/futures", ""),
+    ("thread pools and zarr's event loop", "", "threading.py", ""),
+    ("thread pools and zarr's event loop", "", "asyncio/", ""),
+    ("thread pools and zarr's event loop", "", "selectors.py", ""),
+]
+
+
+#: Samples of threads waiting (for work, a lock, the event loop): no CPU, left out of shares.
+IDLE = "waiting (a lock, work, the event loop)"
+
+
+def profile_steps(raw: str, root: Path) -> dict[str, int]:
+    """Samples per step (:data:`STEPS`) of a py-spy ``raw`` profile (``stack count`` lines);
+    the frames' source lines are read below ``root`` (the repository)."""
+    import linecache
+    import re
+
+    pattern = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*):(?P<line>\d+)\)$")
+    out: dict[str, int] = {}
+    for entry in raw.splitlines():
+        stack, _, count = entry.rpartition(" ")
+        frames = [m for f in stack.split(";") if stack and (m := pattern.match(f))]
+        step = "other Python (setup, metadata)" if frames else "native threads, no Python frame"
+        leaf = frames[-1] if frames else None
+        if leaf is not None and (
+            leaf["func"].endswith(("wait", "select", "join"))
+            or "get(block=True)"
+            in linecache.getline(_source(leaf["file"], root), int(leaf["line"]))
+        ):
+            step = IDLE
+        for name, func, file, text in [] if step == IDLE else STEPS:
+            if any(
+                file in m["file"]
+                and m["func"].rpartition(".")[2].endswith(func)
+                and (
+                    not text or text in linecache.getline(_source(m["file"], root), int(m["line"]))
+                )
+                for m in frames
+            ):
+                step = name
+                break
+        out[step] = out.get(step, 0) + int(count)
+    return out
+
+
+def _source(file: str, root: Path) -> str:
+    path = root / file
+    return str(path if path.is_file() else file)
+
+
+def profile_run(tool: str, src: Path, out: Path, results: Path) -> str:
+    """Run ``tool`` once under py-spy (all threads, 100 Hz) and write ``profile.md``."""
+    spy = shutil.which("py-spy")
+    if spy is None:
+        raise SystemExit("--profile needs py-spy on PATH (pip install py-spy)")
+    raw = results / "profile.txt"
+    extra = {"omeconv": [], "omeconv-zstd5": ["--compression", "zstd", "--clevel", "5"]}[tool]
+    cmd = [sys.executable, "-m", "omeconv", "-q", "tiff2zarr", str(src), str(out), "--overwrite"]
+    subprocess.run(
+        [spy, "record", "-r", "100", "-f", "raw", "-o", str(raw), "--", *cmd, *extra],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    shutil.rmtree(out)
+    steps = profile_steps(raw.read_text(), REPO)
+    idle = steps.pop(IDLE, 0)
+    total = sum(steps.values())
+    lines = [
+        f"# Where the CPU of one `{tool}` run goes",
+        "",
+        (
+            f"py-spy samples of the threads at work, 100 Hz: {total} in all (and {idle} of"
+            f" threads waiting, left out); input {src.name}; load {os.getloadavg()[0]:.1f}."
+        ),
+        "",
+        "| step | samples | share |",
+        "|---|---:|---:|",
+    ]
+    lines += [
+        f"| {name} | {n} | {n / total:.0%} |"
+        for name, n in sorted(steps.items(), key=lambda kv: -kv[1])
+    ]
+    md = "\n".join(lines) + "\n"
+    (results / "profile.md").write_text(md)
+    return md
 
 
 def run_one(tool: str, src: Path, out: Path, timeout: float | None) -> dict[str, Any]:
@@ -166,7 +275,7 @@ def run_one(tool: str, src: Path, out: Path, timeout: float | None) -> dict[str,
 
 def summarize(runs: list[dict[str, Any]], tools: list[str], nbytes: int) -> list[dict[str, Any]]:
     """One row per tool: median wall time, max peak RSS, throughput and ratio to omeconv."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for tool in tools:
         mine = [r for r in runs if r["tool"] == tool]
         ok = [r for r in mine if "error" not in r]
@@ -349,6 +458,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tools", default=",".join(TOOLS), help="comma list (default: all)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per tool, alternating")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per conversion")
+    parser.add_argument(
+        "--profile",
+        choices=["omeconv", "omeconv-zstd5"],
+        default=None,
+        help="only profile one run of this tool with py-spy (writes profile.md)",
+    )
     args = parser.parse_args(argv)
 
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
@@ -364,6 +479,10 @@ def main(argv: list[str] | None = None) -> int:
     nbytes = 2 * math.prod(shape)
 
     _warm(src)
+    if args.profile:
+        out = data / f"out-profile-{os.getpid()}.ome.zarr"
+        print(profile_run(args.profile, src, out, Path(args.results_dir)))
+        return 0
     runs: list[dict[str, Any]] = []
     load_before = os.getloadavg()[0]
     for rep in range(args.repeat):

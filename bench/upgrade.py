@@ -3,7 +3,8 @@
 The copy is timed against a plain ``cp -r`` of the same store in the same run, both as fresh
 processes (``omeconv upgrade`` pays for its start-up and imports, as a user does). Runs
 alternate, each started with no dirty pages (``sync``), and the median and best of each are
-compared. A third row times the copy alone (``omeconv.upgrade`` in this process, imports
+compared, and so are their CPU seconds (user + system), which a busy machine changes less
+than wall times. A third row times the copy alone (``omeconv.upgrade`` in this process, imports
 already paid), to tell the copy from the start-up. The store is written with zarr-python
 directly (not omeconv). Run ``python -m bench.upgrade``; results go to
 ``bench/results/upgrade.md``.
@@ -71,16 +72,24 @@ def make_store(path: Path, *, gib: float = 1.0) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def _timed(fn: Callable[[Path], object], out: Path) -> float:
-    """Seconds ``fn(out)`` takes, started with no dirty pages (an earlier run's writeback
-    must not be charged to it); ``out``, if made, is deleted afterwards."""
+def _timed(fn: Callable[[Path], object], out: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, this process and its children) of ``fn(out)``,
+    started with no dirty pages (an earlier run's writeback must not be charged to it);
+    ``out``, if made, is deleted afterwards."""
     os.sync()
+    cpu = _cpu()
     start = time.perf_counter()
     fn(out)
     seconds = time.perf_counter() - start
+    cpu = _cpu() - cpu
     if out.exists():
         shutil.rmtree(out)
-    return seconds
+    return seconds, cpu
+
+
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -106,14 +115,17 @@ def main(argv: list[str] | None = None) -> None:
         upgrade(source, root / "warm.zarr")  # this process's imports, for the copy-alone row
         shutil.rmtree(root / "warm.zarr")
         times: dict[str, list[float]] = {name: [] for name in runs}
+        cpus: dict[str, list[float]] = {name: [] for name in runs}
         load = os.getloadavg()[0]
         for _ in range(args.rounds):
             for name, fn in runs.items():
-                times[name].append(_timed(fn, root / f"{name}.zarr"))
-                print(f"{name}: {times[name][-1]:.2f} s", flush=True)
-        t_inplace = _timed(lambda out: upgrade(source, in_place=True), root / "none")
+                wall, cpu = _timed(fn, root / f"{name}.zarr")
+                times[name].append(wall)
+                cpus[name].append(cpu)
+                print(f"{name}: {wall:.2f} s, {cpu:.2f} s CPU", flush=True)
+        t_inplace, _ = _timed(lambda out: upgrade(source, in_place=True), root / "none")
         load = max(load, os.getloadavg()[0])
-    text = _report(times, t_inplace, nbytes, files, args.rounds, load)
+    text = _report(times, cpus, t_inplace, nbytes, files, args.rounds, load)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text)
     print(text)
@@ -121,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _report(
     times: dict[str, list[float]],
+    cpus: dict[str, list[float]],
     t_inplace: float,
     nbytes: int,
     files: int,
@@ -135,14 +148,19 @@ def _report(
     }
     median = {k: statistics.median(v) for k, v in times.items()}
     best = {k: min(v) for k, v in times.items()}
-    table = ["| run | median s | best s | MB/s (median) | x cp -r (median) | x cp -r (best) |"]
-    table.append("|---|---:|---:|---:|---:|---:|")
+    cpu = {k: statistics.median(v) for k, v in cpus.items()}
+    table = [
+        "| run | median s | best s | MB/s (median) | x cp -r (median) | x cp -r (best)"  # noqa: ISC004
+        " | CPU s (median) |"
+    ]
+    table.append("|---|---:|---:|---:|---:|---:|---:|")
     for key, label in names.items():
         table.append(
             f"| {label} | {median[key]:.2f} | {best[key]:.2f} | {mb / median[key]:.0f} |"
             f" {median['cp'] / median[key]:.2f} | {best['cp'] / best[key]:.2f} |"
+            f" {cpu[key]:.2f} |"
         )
-    table.append(f"| `omeconv upgrade --in-place` | {t_inplace:.2f} | | | | |")
+    table.append(f"| `omeconv upgrade --in-place` | {t_inplace:.2f} | | | | | |")
     return (
         f"# Upgrade benchmark\n\nStore: {mb:.0f} MB OME-Zarr 0.4 (czyx uint16, 3 levels, "
         f"512x512 Blosc-lz4 chunks, {files} files). {rounds} alternating rounds, each run "

@@ -689,3 +689,30 @@ def test_resume_copies_again_the_chunks_whose_source_changed(
     fresh = tmp_path / "fresh.zarr"
     upgrade(source, fresh)
     assert tree_hash(out) == tree_hash(fresh)
+
+
+@pytest.mark.parametrize("refuse", [(), ("copy_file_range",), ("copy_file_range", "sendfile")])
+def test_chunk_files_copy_when_the_kernel_refuses_a_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refuse: tuple[str, ...]
+) -> None:
+    """Where the filesystem refuses reflinks, ``copy_file_range`` or ``sendfile`` (another
+    filesystem, an old kernel), the next way copies the file byte for byte, and the refused
+    ways are not tried again."""
+    import errno
+
+    import omeconv.emit.chunk_copy as copy_module
+
+    def refused(*_args: object) -> int:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    for name in refuse:
+        monkeypatch.setattr(copy_module.os, name, refused)
+    data = np.random.default_rng(0).bytes(3 * 2**20 + 17)
+    (tmp_path / "src").write_bytes(data)
+    ways: set[str] = set()
+    for n in range(2):
+        st = copy_module._copy_file(str(tmp_path / "src"), str(tmp_path / f"dst{n}"), ways)
+        assert (tmp_path / f"dst{n}").read_bytes() == data
+        assert st.st_size == len(data)
+    expected = {"range": "copy_file_range", "sendfile": "sendfile"}
+    assert {expected[w] for w in ways - {"clone"}} == set(refuse)

@@ -21,6 +21,7 @@ v2 chunk keys move to the v3 default (``1.0.3`` or ``1/0/3`` to ``c/1/0/3``); v3
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -50,8 +51,9 @@ __all__ = [
     "v3_array_document",
 ]
 
-#: Threads copying chunk files (I/O bound).
-COPY_THREADS = 8
+#: Threads copying local chunk files. The kernel does the copying; on 2 shared cores more
+#: than 2 threads only cost more system time (ext4: 5.1 s against 3.3-3.8 s with 2 for 1.4 GB).
+COPY_THREADS = max(1, min(4, os.cpu_count() or 1))
 _CORE_COMPRESSORS = ("blosc", "zstd", "gzip")
 _SHUFFLE = {0: "noshuffle", 1: "shuffle", 2: "bitshuffle", -1: "shuffle"}
 #: v2 object codecs (the first filter of an object array) → Zarr v3 data type of that name.
@@ -420,13 +422,32 @@ def _same_key(key: str, encoding: dict[str, Any], ndim: int) -> str | None:
 
 
 def _local_files(root: str) -> list[str]:
-    """Paths of every file below ``root``, relative, ``/``-separated."""
+    """Paths of every file below ``root``, relative, ``/``-separated (as ``os.walk`` finds
+    them: links to folders are not followed)."""
     keys: list[str] = []
-    for dirpath, _dirs, files in os.walk(root):
-        rel = os.path.relpath(dirpath, root)
-        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
-        keys.extend(prefix + f for f in files)
+    folders = [""]
+    while folders:
+        prefix = folders.pop()
+        with os.scandir(f"{root}/{prefix}" if prefix else root) as entries:
+            for entry in entries:
+                if not entry.is_dir():
+                    keys.append(prefix + entry.name)
+                elif not entry.is_symlink():
+                    folders.append(f"{prefix}{entry.name}/")
     return keys
+
+
+def _make_folders(root: str, keys: Sequence[str]) -> None:
+    """The folders of ``keys`` below ``root`` (which exists), parents first."""
+    folders: set[str] = set()
+    for key in keys:
+        folder = key.rpartition("/")[0]
+        while folder and folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    for folder in sorted(folders):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(f"{root}/{folder}")
 
 
 def _copy_local(
@@ -442,8 +463,8 @@ def _copy_local(
     root, out = os.fspath(src), os.fspath(dst)
     jobs = [(f"{root}/{k}", f"{out}/{n}", n) for k in _local_files(root) if (n := rename(k))]
     share.begin(len(jobs))
-    for parent in sorted({os.path.dirname(d) for _, d, _ in jobs} | {out}):
-        os.makedirs(parent, exist_ok=True)
+    os.makedirs(out, exist_ok=True)
+    _make_folders(out, [key for _, _, key in jobs])
     stop = threading.Event()
     refused: set[str] = set()
 
@@ -516,12 +537,11 @@ def _copy_fd(fd_in: int, fd_out: int, size: int, refused: set[str]) -> None:
     if "clone" not in refused:
         try:
             import fcntl  # POSIX only: not at import, so the package imports on Windows
-        except ImportError:
-            refused.add("clone")
-    if "clone" not in refused:
-        try:
+
             fcntl.ioctl(fd_out, _FICLONE, fd_in)
             return
+        except ImportError:  # no fcntl (Windows)
+            refused.add("clone")
         except OSError as exc:
             if exc.errno not in _CANNOT:
                 raise
