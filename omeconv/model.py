@@ -6,8 +6,12 @@ Plain frozen dataclasses, independent of any NGFF version. Pixel data are lazy
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -24,6 +28,7 @@ __all__ = [
     "Label",
     "LabelColor",
     "Level",
+    "ZarrLevel",
     "Plate",
     "PlateAcquisition",
     "SourceAttrs",
@@ -88,6 +93,54 @@ class Level:
     path: str | None = None
     source: Any = None
     """Where the level's encoded chunks live (a ``zarr.Array``) when they can be copied as is."""
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The pixels' shape."""
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The pixels' dtype."""
+        dtype: np.dtype[Any] = np.dtype(self.data.dtype)
+        return dtype
+
+    @property
+    def nbytes(self) -> int:
+        """The pixels' size in bytes, uncompressed."""
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+class ZarrLevel(Level):
+    """A level over a zarr array (its :attr:`source`) whose dask array is made on first use:
+    copying the encoded chunks needs only the array's shape and dtype, not dask."""
+
+    def __init__(
+        self,
+        *,
+        scale: tuple[float, ...],
+        source: Any,
+        translation: tuple[float, ...] | None = None,
+        path: str | None = None,
+        data: da.Array | None = None,
+    ) -> None:
+        super().__init__(data, scale, translation, path, source)
+        if data is None:
+            del self.__dict__["data"]  # built by the property below when first read
+
+    @cached_property
+    def data(self) -> da.Array:
+        import dask.array as da
+
+        return da.from_zarr(self.source)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.source.shape) if "data" not in self.__dict__ else super().shape
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return np.dtype(self.source.dtype) if "data" not in self.__dict__ else super().dtype
 
 
 @dataclass(frozen=True)
@@ -154,9 +207,9 @@ class Image:
             raise ValueError("an image needs at least one level")
         ndim = len(self.axes)
         for i, level in enumerate(self.levels):
-            if level.data.ndim != ndim or len(level.scale) != ndim:
+            if len(level.shape) != ndim or len(level.scale) != ndim:
                 raise ValueError(
-                    f"level {i} has {level.data.ndim} dimensions and {len(level.scale)} scales,"
+                    f"level {i} has {len(level.shape)} dimensions and {len(level.scale)} scales,"
                     f" but the image has {ndim} axes"
                 )
 
@@ -174,7 +227,7 @@ class Image:
     def nchannels(self) -> int:
         """Length of the channel axis (1 when there is none)."""
         names = [a.type for a in self.axes]
-        return int(self.data.shape[names.index("channel")]) if "channel" in names else 1
+        return int(self.levels[0].shape[names.index("channel")]) if "channel" in names else 1
 
     def with_levels(self, levels: tuple[Level, ...]) -> Image:
         """A copy of this image with other levels."""

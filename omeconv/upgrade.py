@@ -212,7 +212,7 @@ def plan_upgrade(
 ) -> UpgradePlan:
     """Open ``source`` as OME-Zarr ``from_version`` (0.4 or 0.5) and map every array to Zarr
     v3 (raises when one cannot)."""
-    from omeconv.converters import get_converter
+    from omeconv.converters.ome_zarr_ import OmeZarrConverter
     from omeconv.emit.chunk_copy import array_v2_document, array_v3_document, v3_array_document
 
     location = _local(source)
@@ -232,7 +232,8 @@ def plan_upgrade(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OmeconvWarning)
-            collection = get_converter("ome_zarr").open(location)
+            # Missing chunks stay missing in the copy: no need to list every chunk for that.
+            collection = OmeZarrConverter().open(location, warn_missing=False)
     except UnsupportedSourceError as exc:
         raise UpgradeError(
             f"not an OME-Zarr {from_version} store (no NGFF metadata)", path=location

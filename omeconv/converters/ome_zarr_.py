@@ -1,9 +1,9 @@
 """OME-Zarr stores as a source: 0.4 (Zarr v2), 0.5 and 0.6 (Zarr v3) images, labels, plates and
 bioformats2raw collections.
 
-The store is read as it is: each level becomes a lazy dask array over the existing zarr
-array, which also rides along as :attr:`Level.source` so the emitter can copy its encoded
-chunks. Per-level scales and translations, ``omero``, labels, plate and well metadata and the
+The store is read as it is: each level is a :class:`~omeconv.model.ZarrLevel` over the
+existing zarr array (its :attr:`Level.source`, so the emitter can copy its encoded chunks),
+whose lazy dask array is made only when the pixels are read. Per-level scales and translations, ``omero``, labels, plate and well metadata and the
 ``OME/METADATA.ome.xml`` document are carried; group attributes NGFF does not define are kept
 in ``extra_attrs``. Nothing here writes.
 
@@ -46,6 +46,7 @@ from omeconv.model import (
     SourceAttrs,
     Well,
     WellField,
+    ZarrLevel,
 )
 from omeconv.ngff06 import is_v06
 from omeconv.zarr_io import NODE_KEYS, join
@@ -80,13 +81,21 @@ class OmeZarrConverter:
         except OSError:
             return False
 
-    def open(self, source: Any, *, storage_options: dict[str, Any] | None = None) -> Collection:
+    def open(
+        self,
+        source: Any,
+        *,
+        storage_options: dict[str, Any] | None = None,
+        warn_missing: bool = True,
+    ) -> Collection:
         """Read the OME-Zarr 0.4, 0.5 or 0.6 hierarchy rooted at ``source`` lazily, all of it.
 
         There is no ``series``: images, labels, plates and extra nodes are carried as one
         hierarchy (an upgrade), and taking one image out of it would drop what the rest says.
+        ``warn_missing`` lists each level's chunks to warn of missing ones (which read as the
+        fill value); a copy of the encoded chunks, which keeps the gaps as they are, skips it.
         """
-        reader = _Reader(source, storage_options)
+        reader = _Reader(source, storage_options, warn_missing=warn_missing)
         for probe in _PROBES:
             collection = probe(reader)
             if collection is not None:
@@ -98,7 +107,9 @@ class _Reader(Hierarchy):
     """The store seen by the adapter: :class:`~omeconv.hierarchy.Hierarchy` plus the
     source-attribute view the model carries (:meth:`stored`) and the adapter's own errors."""
 
-    def __init__(self, source: Any, storage_options: dict[str, Any] | None) -> None:
+    def __init__(
+        self, source: Any, storage_options: dict[str, Any] | None, *, warn_missing: bool = True
+    ) -> None:
         from omeconv.ozx import is_ozx
         from omeconv.stores import is_url
 
@@ -109,6 +120,7 @@ class _Reader(Hierarchy):
             )
         super().__init__(source, storage_options=storage_options)
         self.root = self.ngff("")
+        self.warn_missing = warn_missing
 
     def stored(self, path: str) -> SourceAttrs:
         """The node's attributes as stored (empty when there is no node) and their version
@@ -250,10 +262,6 @@ def _transforms(transforms: Any, ndim: int) -> tuple[tuple[float, ...], tuple[fl
 
 
 def _levels(reader: _Reader, path: str, ms: dict[str, Any]) -> tuple[Level, ...]:
-    import dask.array as da
-
-    from omeconv.validate import warn_missing_chunks
-
     arrays = []
     for ds in ms["datasets"]:
         if not isinstance(ds, dict) or "path" not in ds:
@@ -274,11 +282,12 @@ def _levels(reader: _Reader, path: str, ms: dict[str, Any]) -> tuple[Level, ...]
             outer = outer_shift or (0.0,) * ndim
             shift = tuple(s * t + o for s, t, o in zip(outer_scale, inner, outer, strict=True))
         scale = tuple(s * o for s, o in zip(scale, outer_scale, strict=True))
-        data = da.from_zarr(array)
-        warn_missing_chunks(array, reader.where(join(path, str(ds["path"]))))
-        levels.append(
-            Level(data=data, scale=scale, translation=shift, path=str(ds["path"]), source=array)
-        )
+        if reader.warn_missing:
+            from omeconv.validate import warn_missing_chunks
+
+            warn_missing_chunks(array, reader.where(join(path, str(ds["path"]))))
+        # The dask array is made when the pixels are read: a chunk copy never needs it.
+        levels.append(ZarrLevel(scale=scale, translation=shift, path=str(ds["path"]), source=array))
     return tuple(levels)
 
 
@@ -311,7 +320,7 @@ def _image(reader: _Reader, path: str) -> Image:
     attrs = reader.ngff(path)
     ms = _multiscale(reader, path, attrs)
     levels = _levels(reader, path, ms)
-    axes = _axes(reader, path, ms, levels[0].data.ndim)
+    axes = _axes(reader, path, ms, len(levels[0].shape))
     labels = tuple(_labels(reader, path))
     omero = attrs.get("omero")
     labels_group = join(path, "labels")
@@ -352,7 +361,7 @@ def _label(reader: _Reader, path: str, name: str) -> Label:
     return Label(
         name=name,
         levels=levels,
-        axes=_axes(reader, path, ms, levels[0].data.ndim),
+        axes=_axes(reader, path, ms, len(levels[0].shape)),
         colors=colors,
         properties=properties,
         source_image=source.get("image") if isinstance(source, dict) else None,

@@ -60,7 +60,7 @@ def levels_below(
     last = levels[-1]
     if factors is not None:
         wanted = max(len(factors), len(levels))
-        shapes = [tuple(lv.data.shape) for lv in levels]
+        shapes = [tuple(lv.shape) for lv in levels]
         scales = [tuple(lv.scale) for lv in levels]
         for f in factors[len(levels) : wanted]:
             shapes.append(tuple(-(-n // k) for n, k in zip(shapes[-1], f, strict=True)))
@@ -73,7 +73,7 @@ def levels_below(
         if wanted_total is None:
             wanted_total = 1 if len(levels) > 1 else None
         plans = plan_levels(
-            last.data.shape,
+            last.shape,
             axes,
             last.scale,
             chunks,

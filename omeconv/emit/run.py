@@ -167,7 +167,7 @@ def emit(
 def _total_bytes(images: Sequence[Image]) -> int:
     """Bytes of every level given (written or copied) of ``images`` and their labels."""
     return sum(
-        lv.data.nbytes
+        lv.nbytes
         for image in images
         for levels in (image.levels, *(label.levels for label in image.labels))
         for lv in levels
@@ -224,7 +224,7 @@ def _refuse_unsupported_dtypes(
 ) -> None:
     """OME-Zarr stores real pixels: refuse complex (and other non-numeric) dtypes."""
     for image in images:
-        dtype = np.dtype(image.levels[0].data.dtype)
+        dtype = np.dtype(image.levels[0].dtype)
         if dtype.kind not in "biuf":
             raise UnsupportedSourceError(
                 f"unsupported pixel type {dtype}; OME-Zarr holds bool, integer or float pixels",

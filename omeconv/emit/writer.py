@@ -87,8 +87,8 @@ class Writer:
         conversion's metadata is derived from the model.
         """
         level0 = image.levels[0]
-        chunks = chunk_shape(image.axes, level0.data.shape, level0.data.dtype.itemsize, self.chunks)
-        method = default_method(level0.data.dtype)
+        chunks = chunk_shape(image.axes, level0.shape, level0.dtype.itemsize, self.chunks)
+        method = default_method(level0.dtype)
         if self.method is not None and method == "mean":
             method = self.method
         metas, factors, stats = self._levels(path, image.levels, image.axes, chunks, method, None)
@@ -122,7 +122,7 @@ class Writer:
     def _label(
         self, path: str, label: Label, factors: list[tuple[int, ...]], chunks: Sequence[int]
     ) -> None:
-        dtype = label.levels[0].data.dtype
+        dtype = label.levels[0].dtype
         if dtype.kind not in "iub":
             raise MetadataError(f"label {label.name!r} has dtype {dtype}; labels must be integers")
         metas, _, _ = self._levels(
@@ -160,12 +160,12 @@ class Writer:
         metas: list[LevelMeta] = []
         all_factors: list[tuple[int, ...]] = []
         shards = plan_shards(
-            [lv.data.shape for lv in levels] + [s for s, _, _ in extra],
+            [lv.shape for lv in levels] + [s for s, _, _ in extra],
             [ones]
-            + [ratio(a.data.shape, b.data.shape) for a, b in pairwise(levels)]
+            + [ratio(a.shape, b.shape) for a, b in pairwise(levels)]
             + [f for _, _, f in extra],
             chunks,
-            last.data.dtype.itemsize,
+            last.dtype.itemsize,
         )
         for i, lv in enumerate(levels):
             name = lv.path or str(i)
@@ -177,8 +177,8 @@ class Writer:
                     self._array(
                         path,
                         name,
-                        lv.data.shape,
-                        lv.data.dtype,
+                        lv.shape,
+                        lv.dtype,
                         chunks,
                         names,
                         shards[i],
@@ -186,11 +186,9 @@ class Writer:
                     )
                 )
             metas.append((name, tuple(lv.scale), lv.translation))
-            all_factors.append(ones if i == 0 else ratio(levels[i - 1].data.shape, lv.data.shape))
+            all_factors.append(ones if i == 0 else ratio(levels[i - 1].shape, lv.shape))
         for j, (shape, scale, f) in enumerate(extra, start=len(levels)):
-            arrays.append(
-                self._array(path, str(j), shape, last.data.dtype, chunks, names, shards[j])
-            )
+            arrays.append(self._array(path, str(j), shape, last.dtype, chunks, names, shards[j]))
             metas.append((str(j), scale, shifted(last.translation, last.scale, scale)))
             all_factors.append(f)
         self.level_scales.update((join(path, name), scale) for name, scale, _ in metas)
