@@ -716,3 +716,33 @@ def test_chunk_files_copy_when_the_kernel_refuses_a_way(
         assert st.st_size == len(data)
     expected = {"range": "copy_file_range", "sendfile": "sendfile"}
     assert {expected[w] for w in ways - {"clone"}} == set(refuse)
+
+
+def test_copy_needs_no_dask_and_levels_read_lazily(tmp_path: Path) -> None:
+    """A fresh ``omeconv upgrade`` copies chunks without importing dask.array; the adapter's
+    levels still read the source's pixels when asked."""
+    import subprocess
+    import sys
+
+    from omeconv.converters.ome_zarr_ import OmeZarrConverter
+
+    source = make_labelled_image(tmp_path / "in.zarr")
+    out = tmp_path / "out.zarr"
+    code = (
+        "import sys; from omeconv.cli import main; main(sys.argv[1:]);"
+        " print('dask.array' in sys.modules)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, "-q", "upgrade", "0.4", "0.5", str(source), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["False"]
+    assert_same_pixels(source, out, v2_arrays(source))
+    level = OmeZarrConverter().open(source).images[0].levels[1]
+    assert "data" not in vars(level)
+    stored = zarr.open_array(source / str(level.path))
+    assert level.shape == stored.shape
+    np.testing.assert_array_equal(level.data.compute(), stored[:])
