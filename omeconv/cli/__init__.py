@@ -1,4 +1,4 @@
-"""The ``omeconv`` command line: tiff2zarr, convert, info, validate.
+"""The ``omeconv`` command line: tiff2zarr, convert, info, validate, verify and upgrade.
 
 Errors print one line, ``omeconv: error: <path>: <message>``, and exit 2 (usage: bad
 options, missing input, existing output) or 1 (data: corrupt source, invalid metadata;
