@@ -12,20 +12,15 @@ import click
 
 from omeconv.cli.exits import Stopped, interrupted
 from omeconv.cli.options import (
-    SERIES_HELP,
     apply_global_options,
+    conversion_options,
     global_options,
-    layout_option,
-    metadata_options,
     overrides,
     parse_chunks,
     parse_series,
     rocrate,
     rocrate_options,
-    safety_options,
-    source_options,
     sub_global_options,
-    write_options,
 )
 
 if TYPE_CHECKING:
@@ -171,15 +166,7 @@ def _refuse_other_formats(source: str) -> None:
 
 
 @cli.command(epilog=EPILOG_TIFF)
-@click.argument("input", type=click.Path())
-@click.argument("output", type=click.Path())
-@click.option("--series", default=None, metavar="N|N,M|all", help=SERIES_HELP)
-@layout_option
-@write_options
-@metadata_options
-@rocrate_options
-@safety_options
-@source_options
+@conversion_options
 @click.pass_context
 @sub_global_options
 def tiff2zarr(ctx: click.Context, /, input: str, output: str, **kw: Any) -> None:
@@ -194,15 +181,7 @@ def tiff2zarr(ctx: click.Context, /, input: str, output: str, **kw: Any) -> None
 
 
 @cli.command()
-@click.argument("input", type=click.Path())
-@click.argument("output", type=click.Path())
-@click.option("--series", default=None, metavar="N|N,M|all", help=SERIES_HELP)
-@layout_option
-@write_options
-@metadata_options
-@rocrate_options
-@safety_options
-@source_options
+@conversion_options
 @click.pass_context
 @sub_global_options
 def convert(ctx: click.Context, /, input: str, output: str, **kw: Any) -> None:

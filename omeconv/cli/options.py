@@ -340,3 +340,20 @@ def layout_option(f: Callable[..., Any]) -> Callable[..., Any]:
         help="Several series: one bioformats2raw collection, or per-series: OUTPUT is a folder "
         "of <index>_<name>.ome.zarr image stores.",
     )(f)
+
+
+def conversion_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """INPUT, OUTPUT and every option of the converting commands (tiff2zarr, convert)."""
+    for option in (
+        source_options,
+        safety_options,
+        rocrate_options,
+        metadata_options,
+        write_options,
+        layout_option,
+        click.option("--series", default=None, metavar="N|N,M|all", help=SERIES_HELP),
+        click.argument("output", type=click.Path()),
+        click.argument("input", type=click.Path()),
+    ):
+        f = option(f)
+    return f
