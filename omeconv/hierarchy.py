@@ -38,6 +38,7 @@ __all__ = [
     "dtype_name",
     "first_multiscale",
     "ome_version",
+    "scale_translation",
     "well_metadata",
 ]
 
@@ -141,6 +142,21 @@ def ome_version(attributes: dict[str, Any], zarr_format: int) -> str | None:
         if isinstance(value, dict) and "version" in value:
             return str(value["version"])
     return None
+
+
+def scale_translation(
+    transforms: Any, ndim: int
+) -> tuple[tuple[float, ...], tuple[float, ...] | None]:
+    """The scale (ones when absent) and translation (None when absent) of a 0.4/0.5 list of
+    ``coordinateTransformations``."""
+    scale: tuple[float, ...] = (1.0,) * ndim
+    translation: tuple[float, ...] | None = None
+    for t in transforms or ():
+        if t.get("type") == "scale" and "scale" in t:
+            scale = tuple(float(v) for v in t["scale"])
+        elif t.get("type") == "translation" and "translation" in t:
+            translation = tuple(float(v) for v in t["translation"])
+    return scale, translation
 
 
 def first_multiscale(ngff: dict[str, Any], where: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from omeconv.errors import OmeconvWarning, UsageError
+from omeconv.hierarchy import scale_translation
 from omeconv.model import SourceAttrs
 from omeconv.ngff06 import is_v06
 
@@ -364,7 +365,8 @@ def _refit(
     if not changed:
         return
     ndim = len(names)
-    outer_s, outer_t = _stored_transforms(ms.get("coordinateTransformations"), ndim)
+    outer_s, shift_of_all = scale_translation(ms.get("coordinateTransformations"), ndim)
+    outer_t = shift_of_all or (0.0,) * ndim
     for ds, level in zip(ms["datasets"], levels, strict=True):
         transforms = ds.setdefault("coordinateTransformations", [])
         scale = _transform(transforms, "scale", ndim, 0)
@@ -389,16 +391,6 @@ def _transform(transforms: list[dict[str, Any]], kind: str, ndim: int, at: int) 
         transforms.insert(at, found)
     values: list[Any] = found[kind]
     return values
-
-
-def _stored_transforms(transforms: Any, ndim: int) -> tuple[list[float], list[float]]:
-    scale, shift = [1.0] * ndim, [0.0] * ndim
-    for t in transforms or ():
-        if t.get("type") == "scale" and "scale" in t:
-            scale = [float(v) for v in t["scale"]]
-        elif t.get("type") == "translation" and "translation" in t:
-            shift = [float(v) for v in t["translation"]]
-    return scale, shift
 
 
 def _set_units(ms: dict[str, Any], axes: Sequence[Axis]) -> None:

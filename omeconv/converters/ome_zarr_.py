@@ -31,7 +31,7 @@ from omeconv.errors import (
     OmeconvWarning,
     SourceNotFoundError,
 )
-from omeconv.hierarchy import Hierarchy, first_multiscale, well_metadata
+from omeconv.hierarchy import Hierarchy, first_multiscale, scale_translation, well_metadata
 from omeconv.model import (
     Axis,
     Channel,
@@ -250,17 +250,6 @@ def _axes(reader: _Reader, path: str, ms: dict[str, Any], ndim: int) -> tuple[Ax
     return tuple(axes)
 
 
-def _transforms(transforms: Any, ndim: int) -> tuple[tuple[float, ...], tuple[float, ...] | None]:
-    scale: tuple[float, ...] = (1.0,) * ndim
-    translation: tuple[float, ...] | None = None
-    for t in transforms or ():
-        if t.get("type") == "scale" and "scale" in t:
-            scale = tuple(float(v) for v in t["scale"])
-        elif t.get("type") == "translation" and "translation" in t:
-            translation = tuple(float(v) for v in t["translation"])
-    return scale, translation
-
-
 def _levels(reader: _Reader, path: str, ms: dict[str, Any]) -> tuple[Level, ...]:
     arrays = []
     for ds in ms["datasets"]:
@@ -269,12 +258,12 @@ def _levels(reader: _Reader, path: str, ms: dict[str, Any]) -> tuple[Level, ...]
         arrays.append((ds, reader.array(join(path, str(ds["path"])))))
     ndim = arrays[0][1].ndim
     # A multiscale-wide transform applies after each dataset's own: fold it in.
-    outer_scale, outer_shift = _transforms(ms.get("coordinateTransformations"), ndim)
+    outer_scale, outer_shift = scale_translation(ms.get("coordinateTransformations"), ndim)
     levels = []
     for ds, array in arrays:
         if array.ndim != ndim:
             raise reader.fail(path, f"level {ds['path']!r} has {array.ndim} dimensions, not {ndim}")
-        scale, shift = _transforms(ds.get("coordinateTransformations"), ndim)
+        scale, shift = scale_translation(ds.get("coordinateTransformations"), ndim)
         if len(scale) != ndim or (shift is not None and len(shift) != ndim):
             raise reader.fail(path, f"level {ds['path']!r}: transform length != {ndim} axes")
         if outer_shift is not None or shift is not None:
