@@ -93,6 +93,14 @@ class Level:
     path: str | None = None
     source: Any = None
     """Where the level's encoded chunks live (a ``zarr.Array``) when they can be copied as is."""
+    reader: Any = None
+    """Reads regions of the same pixels as numpy arrays (``reader[slices]``, picklable) with
+    less work than slicing ``data``; None when only ``data`` reads them."""
+
+    @property
+    def regions(self) -> Any:
+        """What the emitter reads regions of pixels from: :attr:`reader`, else :attr:`data`."""
+        return self.data if self.reader is None else self.reader
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -112,8 +120,9 @@ class Level:
 
 
 class ZarrLevel(Level):
-    """A level over a zarr array (its :attr:`source`) whose dask array is made on first use:
-    copying the encoded chunks needs only the array's shape and dtype, not dask."""
+    """A level over a zarr array (its :attr:`source`, also its :attr:`reader`) whose dask
+    array is made on first use: copying the encoded chunks needs only the array's shape and
+    dtype, and re-encoding reads regions of the array itself, not dask."""
 
     def __init__(
         self,
@@ -123,8 +132,9 @@ class ZarrLevel(Level):
         translation: tuple[float, ...] | None = None,
         path: str | None = None,
         data: da.Array | None = None,
+        reader: Any = None,
     ) -> None:
-        super().__init__(data, scale, translation, path, source)
+        super().__init__(data, scale, translation, path, source, source if data is None else reader)
         if data is None:
             del self.__dict__["data"]  # built by the property below when first read
 

@@ -17,7 +17,7 @@ import numpy as np
 from omeconv.errors import OmeconvWarning
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from omeconv.model import Axis
 
@@ -177,7 +177,7 @@ def _mean(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
     if dtype.kind not in "iuf":
         raise TypeError(f"cannot mean-downsample dtype {dtype}")
     if all(f in (1, 2) for f in factors) and dtype.newbyteorder("=") in _HALVING_ACC:
-        return _mean_halving(block, factors)
+        return _in_slabs(_mean_halving, block, factors)
     counts = _window_counts(block.shape, factors)
     out: np.ndarray
     if dtype.kind == "f":
@@ -188,6 +188,41 @@ def _mean(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
         out = np.rint(_window_sums(block, factors, acc) / counts).astype(dtype)
     else:
         out = _mean_64bit(block, factors, counts)
+    return out
+
+
+#: Bytes of input one step of a slab-wise kernel reads at most (its temporaries are as large).
+_SLAB_BYTES = 8 * 2**20
+
+
+def _in_slabs(
+    kernel: Callable[[np.ndarray, Sequence[int]], np.ndarray],
+    block: np.ndarray,
+    factors: Sequence[int],
+) -> np.ndarray:
+    """``kernel(block, factors)`` computed slab by slab along the first axis longer than one
+    window, so that its wider temporaries stay near :data:`_SLAB_BYTES` however large the
+    block. Slabs hold whole windows; only the last may be short, as the block's edge is."""
+    axis = next(
+        (i for i, (n, f) in enumerate(zip(block.shape, factors, strict=True)) if n > f), None
+    )
+    if axis is None or block.nbytes <= _SLAB_BYTES:
+        return kernel(block, factors)
+    f = factors[axis]
+    step = max(f, _SLAB_BYTES // (block.nbytes // block.shape[axis]) // f * f)
+    n = block.shape[axis]
+    if step >= n:
+        return kernel(block, factors)
+    head = (slice(None),) * axis
+    first = kernel(block[(*head, slice(0, step))], factors)
+    shape = list(first.shape)
+    shape[axis] = -(-n // f)
+    out = np.empty(shape, dtype=first.dtype)
+    out[(*head, slice(0, step // f))] = first
+    for i in range(step, n, step):
+        out[(*head, slice(i // f, -(-min(i + step, n) // f)))] = kernel(
+            block[(*head, slice(i, i + step))], factors
+        )
     return out
 
 

@@ -23,10 +23,8 @@ class Stats:
         if channel_axis is None:
             values = {0: block}
         else:
-            values = {
-                offset + i: np.take(block, i, axis=channel_axis)
-                for i in range(block.shape[channel_axis])
-            }
+            head: tuple[slice | int, ...] = (slice(None),) * channel_axis
+            values = {offset + i: block[(*head, i)] for i in range(block.shape[channel_axis])}
         for c, v in values.items():
             if v.dtype.kind == "f":
                 finite = v[np.isfinite(v)]

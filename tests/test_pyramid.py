@@ -8,6 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from omeconv import pyramid
 from omeconv.errors import OmeconvWarning
 from omeconv.model import Axis
 from omeconv.pyramid import default_method, downsample, plan_levels
@@ -68,6 +69,24 @@ def test_mean_matches_reference(dtype: str, factors: tuple[int, ...]) -> None:
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-9)
     else:
         np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize(
+    ("shape", "factors"),
+    [((4, 7, 9), (1, 2, 2)), ((9, 5, 6), (2, 2, 2)), ((1, 11, 8, 6), (1, 2, 1, 2))],
+    ids=str,
+)
+@pytest.mark.parametrize("dtype", ["uint16", "int32", "float32"])
+def test_mean_in_slabs_equals_reference(
+    monkeypatch: pytest.MonkeyPatch, dtype: str, shape: tuple[int, ...], factors: tuple[int, ...]
+) -> None:
+    """Slabs of any size (odd edges on the slab axis included) give the whole block's mean."""
+    a = _random(dtype, shape, seed=4)
+    for slab in (1, a.nbytes // 3, a.nbytes):
+        monkeypatch.setattr(pyramid, "_SLAB_BYTES", slab)
+        got = downsample(a, factors, "mean")
+        assert got.dtype == a.dtype
+        np.testing.assert_array_equal(got, reference_mean(a, factors), err_msg=f"slab {slab}")
 
 
 def test_mean_rounds_ties_to_even() -> None:

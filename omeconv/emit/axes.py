@@ -69,6 +69,7 @@ def _permute_levels(levels: Sequence[Level], order: list[int]) -> tuple[Level, .
             scale=_permute(lv.scale, order),
             translation=_permute(lv.translation, order),
             source=None,
+            reader=None,
         )
         for lv in levels
     )

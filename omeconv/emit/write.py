@@ -36,7 +36,6 @@ from omeconv.stats import Stats
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
-    import dask.array as da
     import zarr
 
     from omeconv.journal import Journal
@@ -75,9 +74,10 @@ REGION_BUDGET = 64 * 2**20
 CHUNK_TARGET = 2 * 2**20
 #: Target size of one shard.
 SHARD_TARGET = 64 * 2**20
-#: Chunks stored in one batch of writes, and region tasks planned at once: what they hold
-#: while pending (a few KiB each) stays well within the memory budget.
+#: Chunks stored in one batch of writes (at most, and at most about ``PUT_BYTES`` of pixels),
+#: and region tasks planned at once: what they hold while pending stays within the budget.
 PUT_BATCH = 4096
+PUT_BYTES = 16 * 2**20
 TASK_BATCH = 10_000
 #: More level-0 chunks than this, each smaller than ``MIN_CHUNK_BYTES``, is refused: writing
 #: millions of tiny chunk files takes hours and helps no reader.
@@ -441,10 +441,11 @@ def _regions(shape: Sequence[int], region: Sequence[int]) -> Iterator[tuple[slic
 
 
 def _read(source: Any, region: tuple[slice, ...]) -> np.ndarray:
-    from dask.local import get_sync
-
+    """``region`` of ``source`` (a level's reader, or a dask array) as a contiguous array."""
     block = source[region]
     if hasattr(block, "compute"):
+        from dask.local import get_sync
+
         block = block.compute(scheduler=get_sync)
     return np.ascontiguousarray(block)
 
@@ -455,7 +456,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def fill_levels(
-    source: da.Array,
+    source: Any,
     targets: Sequence[zarr.Array[Any]],
     factors: Sequence[tuple[int, ...]],
     *,
@@ -467,6 +468,9 @@ def fill_levels(
 ) -> Stats:
     """Write ``source`` into ``targets[0]`` and each ``targets[j]`` as ``targets[j-1]``
     downsampled by ``factors[j]``; return the per-channel statistics of ``source``.
+
+    ``source`` is a level's :attr:`~omeconv.model.Level.regions`: anything with ``shape``
+    and ``dtype`` whose slices are numpy arrays or dask arrays.
 
     With a ``journal``, region tasks it marks done are skipped (their statistics come from
     it) and every task run is journaled once written (see :mod:`omeconv.journal`).
@@ -586,9 +590,15 @@ class ChunkWriter:
         return _unit(self.array)
 
     def write(self, region: tuple[slice, ...], block: np.ndarray) -> None:
-        """Store ``block``, which starts on a write unit boundary at ``region``."""
+        """Store ``block``, which starts on a write unit boundary at ``region``.
+
+        Each unit is copied out of ``block`` to be contiguous here, in the caller's thread,
+        and units go to zarr in batches of about :data:`PUT_BYTES`: the copies are made in
+        parallel, not on zarr's event loop, and no more than a batch of them is held.
+        """
         starts = [s.start or 0 for s in region]
         items: list[tuple[tuple[slice, ...], np.ndarray]] = []
+        pending = 0
         for corner in product(
             *(range(0, n, u) for n, u in zip(block.shape, self.unit, strict=True))
         ):
@@ -596,10 +606,11 @@ class ChunkWriter:
             where = tuple(
                 slice(s + c, s + c + n) for s, c, n in zip(starts, corner, part.shape, strict=True)
             )
-            items.append((where, part))
-            if len(items) == PUT_BATCH:  # bounded memory however small the chunks
+            items.append((where, np.ascontiguousarray(part)))
+            pending += part.nbytes
+            if len(items) == PUT_BATCH or pending >= PUT_BYTES:
                 self._put(items)
-                items = []
+                items, pending = [], 0
         self._put(items)
 
     def _put(self, items: list[tuple[tuple[slice, ...], np.ndarray]]) -> None:

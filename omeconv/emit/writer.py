@@ -200,7 +200,7 @@ class Writer:
             targets = arrays[i:] if is_last else [arrays[i]]
             level_factors = [ones] + [f for _, _, f in extra] if is_last else [ones]
             result = fill_levels(
-                lv.data,
+                lv.regions,
                 targets,
                 level_factors,
                 method=method,

@@ -106,6 +106,21 @@ def test_every_chunk_written_once_and_equal_to_serial(
     assert stats.maximum == {c: float(data[c].max()) for c in range(2)}
 
 
+def test_batches_of_one_chunk_write_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks handed to zarr in batches of any size: each written once, pixels equal."""
+    monkeypatch.setattr(write, "PUT_BYTES", 1)
+    data = np.random.default_rng(5).integers(1, 60000, size=SHAPE, dtype=np.uint16)
+    store = CountingStore(tmp_path / "out.zarr")
+    targets = _create(store, Encoding(), data.dtype)
+    store.writes.clear()
+    fill_levels(data, targets, FACTORS, method="mean", channel_axis=0, runner=Runner(workers=2))
+    assert set(store.writes.values()) == {1}
+    for target, expected in zip(targets, _levels(data), strict=True):
+        np.testing.assert_array_equal(target[:], expected)
+
+
 def test_fill_value_chunks_are_written_too(tmp_path: Path) -> None:
     data = np.zeros(SHAPE, np.uint8)
     data[1, :4, :16, :16] = 7  # one chunk differs from the fill value

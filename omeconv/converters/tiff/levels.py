@@ -1,8 +1,10 @@
-"""Pixels of a TIFF series' levels as dask arrays, read region by region.
+"""Pixels of a TIFF series' levels, read region by region.
 
 A level is read through tifffile's zarr interface (``aszarr``) by a picklable
-:class:`_LevelReader`; the file's chunks (strips or tiles) are read in blocks of about
-:data:`_BLOCK_BYTES`, and the last blocks read are kept for the regions that follow.
+:class:`LevelReader`, which the emitter reads regions from directly and which also backs the
+level's dask array. A region made of whole chunks of the file (strips or tiles) is read in
+one call; otherwise the file's chunks are read in blocks of about :data:`_BLOCK_BYTES`, and
+the last blocks read are kept for the regions that follow.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
     import dask.array as da
     import tifffile
 
-__all__ = ["BY_IFD", "dask_level"]
+__all__ = ["BY_IFD", "LevelReader", "Squeezed", "dask_level", "level_reader"]
 
 #: Whether the levels being opened read each plane from its IFD (see ``TiffConverter.open``).
 BY_IFD: ContextVar[bool] = ContextVar("by_ifd", default=False)
@@ -34,21 +36,27 @@ _BLOCK_BYTES = 4 * 2**20
 _CACHE_BYTES = 32 * 2**20
 
 
-def dask_level(
+def level_reader(
     series: tifffile.TiffPageSeries, level: int, storage_options: dict[str, Any]
-) -> da.Array:
-    """Level ``level`` of ``series`` as a lazy dask array, one task per block."""
-    import dask.array as da
-    import numpy as np
+) -> LevelReader:
+    """The reader of level ``level`` of ``series``."""
     import zarr
 
     array = zarr.open_array(series.aszarr(level=level, read_only=True), mode="r")
     tf = series.parent
     location = str(tf.filehandle.path)
-    reader = _LevelReader(location, tf.series.index(series), level, array, storage_options)
+    reader = LevelReader(location, tf.series.index(series), level, array, storage_options)
     reader.series_obj = series
     reader.by_ifd = BY_IFD.get()
-    meta = np.empty((0,) * array.ndim, dtype=array.dtype)
+    return reader
+
+
+def dask_level(reader: LevelReader) -> da.Array:
+    """The level ``reader`` reads as a lazy dask array, one task per block."""
+    import dask.array as da
+    import numpy as np
+
+    meta = np.empty((0,) * reader.ndim, dtype=reader.dtype)
     return da.from_array(reader, chunks=reader.block, meta=meta, name=False)
 
 
@@ -64,9 +72,9 @@ def _block(shape: Sequence[int], chunks: Sequence[int], itemsize: int) -> tuple[
     return tuple(block)
 
 
-class _LevelReader:
-    """Regions of one level of one series; picklable (the file, a path or an fsspec URL,
-    reopens where unpickled)."""
+class LevelReader:
+    """Regions of one level of one series as numpy arrays; picklable (the file, a path or an
+    fsspec URL, reopens where unpickled)."""
 
     def __init__(
         self, path: str, series: int, level: int, array: Any, storage_options: dict[str, Any]
@@ -103,7 +111,8 @@ class _LevelReader:
             raise self._damage(region, exc) from exc
 
     def _read(self, region: Any) -> Any:
-        """``region``, cut from the decoded block holding it when it lies in one.
+        """``region``: read as is when made of whole chunks of the file, else cut from the
+        decoded blocks holding it.
 
         Output chunks are often smaller than a block (an NDPI's JPEG strips span the whole
         width), so the last blocks read are kept (:data:`_BLOCKS`, bounded in bytes for the
@@ -111,7 +120,9 @@ class _LevelReader:
         """
         bounds = _in_one_block(region, self.shape, self.block)
         if bounds is None:
-            return self._array[region]
+            if _whole_chunks(region, self.shape, self._array.chunks):
+                return self._array[region]
+            return self._assemble(region)
         index = tuple(start // b for (start, _), b in zip(bounds, self.block, strict=True))
         corner = tuple(i * b for i, b in zip(index, self.block, strict=True))
         block = _BLOCKS.get((self._token, *index))
@@ -127,6 +138,27 @@ class _LevelReader:
         return block[
             tuple(slice(a - c, b - c) for (a, b), c in zip(bounds, corner, strict=True))
         ].copy()
+
+    def _assemble(self, region: Any) -> Any:
+        """``region`` (plain slices, or anything zarr reads) copied together from the
+        blocks it spans, each read (or found) as one block."""
+        import numpy as np
+
+        spans = _spans(region, self.shape)
+        if spans is None:
+            return self._array[region]
+        out = np.empty([b - a for a, b in spans], dtype=self.dtype)
+        edges = [range(a // k * k, b, k) for (a, b), k in zip(spans, self.block, strict=True)]
+        for corner in product(*edges):
+            part = tuple(
+                slice(max(a, c), min(b, c + k))
+                for (a, b), c, k in zip(spans, corner, self.block, strict=True)
+            )
+            where = tuple(
+                slice(p.start - a, p.stop - a) for p, (a, _) in zip(part, spans, strict=True)
+            )
+            out[where] = self._read(part)
+        return out
 
     def _read_by_ifd(self, region: Any) -> Any:
         """``region`` read plane by plane, each from the IFD the series lists for it."""
@@ -193,22 +225,66 @@ class _LevelReader:
         self.__dict__.update(state, _token=next(_TOKENS))  # blocks of this process only
 
 
+class Squeezed:
+    """A reader's regions with some of its length-1 axes left out (to ``shape``)."""
+
+    def __init__(self, reader: LevelReader, shape: Sequence[int]) -> None:
+        self.reader, self.shape = reader, tuple(shape)
+        self.dtype, self.ndim = reader.dtype, len(self.shape)
+        kept, i = [], 0
+        for n in reader.shape:
+            if i < len(self.shape) and n == self.shape[i]:
+                kept.append(True)
+                i += 1
+            elif n == 1:
+                kept.append(False)
+            else:
+                raise ValueError(f"shape {reader.shape} does not squeeze to {self.shape}")
+        if i != len(self.shape):
+            raise ValueError(f"shape {reader.shape} does not squeeze to {self.shape}")
+        self._kept = tuple(kept)
+
+    def __getitem__(self, region: tuple[slice, ...]) -> Any:
+        parts = iter(region)
+        full = tuple(next(parts) if k else slice(0, 1) for k in self._kept)
+        block = self.reader[full]
+        return block.reshape([n for n, k in zip(block.shape, self._kept, strict=True) if k])
+
+
 def _in_one_block(
     region: Any, shape: Sequence[int], block: Sequence[int]
 ) -> list[tuple[int, int]] | None:
     """The ``(start, stop)`` of ``region`` on each axis when it is plain slices within one
     block; None otherwise."""
+    spans = _spans(region, shape)
+    if spans is None or any(a // b != (z - 1) // b for (a, z), b in zip(spans, block, strict=True)):
+        return None
+    return spans
+
+
+def _spans(region: Any, shape: Sequence[int]) -> list[tuple[int, int]] | None:
+    """The ``(start, stop)`` of ``region`` on each axis when it is plain, non-empty slices
+    of step 1; None otherwise."""
     if not isinstance(region, tuple) or len(region) != len(shape):
         return None
-    bounds = []
-    for s, n, b in zip(region, shape, block, strict=True):
+    spans = []
+    for s, n in zip(region, shape, strict=True):
         if not isinstance(s, slice):
             return None
         start, stop, step = s.indices(n)
-        if step != 1 or stop <= start or start // b != (stop - 1) // b:
+        if step != 1 or stop <= start:
             return None
-        bounds.append((start, stop))
-    return bounds
+        spans.append((start, stop))
+    return spans
+
+
+def _whole_chunks(region: Any, shape: Sequence[int], chunks: Sequence[int]) -> bool:
+    """Whether ``region`` starts and ends on chunk boundaries (or the array's end)."""
+    spans = _spans(region, shape)
+    return spans is not None and all(
+        a % c == 0 and (b % c == 0 or b == n)
+        for (a, b), c, n in zip(spans, chunks, shape, strict=True)
+    )
 
 
 class _BlockCache:

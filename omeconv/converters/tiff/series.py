@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from omeconv.converters.tiff.axes import ngff_axis_name, normalise_axes
 from omeconv.converters.tiff.damage import reason
-from omeconv.converters.tiff.levels import dask_level
+from omeconv.converters.tiff.levels import LevelReader, Squeezed, dask_level, level_reader
 from omeconv.converters.tiff.metadata import series_metadata
 from omeconv.errors import OmeconvWarning, UnsupportedSourceError
 from omeconv.model import Image, Level
@@ -106,9 +106,9 @@ def image(
     storage_options: dict[str, Any],
 ) -> Image:
     """``series`` as an image: its levels with NGFF axes, name, scales and channels."""
-    levels_data = [dask_level(series, i, storage_options) for i in range(len(series.levels))]
+    readers = [level_reader(series, i, storage_options) for i in range(len(series.levels))]
     letters = series.axes.upper()
-    levels_data, letters = normalise_axes(levels_data, letters, path)
+    levels_data, letters = normalise_axes([dask_level(r) for r in readers], letters, path)
     names = tuple(ngff_axis_name(c) for c in letters)
     meta = series_metadata(tf, series, index, ome, letters, names, levels_data[0].shape)
     base = levels_data[0].shape
@@ -119,8 +119,10 @@ def image(
                 s * (b / n if name in ("x", "y", "z") else 1.0)
                 for s, b, n, name in zip(meta.scale, base, d.shape, names, strict=True)
             ),
+            # Samples folded into channels are transposed: those levels read through dask.
+            reader=None if "S" in series.axes.upper() else _squeezed(r, d.shape),
         )
-        for d in levels_data
+        for r, d in zip(readers, levels_data, strict=True)
     )
     return Image(
         name=meta.name or (series.name or None) or path.name.split(".")[0],
@@ -128,3 +130,8 @@ def image(
         levels=levels,
         channels=meta.channels,
     )
+
+
+def _squeezed(reader: LevelReader, shape: tuple[int, ...]) -> LevelReader | Squeezed:
+    """``reader`` with the length-1 axes :func:`normalise_axes` dropped left out."""
+    return reader if tuple(reader.shape) == shape else Squeezed(reader, shape)
