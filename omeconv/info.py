@@ -448,9 +448,9 @@ def _image_summary(image: Image) -> dict[str, Any]:
     return {
         "name": image.name,
         "axes": [{"name": a.name, "type": a.type, "unit": a.unit} for a in image.axes],
-        "dtype": str(image.data.dtype),
+        "dtype": str(image.levels[0].dtype),
         "levels": [
-            {"shape": list(level.data.shape), "scale": list(level.scale)} for level in image.levels
+            {"shape": list(level.shape), "scale": list(level.scale)} for level in image.levels
         ],
         "channels": [{"label": ch.label, "color": ch.color} for ch in image.channels],
         "labels": [label.name for label in image.labels],

@@ -77,7 +77,7 @@ def make_label(name: str, source: Any, image: Image) -> Label:
         )
     target = tuple(
         1 if axis.type == "channel" else int(n)
-        for axis, n in zip(image.axes, image.data.shape, strict=True)
+        for axis, n in zip(image.axes, image.levels[0].shape, strict=True)
     )
     if tuple(data.shape) != target:
         if _squeezed(data.shape) != _squeezed(target):

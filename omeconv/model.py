@@ -1,7 +1,8 @@
 """The intermediate model: what every source adapter produces and the emitter consumes.
 
 Plain frozen dataclasses, independent of any NGFF version. Pixel data are lazy
-``dask.array.Array`` objects; nothing here reads or writes a file.
+``dask.array.Array`` objects, or readers of regions (:class:`ReaderLevel`) whose dask arrays
+are made on first use; nothing here reads or writes a file.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "Label",
     "LabelColor",
     "Level",
+    "ReaderLevel",
     "ZarrLevel",
     "Plate",
     "PlateAcquisition",
@@ -35,6 +37,7 @@ __all__ = [
     "Well",
     "WellField",
     "default_axes",
+    "reader_array",
 ]
 
 AxisType = Literal["space", "time", "channel", "custom"]
@@ -119,10 +122,52 @@ class Level:
         return math.prod(self.shape) * self.dtype.itemsize
 
 
-class ZarrLevel(Level):
-    """A level over a zarr array (its :attr:`source`, also its :attr:`reader`) whose dask
-    array is made on first use: copying the encoded chunks needs only the array's shape and
-    dtype, and re-encoding reads regions of the array itself, not dask."""
+class ReaderLevel(Level):
+    """A level read through its :attr:`reader`, whose dask array is made on first use.
+
+    The emitter reads regions from the reader, and copying encoded chunks needs only the
+    shape and dtype: converting or copying such a level needs no dask array at all.
+    """
+
+    def __init__(
+        self,
+        *,
+        scale: tuple[float, ...],
+        reader: Any,
+        translation: tuple[float, ...] | None = None,
+        path: str | None = None,
+        source: Any = None,
+        data: da.Array | None = None,
+    ) -> None:
+        super().__init__(data, scale, translation, path, source, reader)
+        if data is None:
+            del self.__dict__["data"]  # built by the property below when first read
+
+    @cached_property
+    def data(self) -> da.Array:
+        return reader_array(self.reader)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.reader.shape) if "data" not in self.__dict__ else super().shape
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return np.dtype(self.reader.dtype) if "data" not in self.__dict__ else super().dtype
+
+
+def reader_array(reader: Any) -> da.Array:
+    """The pixels ``reader`` reads as a lazy dask array, one task per block of the reader
+    (its ``block`` when it has one, else its ``chunks``)."""
+    import dask.array as da
+
+    chunks = getattr(reader, "block", None) or reader.chunks
+    meta = np.empty((0,) * len(reader.shape), dtype=reader.dtype)
+    return da.from_array(reader, chunks=chunks, meta=meta, name=False)
+
+
+class ZarrLevel(ReaderLevel):
+    """A level over a zarr array, its :attr:`source` and its :attr:`reader`."""
 
     def __init__(
         self,
@@ -134,23 +179,20 @@ class ZarrLevel(Level):
         data: da.Array | None = None,
         reader: Any = None,
     ) -> None:
-        super().__init__(data, scale, translation, path, source, source if data is None else reader)
-        if data is None:
-            del self.__dict__["data"]  # built by the property below when first read
+        super().__init__(
+            scale=scale,
+            reader=source if data is None else reader,
+            translation=translation,
+            path=path,
+            source=source,
+            data=data,
+        )
 
     @cached_property
     def data(self) -> da.Array:
         import dask.array as da
 
         return da.from_zarr(self.source)
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.source.shape) if "data" not in self.__dict__ else super().shape
-
-    @property
-    def dtype(self) -> np.dtype[Any]:
-        return np.dtype(self.source.dtype) if "data" not in self.__dict__ else super().dtype
 
 
 @dataclass(frozen=True)

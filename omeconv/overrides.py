@@ -289,7 +289,7 @@ def _range(image: Image) -> tuple[float, float]:
     """``(min, max)`` of a window given without one: the dtype's range (floats: none)."""
     import numpy as np
 
-    dtype = np.dtype(image.data.dtype)
+    dtype = np.dtype(image.levels[0].dtype)
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
         return float(info.min), float(info.max)

@@ -25,7 +25,7 @@ def channels_with_windows(image: Image, stats: Stats) -> list[Channel]:
         stats = _small_level_stats(image)
     count = image.nchannels
     given = list(image.channels[:count]) + [Channel() for _ in range(count - len(image.channels))]
-    dtype = np.dtype(image.data.dtype)
+    dtype = np.dtype(image.levels[0].dtype)
     out = []
     for i, ch in enumerate(given):
         if ch.window is None:

@@ -320,7 +320,7 @@ def copy_values(source: zarr.Array[Any], store: Any, path: str, *, encoding: Enc
 
 
 class Runner:
-    """Runs region tasks on dask: local threads, or a ``distributed.Client`` when given."""
+    """Runs region tasks on local threads, or on a ``distributed.Client`` when given."""
 
     def __init__(
         self, *, workers: int | None = None, client: Any = None, bar: Progress | None = None
@@ -340,45 +340,34 @@ class Runner:
             self.bar.skip(nbytes)
 
     def run(self, tasks: Sequence[Callable[[], tuple[Stats, int]]]) -> Stats:
-        """Run every task; merge their statistics and report their byte counts to the bar."""
-        import dask
+        """Run every task; merge their statistics and report their byte counts to the bar.
 
+        The first failing task's error is raised once the tasks still running have stopped
+        writing (the caller then removes a partial output); tasks not started are dropped.
+        """
         total = Stats()
         if not tasks:
             return total
         if self.client is not None:
-            from distributed import as_completed
+            from distributed import as_completed as done
 
             futures = [self.client.submit(task, pure=False) for task in tasks]
-            for future in as_completed(futures, loop=self.client.loop):
+            finished: Iterator[Any] = done(futures, loop=self.client.loop)
+        else:
+            from concurrent.futures import as_completed
+
+            pool = ThreadPoolExecutor(self.workers or os.cpu_count() or 1)
+            futures = [pool.submit(task) for task in tasks]
+            finished = as_completed(futures)
+        try:
+            for future in finished:
                 stats, nbytes = future.result()
                 total.merge(stats)
                 if self.bar is not None:
                     self.bar.update(nbytes)
-            return total
-        from dask import threaded
-        from dask.callbacks import Callback
-
-        bar = self.bar
-
-        def posttask(key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
-            if bar is not None and isinstance(result, tuple) and len(result) == 2:
-                bar.update(result[1])
-
-        # Our own pool, so that a failing task's error surfaces only once the tasks still
-        # running have stopped writing (the caller then removes a partial output).
-        pool = ThreadPoolExecutor(self.workers or os.cpu_count() or 1)
-        try:
-            with Callback(posttask=posttask):
-                results = dask.compute(
-                    *[dask.delayed(t, pure=False)() for t in tasks],
-                    scheduler=threaded.get,
-                    pool=pool,
-                )
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-        for stats, _ in results:
-            total.merge(stats)
+            if self.client is None:
+                pool.shutdown(wait=True, cancel_futures=True)
         return total
 
 

@@ -96,12 +96,13 @@ def test_squeezed_reader_leaves_out_length_one_axes() -> None:
     data = np.arange(2 * 1 * 3 * 1 * 4, dtype=np.int32).reshape(2, 1, 3, 1, 4)
 
     class Source:
-        shape, dtype, ndim = data.shape, data.dtype, data.ndim
+        shape, dtype, ndim, block = data.shape, data.dtype, data.ndim, (1, 1, 2, 1, 2)
 
         def __getitem__(self, region: tuple[slice, ...]) -> np.ndarray:
             return data[region]
 
     squeezed = Squeezed(Source(), (2, 3, 4))  # type: ignore[arg-type]
+    assert squeezed.block == (1, 2, 2)
     flat = data.reshape(2, 3, 4)
     for region in _regions((2, 3, 4), seed=3):
         np.testing.assert_array_equal(squeezed[region], flat[region])

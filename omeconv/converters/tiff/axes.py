@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 from omeconv.errors import MetadataError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
     import dask.array as da
 
-__all__ = ["ngff_axis_name", "normalise_axes"]
+__all__ = ["ngff_axis_name", "normalise_axes", "squeeze_axes"]
 
 #: tifffile axis letters with a fixed NGFF name.
 _LETTERS = {"T": "t", "C": "c", "S": "c", "Z": "z", "Y": "y", "X": "x"}
@@ -24,12 +25,25 @@ def normalise_axes(levels: list[da.Array], letters: str, path: Path) -> tuple[li
     Returns the levels and their tifffile axis letters; raises :class:`MetadataError`
     when more than five dimensions remain.
     """
-    shape = levels[0].shape
-    # Letters with no NGFF meaning: drop when of length 1, else give them a free role.
+    letters, keep = squeeze_axes(levels[0].shape, letters, path)
+    if len(keep) != len(levels[0].shape):
+        drop = tuple(i for i in range(len(levels[0].shape)) if i not in keep)
+        levels = [d.squeeze(axis=drop) for d in levels]
+    if "S" in letters:
+        levels, letters = _fold_samples(levels, letters)
+    return levels, _at_most_five(letters, path)
+
+
+def squeeze_axes(shape: Sequence[int], letters: str, path: Path) -> tuple[str, list[int]]:
+    """The letters left of ``letters`` (of an array of ``shape``) once letters with no NGFF
+    meaning are dropped (length 1) or given a free role, and the indices of the axes kept.
+
+    Length-1 channel/time/z axes carry no information but are kept: they are part of the
+    data's shape as the file declares it. Samples (S) are kept for :func:`normalise_axes`
+    to fold; without them, more than five letters left raise :class:`MetadataError`.
+    """
     for i, c in enumerate(letters):
-        if c in _LETTERS:
-            continue
-        if shape[i] == 1:
+        if c in _LETTERS or shape[i] == 1:
             continue
         free = next((r for r in "ZTC" if r not in letters), None)
         if free is None:
@@ -38,17 +52,14 @@ def normalise_axes(levels: list[da.Array], letters: str, path: Path) -> tuple[li
             )
         letters = letters[:i] + free + letters[i + 1 :]
     keep = [i for i, c in enumerate(letters) if c in _LETTERS or shape[i] != 1]
-    if len(keep) != len(letters):
-        drop = tuple(i for i in range(len(letters)) if i not in keep)
-        levels = [d.squeeze(axis=drop) for d in levels]
-        letters = "".join(letters[i] for i in keep)
-    if "S" in letters:
-        levels, letters = _fold_samples(levels, letters)
-    # Length-1 channel/time/z axes carry no information but are kept: they are part
-    # of the data's shape as the file declares it.
+    left = "".join(letters[i] for i in keep)
+    return (left if "S" in left else _at_most_five(left, path)), keep
+
+
+def _at_most_five(letters: str, path: Path) -> str:
     if len(letters) > 5:
         raise MetadataError(f"{len(letters)} dimensions ({letters}); NGFF allows 5", path=path)
-    return levels, letters
+    return letters
 
 
 def _fold_samples(levels: list[da.Array], letters: str) -> tuple[list[da.Array], str]:

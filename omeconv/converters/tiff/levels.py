@@ -2,7 +2,7 @@
 
 A level is read through tifffile's zarr interface (``aszarr``) by a picklable
 :class:`LevelReader`, which the emitter reads regions from directly and which also backs the
-level's dask array. A region made of whole chunks of the file (strips or tiles) is read in
+level's dask array (one task per block, :func:`omeconv.model.reader_array`). A region made of whole chunks of the file (strips or tiles) is read in
 one call; otherwise the file's chunks are read in blocks of about :data:`_BLOCK_BYTES`, and
 the last blocks read are kept for the regions that follow.
 """
@@ -23,10 +23,9 @@ from omeconv.errors import CorruptSourceError, OmeconvError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    import dask.array as da
     import tifffile
 
-__all__ = ["BY_IFD", "LevelReader", "Squeezed", "dask_level", "level_reader"]
+__all__ = ["BY_IFD", "LevelReader", "Squeezed", "level_reader"]
 
 #: Whether the levels being opened read each plane from its IFD (see ``TiffConverter.open``).
 BY_IFD: ContextVar[bool] = ContextVar("by_ifd", default=False)
@@ -49,15 +48,6 @@ def level_reader(
     reader.series_obj = series
     reader.by_ifd = BY_IFD.get()
     return reader
-
-
-def dask_level(reader: LevelReader) -> da.Array:
-    """The level ``reader`` reads as a lazy dask array, one task per block."""
-    import dask.array as da
-    import numpy as np
-
-    meta = np.empty((0,) * reader.ndim, dtype=reader.dtype)
-    return da.from_array(reader, chunks=reader.block, meta=meta, name=False)
 
 
 def _block(shape: Sequence[int], chunks: Sequence[int], itemsize: int) -> tuple[int, ...]:
@@ -243,6 +233,7 @@ class Squeezed:
         if i != len(self.shape):
             raise ValueError(f"shape {reader.shape} does not squeeze to {self.shape}")
         self._kept = tuple(kept)
+        self.block = tuple(b for b, k in zip(reader.block, kept, strict=True) if k)
 
     def __getitem__(self, region: tuple[slice, ...]) -> Any:
         parts = iter(region)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from omeconv.converters.tiff.axes import ngff_axis_name, normalise_axes
+from omeconv.converters.tiff.axes import ngff_axis_name, normalise_axes, squeeze_axes
 from omeconv.converters.tiff.damage import reason
-from omeconv.converters.tiff.levels import LevelReader, Squeezed, dask_level, level_reader
+from omeconv.converters.tiff.levels import LevelReader, Squeezed, level_reader
 from omeconv.converters.tiff.metadata import series_metadata
 from omeconv.errors import OmeconvWarning, UnsupportedSourceError
-from omeconv.model import Image, Level
+from omeconv.model import Image, Level, ReaderLevel, reader_array
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -107,22 +107,29 @@ def image(
 ) -> Image:
     """``series`` as an image: its levels with NGFF axes, name, scales and channels."""
     readers = [level_reader(series, i, storage_options) for i in range(len(series.levels))]
-    letters = series.axes.upper()
-    levels_data, letters = normalise_axes([dask_level(r) for r in readers], letters, path)
-    names = tuple(ngff_axis_name(c) for c in letters)
-    meta = series_metadata(tf, series, index, ome, letters, names, levels_data[0].shape)
-    base = levels_data[0].shape
-    levels = tuple(
-        Level(
-            data=d,
-            scale=tuple(
-                s * (b / n if name in ("x", "y", "z") else 1.0)
-                for s, b, n, name in zip(meta.scale, base, d.shape, names, strict=True)
-            ),
-            # Samples folded into channels are transposed: those levels read through dask.
-            reader=None if "S" in series.axes.upper() else _squeezed(r, d.shape),
+    letters, keep = squeeze_axes(readers[0].shape, series.axes.upper(), path)
+    folded = "S" in letters  # samples folded into channels: transposed, read through dask
+    if folded:
+        data, letters = normalise_axes(
+            [reader_array(r) for r in readers], series.axes.upper(), path
         )
-        for r, d in zip(readers, levels_data, strict=True)
+        shapes = [tuple(d.shape) for d in data]
+    else:
+        shapes = [tuple(r.shape[i] for i in keep) for r in readers]
+    names = tuple(ngff_axis_name(c) for c in letters)
+    meta = series_metadata(tf, series, index, ome, letters, names, shapes[0])
+    scales = [
+        tuple(
+            s * (b / n if name in ("x", "y", "z") else 1.0)
+            for s, b, n, name in zip(meta.scale, shapes[0], shape, names, strict=True)
+        )
+        for shape in shapes
+    ]
+    levels = tuple(
+        Level(data=data[i], scale=scale)
+        if folded
+        else ReaderLevel(scale=scale, reader=_squeezed(readers[i], shapes[i]))
+        for i, scale in enumerate(scales)
     )
     return Image(
         name=meta.name or (series.name or None) or path.name.split(".")[0],
