@@ -138,3 +138,31 @@ def test_conversion_reads_whole_regions_through_the_reader(
     assert max(sizes) > int(np.prod(block))
     out = zarr.open_group(tmp_path / "out.ome.zarr", mode="r")
     np.testing.assert_array_equal(out["0"][:], data)
+
+
+def test_tiff_conversion_needs_no_dask(tmp_path: Path) -> None:
+    """A fresh ``omeconv tiff2zarr`` reads through the level readers and runs its tasks on a
+    thread pool: it imports neither dask nor dask.array, and the levels' dask arrays are
+    still there for whoever reads ``data``."""
+    import subprocess
+    import sys
+
+    data = _pixels()
+    src = _write(tmp_path / "a.ome.tif", data, tile=(32, 32))
+    out = tmp_path / "out.ome.zarr"
+    code = (
+        "import sys; from omeconv.cli import main; main(sys.argv[1:]);"
+        " print('dask' in sys.modules, 'dask.array' in sys.modules)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, "-q", "tiff2zarr", str(src), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["False", "False"]
+    np.testing.assert_array_equal(zarr.open_array(out / "0", mode="r")[:], data)
+    level = read(src).levels[0]
+    assert "data" not in vars(level)
+    np.testing.assert_array_equal(level.data.compute(), data)
