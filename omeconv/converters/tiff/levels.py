@@ -2,9 +2,10 @@
 
 A level is read through tifffile's zarr interface (``aszarr``) by a picklable
 :class:`LevelReader`, which the emitter reads regions from directly and which also backs the
-level's dask array (one task per block, :func:`omeconv.model.reader_array`). A region made of whole chunks of the file (strips or tiles) is read in
-one call; otherwise the file's chunks are read in blocks of about :data:`_BLOCK_BYTES`, and
-the last blocks read are kept for the regions that follow.
+level's dask array (one task per block, :func:`omeconv.model.reader_array`). A region made of
+whole chunks of the file (strips or tiles) is read in one call; otherwise the file's chunks
+are read in blocks of about :data:`_BLOCK_BYTES`, and the last blocks read are kept for the
+regions that follow.
 """
 
 from __future__ import annotations

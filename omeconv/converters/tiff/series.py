@@ -140,5 +140,5 @@ def image(
 
 
 def _squeezed(reader: LevelReader, shape: tuple[int, ...]) -> LevelReader | Squeezed:
-    """``reader`` with the length-1 axes :func:`normalise_axes` dropped left out."""
+    """``reader`` without the length-1 axes :func:`squeeze_axes` leaves out."""
     return reader if tuple(reader.shape) == shape else Squeezed(reader, shape)
