@@ -214,15 +214,15 @@ def _in_slabs(
     if step >= n:
         return kernel(block, factors)
     head = (slice(None),) * axis
-    first = kernel(block[(*head, slice(0, step))], factors)
-    shape = list(first.shape)
-    shape[axis] = -(-n // f)
-    out = np.empty(shape, dtype=first.dtype)
-    out[(*head, slice(0, step // f))] = first
-    for i in range(step, n, step):
-        out[(*head, slice(i // f, -(-min(i + step, n) // f)))] = kernel(
-            block[(*head, slice(i, i + step))], factors
-        )
+    out: np.ndarray | None = None
+    for i in range(0, n, step):
+        part = kernel(block[(*head, slice(i, i + step))], factors)
+        if out is None:
+            shape = list(part.shape)
+            shape[axis] = -(-n // f)
+            out = np.empty(shape, dtype=part.dtype)
+        out[(*head, slice(i // f, i // f + part.shape[axis]))] = part
+    assert out is not None
     return out
 
 
