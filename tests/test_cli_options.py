@@ -12,6 +12,7 @@ import tifffile
 
 from omeconv.cli import main
 from omeconv.pyramid import downsample
+from tests.cli_runs import info_json
 from tests.factories import group_attrs, read_level
 
 if TYPE_CHECKING:
@@ -28,13 +29,6 @@ def _npy(tmp_path: Path) -> Path:
 def _ngff(path: Path) -> dict[str, Any]:
     attrs = group_attrs(path)
     return dict(attrs.get("ome", attrs))
-
-
-def _info(path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
-    capsys.readouterr()
-    main(["info", str(path), "--json"])
-    result: dict[str, Any] = json.loads(capsys.readouterr().out)
-    return result
 
 
 @pytest.mark.parametrize("version", ["0.4", "0.5"])
@@ -370,5 +364,5 @@ def test_overrides_on_a_store_with_outer_transform_and_no_omero(
     from omeconv.validate import validate_path
 
     assert validate_path(str(out)) == "0.5"
-    info = _info(out, capsys)
+    info = info_json(out, capsys)
     assert [c["label"] for c in info["root"]["channels"]] == ["a", "b"]

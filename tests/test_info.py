@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -11,19 +11,13 @@ import tifffile
 import zarr
 
 import omeconv
-from omeconv.cli import main
 from omeconv.emit.write import PRESETS
 from omeconv.errors import SourceNotFoundError
 from omeconv.info import describe, summarize
+from tests.cli_runs import info_json
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-
-def _info_json(path: Path | str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
-    main(["info", "--json", str(path)])
-    result: dict[str, Any] = json.loads(capsys.readouterr().out)
-    return result
 
 
 def _written(dest: Path | str, version: str = "0.5", shards: bool = False) -> np.ndarray:
@@ -47,7 +41,7 @@ def test_json_matches_the_store(
 ) -> None:
     out = tmp_path / "img.ome.zarr"
     data = _written(out, version, shards)
-    summary = _info_json(out, capsys)
+    summary = info_json(out, capsys)
     assert summary["kind"] == "store"
     assert summary["ome_version"] == version
     assert summary["zarr_format"] == (3 if version == "0.5" else 2)
@@ -89,7 +83,7 @@ def test_url_store_is_summarized_from_its_documents() -> None:
 
 def test_plate_lists_every_well(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = corpus / "zarr-v04/ome-zarr-examples/valid/plate-01.zarr"
-    summary = _info_json(store, capsys)
+    summary = info_json(store, capsys)
     plate = summary["root"]
     assert plate["kind"] == "plate"
     attrs = json.loads((store / ".zattrs").read_text())["plate"]
@@ -108,7 +102,7 @@ def test_source_file_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         data,
         metadata={"axes": "CZYX", "PhysicalSizeX": 0.25, "Channel": {"Name": ["a", "b", "c"]}},
     )
-    summary = _info_json(path, capsys)
+    summary = info_json(path, capsys)
     assert summary["kind"] == "source"
     assert summary["ome_xml"] is True
     (image,) = summary["images"]
@@ -132,7 +126,7 @@ def test_sizes_codec_and_dtype_are_reported_alike_for_both_versions(
 ) -> None:
     out = tmp_path / "img.ome.zarr"
     data = _written(out, version)
-    root = _info_json(out, capsys)["root"]
+    root = info_json(out, capsys)["root"]
     level0 = root["levels"][0]["array"]
     assert level0["dtype"] == "uint16"
     assert level0["nbytes"] == data.nbytes
@@ -153,7 +147,7 @@ def test_codec_settings_tell_lz4_from_zstd(
 ) -> None:
     data = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)
     omeconv.convert(data, tmp_path / "a.zarr", compression="lz4", clevel=3)
-    level0 = _info_json(tmp_path / "a.zarr", capsys)["root"]["levels"][0]["array"]
+    level0 = info_json(tmp_path / "a.zarr", capsys)["root"]["levels"][0]["array"]
     assert "cname=lz4" in level0["codec"]
     assert "clevel=3" in level0["codec"]
 
@@ -165,7 +159,7 @@ def test_absent_chunks_are_counted(tmp_path: Path, capsys: pytest.CaptureFixture
     chunk_files = sorted(f for f in (out / "0").rglob("*") if f.is_file() and f.name != "zarr.json")
     assert len(chunk_files) == 4
     chunk_files[0].unlink()
-    summary = _info_json(out, capsys)["root"]
+    summary = info_json(out, capsys)["root"]
     assert summary["levels"][0]["array"]["chunks_total"] == 4
     assert summary["levels"][0]["array"]["chunks_present"] == 3
     assert summary["chunks_missing"] == 1
@@ -181,7 +175,7 @@ def test_labels_are_described_with_their_levels(
     tifffile.imwrite(mask, (np.arange(64 * 64).reshape(64, 64) % 7).astype(np.uint8))
     out = tmp_path / "img.ome.zarr"
     omeconv.convert(str(image), out, labels={"cells": str(mask)}, levels=2, chunks=(32, 32))
-    root = _info_json(out, capsys)["root"]
+    root = info_json(out, capsys)["root"]
     (label,) = root["label_images"]
     assert label["path"] == "labels/cells"
     assert [lv["array"]["shape"] for lv in label["levels"]] == [[64, 64], [32, 32]]
@@ -193,7 +187,7 @@ def test_collection_says_which_path_to_open(
     corpus: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = corpus / "zarr-v04/ome-zarr-py-bf2raw/fake-series-2.zarr"
-    root = _info_json(store, capsys)["root"]
+    root = info_json(store, capsys)["root"]
     assert root["kind"] == "bioformats2raw"
     assert root["open"] == [f"{store}/0", f"{store}/1"]
     assert f"{store}/0" in describe(store)

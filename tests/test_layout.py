@@ -13,6 +13,7 @@ from omeconv.api import convert, series_store_names
 from omeconv.cli import main
 from omeconv.model import Axis, Collection, Image, Level
 from omeconv.validate import validate_path
+from tests.cli_runs import info_json
 from tests.factories import group_attrs, read_level
 
 if TYPE_CHECKING:
@@ -38,13 +39,6 @@ def _multi(tmp_path: Path) -> tuple[Path, list[np.ndarray]]:
     return src, images
 
 
-def _info(path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
-    capsys.readouterr()
-    main(["info", str(path), "--json"])
-    result: dict[str, Any] = json.loads(capsys.readouterr().out)
-    return result
-
-
 @pytest.mark.parametrize("version", ["0.4", "0.5"])
 def test_per_series_stores_match_the_collection(
     tmp_path: Path, version: str, capsys: pytest.CaptureFixture[str]
@@ -67,7 +61,7 @@ def test_per_series_stores_match_the_collection(
         assert list(group_attrs(store)) == list(group_attrs(collection / str(i)))
         assert (store / "OME" / "METADATA.ome.xml").read_bytes() == xml
         assert "bioformats2raw.layout" not in group_attrs(store)
-        info = _info(store, capsys)
+        info = info_json(store, capsys)
         assert info["ome_version"] == version
         assert info["root"]["kind"] == "image"
         assert info["root"]["levels"][0]["array"]["shape"] == list(images[i].shape)
@@ -201,7 +195,7 @@ def test_info_and_validate_on_the_folder(
     stores = [
         str(folder / n) for n in ("0_cells_a.ome.zarr", "1_b_c.ome.zarr", "2_Image2.ome.zarr")
     ]
-    summary = _info(folder, capsys)
+    summary = info_json(folder, capsys)
     assert summary["kind"] == "folder"
     assert [s["path"] for s in summary["stores"]] == stores
     shapes = [s["root"]["levels"][0]["array"]["shape"] for s in summary["stores"]]

@@ -14,6 +14,7 @@ import zarr
 import omeconv
 from omeconv.errors import UsageError
 from omeconv.ozx import is_ozx, ome_version, pack
+from tests.cli_runs import cli
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -99,19 +100,6 @@ def test_is_ozx() -> None:
 # -- .ozx through the commands ----------------------------------------------------------------
 
 
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
-    """Exit code and stderr lines of ``omeconv ARGS``."""
-    from omeconv.cli import main
-
-    capsys.readouterr()
-    try:
-        main(["-q", *args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    return code, capsys.readouterr().err.strip().splitlines()
-
-
 def _tiff(tmp_path: Path) -> tuple[Path, np.ndarray]:
     import tifffile
 
@@ -133,8 +121,8 @@ def test_tiff2zarr_writes_an_ozx_every_command_reads(
 
     src, data = _tiff(tmp_path)
     out = tmp_path / "img.ozx"
-    code, err = run(
-        ["tiff2zarr", str(src), str(out), "--ome-version", version, "--levels", "2"], capsys
+    code, err = cli(
+        ["-q", "tiff2zarr", str(src), str(out), "--ome-version", version, "--levels", "2"], capsys
     )
     assert code == 0, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["img.ozx", "src.ome.tif"]
@@ -150,12 +138,12 @@ def test_tiff2zarr_writes_an_ozx_every_command_reads(
     np.testing.assert_array_equal(group["0"][:], data)
     assert group["1"].shape == (2, 20, 25)
     for command in (["info", str(out)], ["validate", str(out)], ["verify", str(src), str(out)]):
-        code, err = run(command, capsys)
+        code, err = cli(["-q", *command], capsys)
         assert code == 0, (command, err)
     back = tmp_path / "back.ome.zarr"
-    assert run(["convert", str(out), str(back), "--ome-version", "0.4"], capsys)[0] == 0
+    assert cli(["-q", "convert", str(out), str(back), "--ome-version", "0.4"], capsys)[0] == 0
     np.testing.assert_array_equal(zarr.open_array(back / "0", mode="r")[:], data)
-    assert run(["verify", str(out), str(back)], capsys)[0] == 0
+    assert cli(["-q", "verify", str(out), str(back)], capsys)[0] == 0
 
 
 def test_upgrade_from_and_to_ozx(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -164,16 +152,16 @@ def test_upgrade_from_and_to_ozx(tmp_path: Path, capsys: pytest.CaptureFixture[s
     store, data = _store(tmp_path)  # 0.5
     zipped = pack(store, tmp_path / "v05.ozx")
     out = tmp_path / "v06.ome.zarr"
-    assert run(["upgrade", "0.5", "0.6", str(zipped), str(out)], capsys)[0] == 0
+    assert cli(["-q", "upgrade", "0.5", "0.6", str(zipped), str(out)], capsys)[0] == 0
     want = from_v05(dict(zarr.open_group(store, mode="r").attrs))
     assert json.dumps(dict(zarr.open_group(out, mode="r").attrs)) == json.dumps(want)
     np.testing.assert_array_equal(zarr.open_array(out / "0", mode="r")[:], data)
     v04, _ = _store(tmp_path / "v04", version="0.4")
-    code, err = run(["upgrade", "0.4", "0.6", str(v04), str(tmp_path / "v06.ozx")], capsys)
+    code, err = cli(["-q", "upgrade", "0.4", "0.6", str(v04), str(tmp_path / "v06.ozx")], capsys)
     assert code == 0, err
     np.testing.assert_array_equal(_open(tmp_path / "v06.ozx")["0"][:], data)
-    assert run(["validate", str(tmp_path / "v06.ozx")], capsys)[0] == 0
-    code, err = run(["upgrade", "0.5", "0.6", str(zipped), "--in-place"], capsys)
+    assert cli(["-q", "validate", str(tmp_path / "v06.ozx")], capsys)[0] == 0
+    code, err = cli(["-q", "upgrade", "0.5", "0.6", str(zipped), "--in-place"], capsys)
     assert code == 2
     assert err == [f"omeconv: error: {zipped}: a .ozx file is not upgraded in place; give OUTPUT"]
 
@@ -183,7 +171,7 @@ def test_ozx_with_0_4_is_refused_in_one_line(
 ) -> None:
     src, _ = _tiff(tmp_path)
     out = tmp_path / "img.ozx"
-    code, err = run(["tiff2zarr", str(src), str(out), "--ome-version", "0.4"], capsys)
+    code, err = cli(["-q", "tiff2zarr", str(src), str(out), "--ome-version", "0.4"], capsys)
     assert code == 2
     assert err == [
         f"omeconv: error: {out}: a .ozx file holds OME-Zarr 0.5 or 0.6 (Zarr v3), not 0.4"
@@ -196,18 +184,20 @@ def test_overwrite_replaces_an_ozx_but_never_another_file(
 ) -> None:
     src, _ = _tiff(tmp_path)
     out = tmp_path / "img.ozx"
-    assert run(["tiff2zarr", str(src), str(out)], capsys)[0] == 0
-    code, err = run(["tiff2zarr", str(src), str(out)], capsys)
+    assert cli(["-q", "tiff2zarr", str(src), str(out)], capsys)[0] == 0
+    code, err = cli(["-q", "tiff2zarr", str(src), str(out)], capsys)
     assert code == 2
     assert "output exists; pass --overwrite" in err[0]
     assert (
-        run(["tiff2zarr", str(src), str(out), "--overwrite", "--ome-version", "0.6"], capsys)[0]
+        cli(["-q", "tiff2zarr", str(src), str(out), "--overwrite", "--ome-version", "0.6"], capsys)[
+            0
+        ]
         == 0
     )
     assert ome_version(out) == "0.6rc0"
     other = tmp_path / "notes.ozx"
     other.write_text("mine")
-    code, err = run(["tiff2zarr", str(src), str(other), "--overwrite"], capsys)
+    code, err = cli(["-q", "tiff2zarr", str(src), str(other), "--overwrite"], capsys)
     assert code == 2
     assert other.read_text() == "mine"
 
@@ -226,12 +216,12 @@ def test_interrupted_write_leaves_no_ozx_and_resumes(
         raise KeyboardInterrupt
 
     monkeypatch.setattr("omeconv.emit.writer.fill_levels", interrupted)
-    code, _ = run(["tiff2zarr", str(src), str(out)], capsys)
+    code, _ = cli(["-q", "tiff2zarr", str(src), str(out)], capsys)
     assert code == 130
     assert calls
     assert not out.exists()
     monkeypatch.undo()
-    assert run(["tiff2zarr", str(src), str(out), "--resume"], capsys)[0] == 0
+    assert cli(["-q", "tiff2zarr", str(src), str(out), "--resume"], capsys)[0] == 0
     np.testing.assert_array_equal(_open(out)["0"][:], data)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["img.ozx", "src.ome.tif"]
 

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from omeconv.api import convert, write
-from omeconv.cli import main
 from omeconv.converters.numpy_ import image_from_array
 from omeconv.info import summarize
 from omeconv.rocrate import FILENAME, RoCrate, crate_document
 from omeconv.upgrade import upgrade
 from omeconv.validate import validate_path
+from tests.cli_runs import cli
 from tests.factories import random_array, read_level
 
 if TYPE_CHECKING:
@@ -132,17 +132,6 @@ def test_nothing_is_invented(crate: RoCrate, graph: list[dict[str, Any]]) -> Non
     assert crate_document(crate) == {"@context": CONTEXT, "@graph": graph}
 
 
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
-    """Exit code and stderr lines of ``omeconv ARGS``."""
-    capsys.readouterr()
-    try:
-        main(["-q", *args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    return code, capsys.readouterr().err.strip().splitlines()
-
-
 def crate_of(out: Path) -> Any:
     """The parsed crate of a store directory or ``.ozx`` file (None when there is none)."""
     if out.is_file():
@@ -175,12 +164,12 @@ def test_cli_writes_the_crate_and_the_store_still_validates(
     src, data = npy
     out = tmp_path / name
     args = ["convert", str(src), str(out), "--axes", "cyx", "--ome-version", version]
-    code, err = run([*args, "--rocrate", *FULL_ARGS], capsys)
+    code, err = cli(["-q", *args, "--rocrate", *FULL_ARGS], capsys)
     assert code == 0, err
     assert crate_of(out) == {"@context": CONTEXT, "@graph": FULL_GRAPH}
     assert validate_path(out).startswith(version)
-    assert run(["validate", str(out)], capsys)[0] == 0
-    code, err = run(["info", str(out)], capsys)
+    assert cli(["-q", "validate", str(out)], capsys)[0] == 0
+    code, err = cli(["-q", "info", str(out)], capsys)
     assert code == 0, err
     assert summarize(out)["root"]["levels"][0]["array"]["shape"] == [2, 40, 48]
     if out.is_dir():
@@ -197,8 +186,8 @@ def test_an_option_alone_writes_the_crate(
     npy: tuple[Path, np.ndarray], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out.ome.zarr"
-    code, err = run(
-        ["convert", str(npy[0]), str(out), "--axes", "cyx", "--rocrate-name", "a"], capsys
+    code, err = cli(
+        ["-q", "convert", str(npy[0]), str(out), "--axes", "cyx", "--rocrate-name", "a"], capsys
     )
     assert code == 0, err
     assert crate_of(out) == crate_document(RoCrate(name="a"))
@@ -285,7 +274,7 @@ def test_upgrade_copy_writes_the_crate_in_place_refuses(
     assert validate_path(out) == "0.6rc0"
     before = sorted(p.relative_to(src) for p in src.rglob("*"))
     args = ["upgrade", "0.4", "0.5", str(src), "--in-place", "--rocrate-license", CC_BY]
-    code, lines = run(args, capsys)
+    code, lines = cli(["-q", *args], capsys)
     assert code == 2
     assert len(lines) == 1
     assert "--rocrate needs an OUTPUT" in lines[0]
@@ -308,7 +297,9 @@ def test_an_identifier_that_is_none_is_refused(
     example: str,
 ) -> None:
     out = tmp_path / "out.ome.zarr"
-    code, lines = run(["convert", str(npy[0]), str(out), "--axes", "cyx", option, value], capsys)
+    code, lines = cli(
+        ["-q", "convert", str(npy[0]), str(out), "--axes", "cyx", option, value], capsys
+    )
     assert code == 2
     expected = f"{option} {value!r}: give an identifier such as {example} (or an http(s) IRI)"
     assert lines == [f"omeconv: error: {expected}"]
@@ -323,7 +314,7 @@ def test_tiff2zarr_writes_the_crate(tmp_path: Path, capsys: pytest.CaptureFixtur
     src, out = tmp_path / "in.tif", tmp_path / "out.ome.zarr"
     data = random_array((24, 30), "uint8")
     tifffile.imwrite(src, data)
-    code, err = run(["tiff2zarr", str(src), str(out), "--rocrate-license", CC_BY], capsys)
+    code, err = cli(["-q", "tiff2zarr", str(src), str(out), "--rocrate-license", CC_BY], capsys)
     assert code == 0, err
     assert crate_of(out) == crate_document(RoCrate(license=CC_BY))
     np.testing.assert_array_equal(read_level(out / "0"), data)

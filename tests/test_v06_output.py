@@ -14,13 +14,13 @@ import pytest
 import tifffile
 
 from omeconv.api import convert, write
-from omeconv.cli import main
 from omeconv.converters.numpy_ import image_from_array
 from omeconv.emit.v06 import from_v05
 from omeconv.errors import OmeconvWarning
 from omeconv.model import Label, Level
 from omeconv.ngff06 import VERSION
 from omeconv.validate import validate_path
+from tests.cli_runs import cli
 from tests.factories import make_plate_ome_tiff, random_array, read_level
 
 if TYPE_CHECKING:
@@ -127,27 +127,16 @@ def test_bioformats2raw_collection(corpus: Path, tmp_path: Path) -> None:
             np.testing.assert_array_equal(read_level(out / str(i) / "0"), series.asarray())
 
 
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
-    """Exit code and stderr lines of ``omeconv ARGS``."""
-    capsys.readouterr()
-    try:
-        main([*args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    return code, capsys.readouterr().err.strip().splitlines()
-
-
 def test_cli_tiff2zarr_and_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = tmp_path / "a.tif"
     data = random_array((24, 30), "uint16")
     tifffile.imwrite(src, data)
     out = tmp_path / "a.ome.zarr"
-    code, err = run(["tiff2zarr", str(src), str(out), "--ome-version", "0.6"], capsys)
+    code, err = cli(["tiff2zarr", str(src), str(out), "--ome-version", "0.6"], capsys)
     assert code == 0, err
     assert groups(out)[""]["ome"]["version"] == VERSION
     np.testing.assert_array_equal(read_level(out / "0"), data)
-    assert run(["validate", str(out)], capsys)[0] == 0
+    assert cli(["validate", str(out)], capsys)[0] == 0
 
 
 # --- 0.6 input -------------------------------------------------------------------------------
@@ -214,7 +203,7 @@ def test_what_v05_cannot_say_is_refused_in_one_line(
         {"name": "stage", "axes": multiscale["coordinateSystems"][0]["axes"]}
     )
     (src / "zarr.json").write_text(json.dumps(doc))
-    code, lines = run(
+    code, lines = cli(
         ["convert", str(src), str(tmp_path / "out.ome.zarr"), "--ome-version", "0.5"], capsys
     )
     assert code == 1
@@ -348,16 +337,16 @@ def test_what_only_v06_says_is_carried_to_v06_verbatim(
         root = json.loads(zf.read("zarr.json"))["attributes"]
     assert json.dumps(root) == json.dumps(groups(src)[""])
     # ``validate`` judges the output as it judges the source; ``info`` reads it.
-    verdicts = [run(["validate", str(p)], capsys)[0] for p in (src, out)]
+    verdicts = [cli(["validate", str(p)], capsys)[0] for p in (src, out)]
     assert verdicts[1] == verdicts[0]
-    assert run(["info", str(out)], capsys)[0] == 0
+    assert cli(["info", str(out)], capsys)[0] == 0
     pixels = arrays(src)
     assert list(arrays(out)) == list(pixels)
     for path, expected in arrays(out).items():
         np.testing.assert_array_equal(expected, pixels[path])
     for version in ("0.5", "0.4"):
         dest = tmp_path / f"out{version}.ome.zarr"
-        code, lines = run(["convert", str(src), str(dest), "--ome-version", version], capsys)
+        code, lines = cli(["convert", str(src), str(dest), "--ome-version", version], capsys)
         assert code == 1
         assert len(lines) == 1
         assert lines[0].startswith(f"omeconv: error: {src}: OME-Zarr {VERSION}: ")
